@@ -1,0 +1,1 @@
+"""books-api application package: everything here ships to Lambda with app.py."""

@@ -1,0 +1,1 @@
+"""HTTP entry points: Chalice blueprints with thin routes."""

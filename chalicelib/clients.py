@@ -1,0 +1,92 @@
+"""Lazily created, process-wide AWS and Redis clients.
+
+Lambda reuses a warm process across invocations, so clients are built once on first use and
+cached; nothing is created at import time. ``reset_clients()`` drops them (tests, settings change).
+The endpoint comes from botocore's own ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>``
+support, so the same code talks to AWS, moto server, LocalStack or DynamoDB Local.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import redis
+from botocore.config import Config as BotoConfig
+
+from chalicelib.config import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_ses import SESClient
+
+_lock = threading.Lock()
+
+# Adaptive retry mode gives exponential backoff with jitter on throttling for every call.
+_BOTO_CONFIG = BotoConfig(
+    retries={"max_attempts": 5, "mode": "adaptive"},
+    connect_timeout=3,
+    read_timeout=10,
+    max_pool_connections=32,
+)
+
+
+@functools.lru_cache(maxsize=None)
+def _boto_client(service: str) -> Any:
+    with _lock:  # boto3's default session is not thread-safe while it creates clients
+        return boto3.session.Session().client(
+            service, region_name=get_settings().region, config=_BOTO_CONFIG
+        )
+
+
+def get_dynamodb() -> DynamoDBClient:
+    """The low-level DynamoDB client (PynamoDB keeps its own connection)."""
+    client: DynamoDBClient = _boto_client("dynamodb")
+    return client
+
+
+def get_s3() -> S3Client:
+    """The S3 client."""
+    client: S3Client = _boto_client("s3")
+    return client
+
+
+def get_ses() -> SESClient:
+    """The SES (v1) client: raw sends with attachments go through v1 on every emulator."""
+    client: SESClient = _boto_client("ses")
+    return client
+
+
+@functools.lru_cache(maxsize=1)
+def get_redis() -> redis.Redis:
+    """A Redis client with short timeouts, so an ElastiCache outage degrades fast, not slowly.
+
+    ``rediss://`` URLs switch TLS on and a password in the URL is sent as AUTH, which is how
+    ElastiCache in-transit encryption with an AUTH token is configured.
+    """
+    settings = get_settings()
+    timeout = settings.redis_timeout_seconds
+    client: redis.Redis = redis.Redis.from_url(
+        settings.redis_url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        health_check_interval=30,
+        retry_on_timeout=False,
+        decode_responses=True,
+    )
+    return client
+
+
+def reset_clients() -> None:
+    """Forget every cached client and the settings (tests, or after the environment changed)."""
+    _boto_client.cache_clear()
+    if get_redis.cache_info().currsize:
+        get_redis().close()
+    get_redis.cache_clear()
+    get_settings.cache_clear()
+    from chalicelib.adapters import dynamo_models
+
+    dynamo_models.bind_models.cache_clear()

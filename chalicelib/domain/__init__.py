@@ -1,0 +1,1 @@
+"""Domain: entities, validation rules and errors. No AWS, Redis or PynamoDB in here."""

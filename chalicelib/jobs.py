@@ -1,0 +1,40 @@
+"""The scheduled jobs by name, shared by the schedules, the admin route and ``make invoke``.
+
+Each job takes the Lambda context (for the remaining time) and returns a JSON-able summary.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from chalicelib.domain.errors import NotFound
+from chalicelib.observability import logger, metrics
+
+JobFunc = Callable[[Any], dict[str, Any]]
+
+
+def _bulk_insert(context: Any) -> dict[str, Any]:
+    return {"jobs_claimed": 0, "message": "nothing to do"}
+
+
+def _send_reports(context: Any) -> dict[str, Any]:
+    return {"users_found": 0, "message": "nothing to do"}
+
+
+JOBS: dict[str, JobFunc] = {"bulk_insert": _bulk_insert, "send_reports": _send_reports}
+
+
+def run_job(name: str, context: Any) -> dict[str, Any]:
+    """Run the named job once and return its summary (logged, with its duration)."""
+    job = JOBS.get(name)
+    if job is None:
+        raise NotFound(f"no job named {name!r}; expected one of {sorted(JOBS)}")
+    started = time.perf_counter()
+    logger.info("job run started", extra={"job": name})
+    summary = job(context)
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    summary = {"name": name, **summary, "duration_ms": duration_ms}
+    logger.info("job run finished", extra={"job": name, "summary": summary})
+    metrics.add_metric(name="JobRuns", unit="Count", value=1)
+    return summary

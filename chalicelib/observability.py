@@ -1,0 +1,24 @@
+"""The shared Logger, Metrics and Tracer, and log helpers.
+
+Chalice configures a logger named after the app; Powertools gets its own service name so lines
+are not printed twice (see LOCAL-AWS.md).
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+SERVICE = "books-api-service"
+NAMESPACE = "BooksApi"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+tracer = Tracer(service=SERVICE)
+
+
+def mask_email(email: str) -> str:
+    """``alice@example.com`` -> ``a***@example.com``: enough to correlate, not to harvest."""
+    local, _, domain = email.partition("@")
+    if not domain:
+        return "***"
+    return f"{local[:1]}***@{domain}"

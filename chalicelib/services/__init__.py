@@ -1,0 +1,1 @@
+"""Use cases. Each takes its dependencies (repositories, stores, mailers) as arguments."""

@@ -1,0 +1,1 @@
+"""Resource definitions and provisioning tooling (never shipped to Lambda)."""

@@ -1,0 +1,186 @@
+"""Shared fixtures: a real redis-server per session, moto per test, the Chalice test client.
+
+The functional tier runs the real app in-process (``chalice.test.Client``) against moto and a
+real ``redis-server`` that this session starts on a free port. Nothing depends on a service
+already running on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from typing import Any, Callable, Iterator
+
+import pytest
+import redis
+
+TEST_ENV = {
+    "STAGE": "local",
+    "RESOURCE_PREFIX": "books-api-test",
+    "JWT_SECRET": "test-secret-that-is-long-enough-for-hs256-0123456789",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "SES_SENDER": "reports@books.local",
+    "ADMIN_EMAILS": "admin@example.com",
+    "POWERTOOLS_METRICS_NAMESPACE": "BooksApiTest",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """A throw-away ``redis-server`` process that tests can stop and start again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed: run `make test`, which installs it")
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                redis.Redis(port=self.port, socket_timeout=0.2).ping()
+                return
+            except redis.RedisError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the whole session."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def _apply_env(monkeypatch: pytest.MonkeyPatch, extra: dict[str, str]) -> None:
+    for name in list(os.environ):
+        if name.startswith("AWS_ENDPOINT_URL"):
+            monkeypatch.delenv(name)
+    for name, value in {**TEST_ENV, **extra}.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer) -> Iterator[Any]:
+    """moto for every AWS service, resources bootstrapped, Redis flushed; yields the settings."""
+    from moto import mock_aws
+
+    from chalicelib.dependencies import reset_dependencies
+
+    _apply_env(monkeypatch, {"REDIS_URL": redis_server.url})
+    if redis_server.process is None:
+        redis_server.start()
+    redis.Redis.from_url(redis_server.url).flushdb()
+    reset_dependencies()
+    with mock_aws():
+        from chalicelib.config import get_settings
+        from infra.bootstrap import ensure_all
+
+        ensure_all()
+        yield get_settings()
+    reset_dependencies()
+
+
+@pytest.fixture
+def client(aws: Any) -> Iterator[Any]:
+    """``chalice.test.Client`` on the real app, with the contract's gateway error bodies."""
+    from chalice.test import Client
+
+    from app import app
+    from localdev.gateway import ContractLocalGateway
+
+    with Client(app, stage_name="local") as test_client:
+        http = test_client.http
+        http._local_gateway = ContractLocalGateway(app, http._config)
+        yield test_client
+
+
+class Api:
+    """Small JSON helper over the Chalice test client."""
+
+    def __init__(self, test_client: Any) -> None:
+        self.client = test_client
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None,
+             headers: dict[str, str] | None = None, raw: bytes | str | None = None) -> Any:
+        all_headers = {"Content-Type": "application/json"}
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        all_headers.update(headers or {})
+        payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        return getattr(self.client.http, method.lower())(path, headers=all_headers, body=payload)
+
+    def register(self, email: str | None = None, password: str = "correct-horse",
+                 name: str = "Reader") -> dict[str, Any]:
+        email = email or f"reader-{uuid.uuid4().hex[:10]}@example.com"
+        response = self.call("POST", "/auth/register",
+                             {"email": email, "password": password, "name": name})
+        assert response.status_code == 201, response.body
+        return dict(response.json_body)
+
+    def login(self, email: str, password: str = "correct-horse") -> str:
+        response = self.call("POST", "/auth/login", {"email": email, "password": password})
+        assert response.status_code == 200, response.body
+        return str(response.json_body["access_token"])
+
+    def new_user(self, email: str | None = None, name: str = "Reader") -> tuple[dict[str, Any], str]:
+        """Register and log in; return ``(user, token)``."""
+        user = self.register(email, name=name)
+        return user, self.login(user["email"])
+
+
+@pytest.fixture
+def api(client: Any) -> Api:
+    """JSON helper around ``client``."""
+    return Api(client)
+
+
+@pytest.fixture
+def valid_book() -> Callable[..., dict[str, Any]]:
+    """A factory of valid book payloads with distinct ISBNs."""
+    counter = iter(range(10**6))
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        n = next(counter)
+        body12 = f"978{n:09d}"
+        total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body12))
+        book = {"title": f"Book {n}", "author": "Ada Author",
+                "isbn": body12 + str((10 - total % 10) % 10), "published_year": 2001,
+                "genre": "fiction", "pages": 321}
+        book.update(overrides)
+        return book
+
+    return make
