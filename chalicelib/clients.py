@@ -34,12 +34,11 @@ _BOTO_CONFIG = BotoConfig(
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _boto_client(service: str) -> Any:
-    with _lock:  # boto3's default session is not thread-safe while it creates clients
-        return boto3.session.Session().client(
-            service, region_name=get_settings().region, config=_BOTO_CONFIG
-        )
+    with _lock:  # boto3 sessions are not thread-safe while they create clients
+        session: Any = boto3.session.Session()
+        return session.client(service, region_name=get_settings().region, config=_BOTO_CONFIG)
 
 
 def get_dynamodb() -> DynamoDBClient:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 
 class ConfigError(ValueError):
@@ -133,4 +133,3 @@ class Settings:
 def get_settings() -> Settings:
     """The process-wide settings, read once (``get_settings.cache_clear()`` in tests)."""
     return Settings.from_env()
-

@@ -6,7 +6,8 @@ Each job takes the Lambda context (for the remaining time) and returns a JSON-ab
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalicelib.domain.errors import NotFound
 from chalicelib.observability import logger, metrics

@@ -18,8 +18,13 @@ from chalicelib.clients import get_dynamodb, get_s3, get_ses
 from chalicelib.config import Settings, get_settings
 from infra.resources import bucket_resource, table_resources
 
-_CREATE_TABLE_KEYS = ("TableName", "BillingMode", "AttributeDefinitions", "KeySchema",
-                      "GlobalSecondaryIndexes")
+_CREATE_TABLE_KEYS = (
+    "TableName",
+    "BillingMode",
+    "AttributeDefinitions",
+    "KeySchema",
+    "GlobalSecondaryIndexes",
+)
 
 
 def ensure_tables(settings: Settings) -> list[str]:
@@ -39,11 +44,13 @@ def ensure_tables(settings: Settings) -> list[str]:
             if exc.response["Error"]["Code"] != "ResourceInUseException":
                 raise
             continue  # created concurrently by another bootstrap
-        dynamodb.get_waiter("table_exists").wait(TableName=name,
-                                                 WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        dynamodb.get_waiter("table_exists").wait(
+            TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
         if "TimeToLiveSpecification" in props:
-            dynamodb.update_time_to_live(TableName=name,
-                                         TimeToLiveSpecification=props["TimeToLiveSpecification"])
+            dynamodb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"]
+            )
         created.append(name)
     return created
 
@@ -56,23 +63,40 @@ def ensure_bucket(settings: Settings) -> None:
         if settings.region == "us-east-1":
             s3.create_bucket(Bucket=settings.bucket)
         else:
-            s3.create_bucket(Bucket=settings.bucket, CreateBucketConfiguration={
-                "LocationConstraint": settings.region})  # type: ignore[typeddict-item]
+            s3.create_bucket(
+                Bucket=settings.bucket,
+                CreateBucketConfiguration={"LocationConstraint": settings.region},
+            )  # type: ignore[typeddict-item]
     except ClientError as exc:
-        if exc.response["Error"]["Code"] not in {"BucketAlreadyOwnedByYou",
-                                                 "BucketAlreadyExists"}:
+        if exc.response["Error"]["Code"] not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
             raise
-    s3.put_bucket_encryption(Bucket=settings.bucket, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
-                  for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]]})
-    s3.put_public_access_block(Bucket=settings.bucket,
-                               PublicAccessBlockConfiguration=props[
-                                   "PublicAccessBlockConfiguration"])
-    s3.put_bucket_lifecycle_configuration(Bucket=settings.bucket, LifecycleConfiguration={
-        "Rules": [{"ID": rule["Id"], "Status": rule["Status"],
-                   "Filter": {"Prefix": rule["Prefix"]},
-                   "Expiration": {"Days": rule["ExpirationInDays"]}}
-                  for rule in props["LifecycleConfiguration"]["Rules"]]})
+    s3.put_bucket_encryption(
+        Bucket=settings.bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            ]
+        },
+    )
+    s3.put_public_access_block(
+        Bucket=settings.bucket,
+        PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"],
+    )
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=settings.bucket,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": rule["Id"],
+                    "Status": rule["Status"],
+                    "Filter": {"Prefix": rule["Prefix"]},
+                    "Expiration": {"Days": rule["ExpirationInDays"]},
+                }
+                for rule in props["LifecycleConfiguration"]["Rules"]
+            ]
+        },
+    )
 
 
 def ensure_sender(settings: Settings) -> None:

@@ -32,8 +32,10 @@ def _ttl_attribute(models: list[type[BoundModel]]) -> str | None:
 
 def _keys(key_schema: list[dict[str, str]]) -> list[dict[str, str]]:
     """Key schema with HASH first, as CreateTable and CloudFormation require."""
-    return sorted(({"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]}
-                   for k in key_schema), key=lambda k: k["KeyType"] != "HASH")
+    return sorted(
+        ({"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in key_schema),
+        key=lambda k: k["KeyType"] != "HASH",
+    )
 
 
 def _merge_schemas(models: list[type[BoundModel]]) -> dict[str, Any]:
@@ -49,14 +51,17 @@ def _merge_schemas(models: list[type[BoundModel]]) -> dict[str, Any]:
             key_schema = _keys(schema["key_schema"])
         for index in schema["global_secondary_indexes"]:
             if all(i["IndexName"] != index["index_name"] for i in indexes):
-                indexes.append({
-                    "IndexName": index["index_name"],
-                    "KeySchema": _keys(index["key_schema"]),
-                    "Projection": {"ProjectionType": index["projection"]["ProjectionType"]},
-                })
+                indexes.append(
+                    {
+                        "IndexName": index["index_name"],
+                        "KeySchema": _keys(index["key_schema"]),
+                        "Projection": {"ProjectionType": index["projection"]["ProjectionType"]},
+                    }
+                )
     result: dict[str, Any] = {
-        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t}
-                                 for n, t in sorted(definitions.items())],
+        "AttributeDefinitions": [
+            {"AttributeName": n, "AttributeType": t} for n, t in sorted(definitions.items())
+        ],
         "KeySchema": key_schema,
     }
     if indexes:
@@ -81,8 +86,10 @@ def table_resources(settings: Settings) -> dict[str, dict[str, Any]]:
         ttl = _ttl_attribute(models)
         if ttl:
             properties["TimeToLiveSpecification"] = {"AttributeName": ttl, "Enabled": True}
-        resources[_logical_id(table_key)] = {"Type": "AWS::DynamoDB::Table",
-                                             "Properties": properties}
+        resources[_logical_id(table_key)] = {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": properties,
+        }
     return resources
 
 
@@ -92,27 +99,40 @@ def bucket_resource(settings: Settings) -> dict[str, Any]:
         "Type": "AWS::S3::Bucket",
         "Properties": {
             "BucketName": settings.bucket,
-            "BucketEncryption": {"ServerSideEncryptionConfiguration": [
-                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
             "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True, "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
-            "LifecycleConfiguration": {"Rules": [
-                {"Id": "expire-reports", "Status": "Enabled",
-                 "Prefix": f"{settings.report_prefix}/",
-                 "ExpirationInDays": REPORT_RETENTION_DAYS},
-                {"Id": "expire-staged-uploads", "Status": "Enabled",
-                 "Prefix": f"{settings.upload_prefix}/",
-                 "ExpirationInDays": UPLOAD_RETENTION_DAYS},
-            ]},
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "LifecycleConfiguration": {
+                "Rules": [
+                    {
+                        "Id": "expire-reports",
+                        "Status": "Enabled",
+                        "Prefix": f"{settings.report_prefix}/",
+                        "ExpirationInDays": REPORT_RETENTION_DAYS,
+                    },
+                    {
+                        "Id": "expire-staged-uploads",
+                        "Status": "Enabled",
+                        "Prefix": f"{settings.upload_prefix}/",
+                        "ExpirationInDays": UPLOAD_RETENTION_DAYS,
+                    },
+                ]
+            },
         },
     }
 
 
 def ses_identity_resource(settings: Settings) -> dict[str, Any]:
     """The SES sender identity."""
-    return {"Type": "AWS::SES::EmailIdentity",
-            "Properties": {"EmailIdentity": settings.ses_sender}}
+    return {"Type": "AWS::SES::EmailIdentity", "Properties": {"EmailIdentity": settings.ses_sender}}
 
 
 def resources(settings: Settings) -> dict[str, dict[str, Any]]:

@@ -53,8 +53,9 @@ class ContractLocalGateway(LocalGateway):
 class ContractRequestHandler(ChaliceRequestHandler):
     """The ``chalice local`` HTTP handler, using ``ContractLocalGateway``."""
 
-    def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any,
-                 config: Any) -> None:
+    def __init__(
+        self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any
+    ) -> None:
         # The parent builds a plain LocalGateway and serves the request inside __init__, so
         # this sets ours and goes straight to the base HTTP handler.
         self.local_gateway = ContractLocalGateway(app_object, config)

@@ -14,7 +14,8 @@ import socket
 import subprocess
 import time
 import uuid
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -58,8 +59,20 @@ class RedisServer:
         if binary is None:
             pytest.fail("redis-server is not installed: run `make test`, which installs it")
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -134,8 +147,15 @@ class Api:
     def __init__(self, test_client: Any) -> None:
         self.client = test_client
 
-    def call(self, method: str, path: str, body: Any = None, token: str | None = None,
-             headers: dict[str, str] | None = None, raw: bytes | str | None = None) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | str | None = None,
+    ) -> Any:
         all_headers = {"Content-Type": "application/json"}
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
@@ -143,11 +163,13 @@ class Api:
         payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
         return getattr(self.client.http, method.lower())(path, headers=all_headers, body=payload)
 
-    def register(self, email: str | None = None, password: str = "correct-horse",
-                 name: str = "Reader") -> dict[str, Any]:
+    def register(
+        self, email: str | None = None, password: str = "correct-horse", name: str = "Reader"
+    ) -> dict[str, Any]:
         email = email or f"reader-{uuid.uuid4().hex[:10]}@example.com"
-        response = self.call("POST", "/auth/register",
-                             {"email": email, "password": password, "name": name})
+        response = self.call(
+            "POST", "/auth/register", {"email": email, "password": password, "name": name}
+        )
         assert response.status_code == 201, response.body
         return dict(response.json_body)
 
@@ -156,7 +178,9 @@ class Api:
         assert response.status_code == 200, response.body
         return str(response.json_body["access_token"])
 
-    def new_user(self, email: str | None = None, name: str = "Reader") -> tuple[dict[str, Any], str]:
+    def new_user(
+        self, email: str | None = None, name: str = "Reader"
+    ) -> tuple[dict[str, Any], str]:
         """Register and log in; return ``(user, token)``."""
         user = self.register(email, name=name)
         return user, self.login(user["email"])
@@ -177,9 +201,14 @@ def valid_book() -> Callable[..., dict[str, Any]]:
         n = next(counter)
         body12 = f"978{n:09d}"
         total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body12))
-        book = {"title": f"Book {n}", "author": "Ada Author",
-                "isbn": body12 + str((10 - total % 10) % 10), "published_year": 2001,
-                "genre": "fiction", "pages": 321}
+        book = {
+            "title": f"Book {n}",
+            "author": "Ada Author",
+            "isbn": body12 + str((10 - total % 10) % 10),
+            "published_year": 2001,
+            "genre": "fiction",
+            "pages": 321,
+        }
         book.update(overrides)
         return book
 

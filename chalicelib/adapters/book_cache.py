@@ -9,7 +9,7 @@ invalidated.
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 import redis
 
@@ -41,11 +41,21 @@ def _encode(book: Book) -> str:
 
 def _decode(user_id: str, raw: str) -> Book:
     data = json.loads(raw)
-    fields = BookFields(title=data["title"], author=data["author"], isbn=data["isbn"],
-                        published_year=data.get("published_year"), genre=data.get("genre"),
-                        pages=data.get("pages"))
-    return Book(book_id=data["book_id"], user_id=user_id, fields=fields,
-                created_at=data["created_at"], updated_at=data["updated_at"])
+    fields = BookFields(
+        title=data["title"],
+        author=data["author"],
+        isbn=data["isbn"],
+        published_year=data.get("published_year"),
+        genre=data.get("genre"),
+        pages=data.get("pages"),
+    )
+    return Book(
+        book_id=data["book_id"],
+        user_id=user_id,
+        fields=fields,
+        created_at=data["created_at"],
+        updated_at=data["updated_at"],
+    )
 
 
 class RedisBookCache:
@@ -56,15 +66,19 @@ class RedisBookCache:
         self._ttl = ttl_seconds
 
     def _degraded(self, operation: str, exc: Exception) -> None:
-        logger.warning("redis cache unavailable, using DynamoDB", extra={
-            "operation": operation, "error": type(exc).__name__})
+        logger.warning(
+            "redis cache unavailable, using DynamoDB",
+            extra={"operation": operation, "error": type(exc).__name__},
+        )
         metrics.add_metric(name="CacheErrors", unit="Count", value=1)
 
     def get(self, user_id: str, book_id: str) -> tuple[Book | None, str]:
         """The cached book (or None) and the version token to hand back to ``put``."""
         try:
-            raw, version = self._client().mget(
-                [_cache_key(user_id, book_id), _version_key(user_id, book_id)])
+            values: list[str | None] = self._client().mget(  # type: ignore[assignment]
+                [_cache_key(user_id, book_id), _version_key(user_id, book_id)]
+            )
+            raw, version = values
         except (redis.RedisError, OSError) as exc:
             self._degraded("get", exc)
             return None, ""
@@ -82,8 +96,14 @@ class RedisBookCache:
             return  # Redis failed during get: do not write what might be stale
         try:
             self._client().eval(
-                _PUT_IF_UNCHANGED, 2, _cache_key(book.user_id, book.book_id),
-                _version_key(book.user_id, book.book_id), token, _encode(book), self._ttl)
+                _PUT_IF_UNCHANGED,
+                2,
+                _cache_key(book.user_id, book.book_id),
+                _version_key(book.user_id, book.book_id),
+                token,
+                _encode(book),
+                str(self._ttl),
+            )
         except (redis.RedisError, OSError) as exc:
             self._degraded("put", exc)
 

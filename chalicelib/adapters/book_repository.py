@@ -29,10 +29,19 @@ DUPLICATE_ISBN = "a book with this isbn already exists in your catalogue"
 def book_item(book: Book) -> BookModel:
     """The PynamoDB item for a book (also used by the bulk writer)."""
     f = book.fields
-    return BookModel(user_id=book.user_id, sk=BOOK_PREFIX + book.book_id, book_id=book.book_id,
-                     title=f.title, author=f.author, isbn=f.isbn, published_year=f.published_year,
-                     genre=f.genre, pages=f.pages, created_at=book.created_at,
-                     updated_at=book.updated_at)
+    return BookModel(
+        user_id=book.user_id,
+        sk=BOOK_PREFIX + book.book_id,
+        book_id=book.book_id,
+        title=f.title,
+        author=f.author,
+        isbn=f.isbn,
+        published_year=f.published_year,
+        genre=f.genre,
+        pages=f.pages,
+        created_at=book.created_at,
+        updated_at=book.updated_at,
+    )
 
 
 def isbn_claim(user_id: str, isbn: str, book_id: str) -> IsbnClaimModel:
@@ -43,11 +52,20 @@ def isbn_claim(user_id: str, isbn: str, book_id: str) -> IsbnClaimModel:
 def to_book(item: BookModel) -> Book:
     """Domain book from its item."""
     fields = BookFields(
-        title=item.title, author=item.author, isbn=item.isbn,
+        title=item.title,
+        author=item.author,
+        isbn=item.isbn,
         published_year=int(item.published_year) if item.published_year is not None else None,
-        genre=item.genre, pages=int(item.pages) if item.pages is not None else None)
-    return Book(book_id=item.book_id, user_id=item.user_id, fields=fields,
-                created_at=item.created_at, updated_at=item.updated_at)
+        genre=item.genre,
+        pages=int(item.pages) if item.pages is not None else None,
+    )
+    return Book(
+        book_id=item.book_id,
+        user_id=item.user_id,
+        fields=fields,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
 
 
 class DynamoBookRepository:
@@ -72,9 +90,12 @@ class DynamoBookRepository:
 
     def add(self, book: Book) -> None:
         """Insert the book and claim its ISBN in one transaction."""
+
         def fill(tx: TransactWrite) -> None:
-            tx.save(isbn_claim(book.user_id, book.fields.isbn, book.book_id),
-                    condition=IsbnClaimModel.sk.does_not_exist())
+            tx.save(
+                isbn_claim(book.user_id, book.fields.isbn, book.book_id),
+                condition=IsbnClaimModel.sk.does_not_exist(),
+            )
             tx.save(book_item(book), condition=BookModel.sk.does_not_exist())
 
         self._write("create book", fill)
@@ -92,22 +113,30 @@ class DynamoBookRepository:
 
         A changed ISBN moves the claim inside the same transaction.
         """
+
         def fill(tx: TransactWrite) -> None:
             tx.save(book_item(updated), condition=BookModel.updated_at == current.updated_at)
             if updated.fields.isbn != current.fields.isbn:
-                tx.delete(isbn_claim(current.user_id, current.fields.isbn, current.book_id),
-                          condition=IsbnClaimModel.book_id == current.book_id)
-                tx.save(isbn_claim(updated.user_id, updated.fields.isbn, updated.book_id),
-                        condition=IsbnClaimModel.sk.does_not_exist())
+                tx.delete(
+                    isbn_claim(current.user_id, current.fields.isbn, current.book_id),
+                    condition=IsbnClaimModel.book_id == current.book_id,
+                )
+                tx.save(
+                    isbn_claim(updated.user_id, updated.fields.isbn, updated.book_id),
+                    condition=IsbnClaimModel.sk.does_not_exist(),
+                )
 
         self._write("update book", fill)
 
     def delete(self, book: Book) -> None:
         """Delete the book and release its ISBN."""
+
         def fill(tx: TransactWrite) -> None:
             tx.delete(book_item(book))
-            tx.delete(isbn_claim(book.user_id, book.fields.isbn, book.book_id),
-                      condition=IsbnClaimModel.book_id == book.book_id)
+            tx.delete(
+                isbn_claim(book.user_id, book.fields.isbn, book.book_id),
+                condition=IsbnClaimModel.book_id == book.book_id,
+            )
 
         self._write("delete book", fill)
 
@@ -137,8 +166,12 @@ class DynamoBookRepository:
         books: list[Book] = []
         with dynamo_unavailable_as_domain_error("list books"):
             results = BookModel.query(
-                user_id, BookModel.sk.startswith(BOOK_PREFIX), filter_condition=condition,
-                last_evaluated_key=start_key, page_size=limit + 1)
+                user_id,
+                BookModel.sk.startswith(BOOK_PREFIX),
+                filter_condition=condition,
+                last_evaluated_key=start_key,
+                page_size=limit + 1,
+            )
             for item in results:
                 books.append(to_book(item))
                 if len(books) > limit:

@@ -31,6 +31,7 @@ class BoundModel(Model):
 
     class Meta:
         table_name = "unbound"
+        region = "us-east-1"
         billing_mode = "PAY_PER_REQUEST"
 
 
@@ -110,7 +111,7 @@ class IsbnClaimModel(BoundModel):
 # --- jobs: bulk submissions and their per-row errors -----------------------------------------
 
 
-class ActiveJobsIndex(GlobalSecondaryIndex["JobModel"]):
+class ActiveJobsIndex(GlobalSecondaryIndex["JobModel"]):  # type: ignore[no-untyped-call]
     """Sparse index of the jobs that still need work (``queue_state`` set), oldest first."""
 
     class Meta:

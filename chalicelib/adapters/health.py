@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from chalicelib.clients import get_dynamodb, get_redis, get_s3
 from chalicelib.config import Settings
@@ -22,7 +22,8 @@ def run_checks(settings: Settings) -> dict[str, str]:
     """``{"redis": "ok"|"error", "dynamodb": ..., "s3": ...}``."""
     return {
         "redis": _probe("redis", lambda: get_redis().ping()),
-        "dynamodb": _probe("dynamodb",
-                           lambda: get_dynamodb().describe_table(TableName=settings.tables.users)),
+        "dynamodb": _probe(
+            "dynamodb", lambda: get_dynamodb().describe_table(TableName=settings.tables.users)
+        ),
         "s3": _probe("s3", lambda: get_s3().head_bucket(Bucket=settings.bucket)),
     }

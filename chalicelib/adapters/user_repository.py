@@ -17,8 +17,14 @@ from chalicelib.domain.users import User
 
 
 def _to_user(item: UserModel) -> User:
-    return User(user_id=item.user_id, email=item.email, name=item.name, role=item.role,
-                created_at=item.created_at, password_hash=item.password_hash)
+    return User(
+        user_id=item.user_id,
+        email=item.email,
+        name=item.name,
+        role=item.role,
+        created_at=item.created_at,
+        password_hash=item.password_hash,
+    )
 
 
 class DynamoUserRepository:
@@ -29,9 +35,15 @@ class DynamoUserRepository:
 
     def add(self, user: User) -> None:
         """Store the user and claim the email atomically; ``Conflict`` if the email is taken."""
-        profile = UserModel(pk=f"USER#{user.user_id}", user_id=user.user_id, email=user.email,
-                            name=user.name, role=user.role, password_hash=user.password_hash,
-                            created_at=user.created_at)
+        profile = UserModel(
+            pk=f"USER#{user.user_id}",
+            user_id=user.user_id,
+            email=user.email,
+            name=user.name,
+            role=user.role,
+            password_hash=user.password_hash,
+            created_at=user.created_at,
+        )
         claim = EmailClaimModel(pk=f"EMAIL#{user.email}", user_id=user.user_id)
         connection = Connection(region=get_settings().region)
         with dynamo_unavailable_as_domain_error("register"):

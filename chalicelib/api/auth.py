@@ -15,8 +15,9 @@ auth_bp = Blueprint(__name__)
 @route(auth_bp, "/auth/register", ["POST"], public=True)
 def register() -> Response:
     """Create an account."""
-    user = auth.register(deps.user_repository(), json_body(auth_bp.current_request),
-                         deps.settings().admin_emails)
+    user = auth.register(
+        deps.user_repository(), json_body(auth_bp.current_request), deps.settings().admin_emails
+    )
     return Response(body=user.to_dict(), status_code=201)
 
 
@@ -24,8 +25,12 @@ def register() -> Response:
 def login() -> dict[str, object]:
     """Exchange email and password for an access token."""
     settings = deps.settings()
-    result = auth.login(deps.user_repository(), json_body(auth_bp.current_request),
-                        deps.signing_secret(), settings.jwt_ttl_seconds)
+    result = auth.login(
+        deps.user_repository(),
+        json_body(auth_bp.current_request),
+        deps.signing_secret(),
+        settings.jwt_ttl_seconds,
+    )
     return result.to_dict()
 
 

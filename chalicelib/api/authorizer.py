@@ -25,8 +25,15 @@ def jwt_authorizer(auth_request: AuthRequest) -> AuthResponse:
         token = bearer_token(auth_request.token)
         principal = verify_token(signing_secret(), token)
     except Unauthorized as exc:
-        return AuthResponse(routes=["*"], principal_id="anonymous",
-                            context={"auth_error": exc.message})
-    return AuthResponse(routes=["*"], principal_id=principal.user_id,
-                        context={"email": principal.email, "role": principal.role,
-                                 "exp": str(principal.expires_at)})
+        return AuthResponse(
+            routes=["*"], principal_id="anonymous", context={"auth_error": exc.message}
+        )
+    return AuthResponse(
+        routes=["*"],
+        principal_id=principal.user_id,
+        context={
+            "email": principal.email,
+            "role": principal.role,
+            "exp": str(principal.expires_at),
+        },
+    )

@@ -25,8 +25,9 @@ def create_book() -> Response:
 def list_books() -> dict[str, Any]:
     """A page of the caller's books."""
     request = books_bp.current_request
-    return books.list_books(deps.book_repository(), deps.cursor_secret(),
-                            caller(request).user_id, query_params(request))
+    return books.list_books(
+        deps.book_repository(), deps.cursor_secret(), caller(request).user_id, query_params(request)
+    )
 
 
 @route(books_bp, "/books/{book_id}", ["GET"])
@@ -41,8 +42,13 @@ def get_book(book_id: str) -> Response:
 def replace_book(book_id: str) -> dict[str, Any]:
     """Replace every field of a book."""
     request = books_bp.current_request
-    book = books.replace_book(deps.book_repository(), deps.book_cache(),
-                              caller(request).user_id, book_id, json_body(request))
+    book = books.replace_book(
+        deps.book_repository(),
+        deps.book_cache(),
+        caller(request).user_id,
+        book_id,
+        json_body(request),
+    )
     return book.to_dict()
 
 
@@ -50,8 +56,13 @@ def replace_book(book_id: str) -> dict[str, Any]:
 def patch_book(book_id: str) -> dict[str, Any]:
     """Change some fields of a book."""
     request = books_bp.current_request
-    book = books.patch_book(deps.book_repository(), deps.book_cache(),
-                            caller(request).user_id, book_id, json_body(request))
+    book = books.patch_book(
+        deps.book_repository(),
+        deps.book_cache(),
+        caller(request).user_id,
+        book_id,
+        json_body(request),
+    )
     return book.to_dict()
 
 

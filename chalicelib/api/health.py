@@ -16,5 +16,7 @@ def health() -> Response:
     """200 when Redis, DynamoDB and S3 answer; 503 naming the failing check otherwise."""
     checks = run_checks(deps.settings())
     healthy = all(state == "ok" for state in checks.values())
-    return Response(body={"status": "ok" if healthy else "degraded", "checks": checks},
-                    status_code=200 if healthy else 503)
+    return Response(
+        body={"status": "ok" if healthy else "degraded", "checks": checks},
+        status_code=200 if healthy else 503,
+    )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -46,8 +47,9 @@ def _guarded(view: View) -> View:
             return view(*args, **kwargs)
         except DomainError as exc:
             if exc.status >= 500:
-                logger.warning("dependency failure", extra={"error": exc.message},
-                               exc_info=exc.__cause__)
+                logger.warning(
+                    "dependency failure", extra={"error": exc.message}, exc_info=exc.__cause__
+                )
             return error_response(exc.status, exc.code, exc.message, exc.details)
         except Exception:
             logger.exception("unhandled error")
@@ -56,8 +58,14 @@ def _guarded(view: View) -> View:
     return wrapper
 
 
-def route(bp: Blueprint, path: str, methods: list[str], *, public: bool = False,
-          content_types: list[str] | None = None) -> Callable[[View], View]:
+def route(
+    bp: Blueprint,
+    path: str,
+    methods: list[str],
+    *,
+    public: bool = False,
+    content_types: list[str] | None = None,
+) -> Callable[[View], View]:
     """Register a view on ``bp``: JWT-authorized unless ``public``, errors mapped."""
     kwargs: dict[str, Any] = {"methods": methods}
     if not public:
@@ -66,7 +74,8 @@ def route(bp: Blueprint, path: str, methods: list[str], *, public: bool = False,
         kwargs["content_types"] = content_types
 
     def register(view: View) -> View:
-        return bp.route(path, **kwargs)(_guarded(view))
+        registered: View = bp.route(path, **kwargs)(_guarded(view))
+        return registered
 
     return register
 
@@ -84,8 +93,12 @@ def caller(request: Request) -> Principal:
         raise Unauthorized(str(error))
     try:
         expires = int(context["exp"])
-        principal = Principal(user_id=str(context["principalId"]), email=str(context["email"]),
-                              role=str(context["role"]), expires_at=expires)
+        principal = Principal(
+            user_id=str(context["principalId"]),
+            email=str(context["email"]),
+            role=str(context["role"]),
+            expires_at=expires,
+        )
     except (KeyError, ValueError, TypeError) as exc:
         raise Unauthorized("missing or invalid access token") from exc
     if expires <= time.time():

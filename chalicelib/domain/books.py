@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.isbn import InvalidIsbn, normalize_isbn
@@ -39,8 +40,12 @@ class Book:
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON shape (no owner id: a client only ever sees its own books)."""
-        return {"book_id": self.book_id, **asdict(self.fields), "created_at": self.created_at,
-                "updated_at": self.updated_at}
+        return {
+            "book_id": self.book_id,
+            **asdict(self.fields),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
 
 
 def _text(value: Any, name: str, max_len: int, required: bool) -> str | None:
@@ -57,7 +62,7 @@ def _text(value: Any, name: str, max_len: int, required: bool) -> str | None:
         return None
     if len(value) > max_len:
         raise ValueError(f"{name} must be at most {max_len} characters")
-    return value
+    return str(value)
 
 
 def _integer(value: Any, name: str, low: int, high: int) -> int | None:
@@ -68,7 +73,7 @@ def _integer(value: Any, name: str, low: int, high: int) -> int | None:
         raise ValueError(f"{name} must be an integer")
     if not low <= value <= high:
         raise ValueError(f"{name} must be between {low} and {high}")
-    return value
+    return int(value)
 
 
 def _check(errors: dict[str, str], name: str, fn: Any, *args: Any) -> Any:
@@ -89,7 +94,7 @@ def validate_book(data: Any, *, today: dt.date | None = None) -> BookFields:
     errors: dict[str, str] = {}
     for unknown in sorted(set(data) - set(BOOK_FIELDS)):
         errors[str(unknown)] = "unknown field"
-    next_year = (today or dt.datetime.now(dt.timezone.utc).date()).year + 1
+    next_year = (today or dt.datetime.now(dt.UTC).date()).year + 1
     title = _check(errors, "title", _text, data.get("title"), "title", 300, True)
     author = _check(errors, "author", _text, data.get("author"), "author", 200, True)
     isbn = None
@@ -97,14 +102,23 @@ def validate_book(data: Any, *, today: dt.date | None = None) -> BookFields:
         errors["isbn"] = "isbn is required"
     else:
         isbn = _check(errors, "isbn", normalize_isbn, data.get("isbn"))
-    year = _check(errors, "published_year", _integer, data.get("published_year"),
-                  "published_year", 1450, next_year)
+    year = _check(
+        errors,
+        "published_year",
+        _integer,
+        data.get("published_year"),
+        "published_year",
+        1450,
+        next_year,
+    )
     genre = _check(errors, "genre", _text, data.get("genre"), "genre", 50, False)
     pages = _check(errors, "pages", _integer, data.get("pages"), "pages", 1, 100000)
     if errors:
         raise ValidationFailed("the book is invalid", details=errors)
-    return BookFields(title=title, author=author, isbn=isbn, published_year=year, genre=genre,
-                      pages=pages)
+    assert title is not None and author is not None and isbn is not None
+    return BookFields(
+        title=title, author=author, isbn=isbn, published_year=year, genre=genre, pages=pages
+    )
 
 
 def apply_patch(current: BookFields, patch: Any, *, today: dt.date | None = None) -> BookFields:

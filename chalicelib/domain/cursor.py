@@ -27,7 +27,9 @@ def _unb64(text: str) -> bytes:
 
 
 def _signature(secret: bytes, owner: str, payload: bytes) -> bytes:
-    return hmac.new(secret, owner.encode() + b"\x00" + payload, hashlib.sha256).digest()[:_SIG_BYTES]
+    return hmac.new(secret, owner.encode() + b"\x00" + payload, hashlib.sha256).digest()[
+        :_SIG_BYTES
+    ]
 
 
 def encode_cursor(secret: bytes, owner: str, position: dict[str, Any]) -> str:

@@ -18,8 +18,9 @@ class Deadline:
     safety_ms: int
 
     @classmethod
-    def from_context(cls, context: Any, safety_ms: int = 10_000,
-                     default_budget_ms: int = DEFAULT_BUDGET_MS) -> Deadline:
+    def from_context(
+        cls, context: Any, safety_ms: int = 10_000, default_budget_ms: int = DEFAULT_BUDGET_MS
+    ) -> Deadline:
         """From a Lambda context's remaining time, or ``default_budget_ms`` without one."""
         remaining = default_budget_ms
         getter = getattr(context, "get_remaining_time_in_millis", None)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from chalicelib.domain.errors import ValidationFailed
 
@@ -28,8 +29,13 @@ class User:
 
     def to_dict(self) -> dict[str, str]:
         """The public JSON shape."""
-        return {"user_id": self.user_id, "email": self.email, "name": self.name,
-                "role": self.role, "created_at": self.created_at}
+        return {
+            "user_id": self.user_id,
+            "email": self.email,
+            "name": self.name,
+            "role": self.role,
+            "created_at": self.created_at,
+        }
 
 
 @dataclass(frozen=True)

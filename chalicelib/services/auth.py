@@ -31,16 +31,24 @@ class LoginResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON shape."""
-        return {"access_token": self.access_token, "token_type": "Bearer",
-                "expires_in": self.expires_in}
+        return {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+        }
 
 
 def register(users: UserRepository, data: Any, admin_emails: frozenset[str]) -> User:
     """Create an account; ``Conflict`` if the email is taken."""
     registration = validate_registration(data)
-    user = User(user_id=new_ulid(), email=registration.email, name=registration.name,
-                role=role_for(registration.email, admin_emails), created_at=now_iso(),
-                password_hash=_hasher.hash(registration.password))
+    user = User(
+        user_id=new_ulid(),
+        email=registration.email,
+        name=registration.name,
+        role=role_for(registration.email, admin_emails),
+        created_at=now_iso(),
+        password_hash=_hasher.hash(registration.password),
+    )
     users.add(user)
     return user
 
@@ -51,8 +59,9 @@ def login(users: UserRepository, data: Any, secret: str, ttl_seconds: int) -> Lo
         raise ValidationFailed("the body must be a JSON object")
     password = data.get("password")
     if not isinstance(password, str) or not isinstance(data.get("email"), str):
-        raise ValidationFailed("email and password are required",
-                               details={"email": "required", "password": "required"})
+        raise ValidationFailed(
+            "email and password are required", details={"email": "required", "password": "required"}
+        )
     try:
         email = normalize_email(data["email"])
     except ValidationFailed:

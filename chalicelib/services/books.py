@@ -20,8 +20,9 @@ def create_book(books: BookRepository, user_id: str, data: Any) -> Book:
     """Validate and store a new book."""
     fields = validate_book(data)
     stamp = now_iso()
-    book = Book(book_id=new_book_id(), user_id=user_id, fields=fields, created_at=stamp,
-                updated_at=stamp)
+    book = Book(
+        book_id=new_book_id(), user_id=user_id, fields=fields, created_at=stamp, updated_at=stamp
+    )
     books.add(book)
     return book
 
@@ -34,8 +35,9 @@ def _existing(books: BookRepository, user_id: str, book_id: str) -> Book:
     return book
 
 
-def get_book(books: BookRepository, cache: BookCache, user_id: str,
-             book_id: str) -> tuple[Book, bool]:
+def get_book(
+    books: BookRepository, cache: BookCache, user_id: str, book_id: str
+) -> tuple[Book, bool]:
     """The book and whether it came from the cache."""
     if not is_book_id(book_id):
         raise NotFound("book not found")
@@ -57,15 +59,17 @@ def _save(books: BookRepository, cache: BookCache, current: Book, fields: Any) -
     return updated
 
 
-def replace_book(books: BookRepository, cache: BookCache, user_id: str, book_id: str,
-                 data: Any) -> Book:
+def replace_book(
+    books: BookRepository, cache: BookCache, user_id: str, book_id: str, data: Any
+) -> Book:
     """PUT: replace every editable field."""
     current = _existing(books, user_id, book_id)
     return _save(books, cache, current, validate_book(data))
 
 
-def patch_book(books: BookRepository, cache: BookCache, user_id: str, book_id: str,
-               data: Any) -> Book:
+def patch_book(
+    books: BookRepository, cache: BookCache, user_id: str, book_id: str, data: Any
+) -> Book:
     """PATCH: change only the given fields."""
     current = _existing(books, user_id, book_id)
     return _save(books, cache, current, apply_patch(current.fields, data))
@@ -84,19 +88,22 @@ def _page_size(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_PAGE
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-        raise ValidationFailed(f"limit must be an integer from 1 to {MAX_PAGE}",
-                               details={"limit": raw})
+        raise ValidationFailed(
+            f"limit must be an integer from 1 to {MAX_PAGE}", details={"limit": raw}
+        )
     return int(raw)
 
 
-def list_books(books: BookRepository, cursor_secret: bytes, user_id: str,
-               params: dict[str, str]) -> dict[str, Any]:
+def list_books(
+    books: BookRepository, cursor_secret: bytes, user_id: str, params: dict[str, str]
+) -> dict[str, Any]:
     """A page of the user's books: ``{"items": [...], "next_cursor": str | None}``."""
     unknown = sorted(set(params) - {"limit", "cursor", "author", "genre"})
     if unknown:
         raise ValidationFailed("unknown query parameter", details={"unknown": unknown})
     limit = _page_size(params.get("limit"))
-    after = decode_cursor(cursor_secret, user_id, params["cursor"]) if params.get("cursor") else None
+    cursor = params.get("cursor")
+    after = decode_cursor(cursor_secret, user_id, cursor) if cursor else None
     items, position = books.list(user_id, limit, after, params.get("author"), params.get("genre"))
     next_cursor = encode_cursor(cursor_secret, user_id, position) if position else None
     return {"items": [b.to_dict() for b in items], "next_cursor": next_cursor}

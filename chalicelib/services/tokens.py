@@ -23,20 +23,32 @@ class Principal:
     expires_at: int = 0
 
 
-def issue_token(secret: str, principal: Principal, ttl_seconds: int,
-                now: float | None = None) -> str:
+def issue_token(
+    secret: str, principal: Principal, ttl_seconds: int, now: float | None = None
+) -> str:
     """A signed token for ``principal`` valid for ``ttl_seconds``."""
     issued = int(now if now is not None else time.time())
-    claims = {"sub": principal.user_id, "email": principal.email, "role": principal.role,
-              "iat": issued, "exp": issued + ttl_seconds, "iss": ISSUER}
+    claims = {
+        "sub": principal.user_id,
+        "email": principal.email,
+        "role": principal.role,
+        "iat": issued,
+        "exp": issued + ttl_seconds,
+        "iss": ISSUER,
+    }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 def verify_token(secret: str, token: str) -> Principal:
     """The principal of a valid, unexpired token; ``Unauthorized`` for anything else."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
-                            options={"require": ["exp", "sub", "iat"]})
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["exp", "sub", "iat"]},
+        )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("the access token has expired") from exc
     except jwt.InvalidTokenError as exc:
@@ -44,8 +56,9 @@ def verify_token(secret: str, token: str) -> Principal:
     sub, email, role = claims.get("sub"), claims.get("email"), claims.get("role")
     if not all(isinstance(v, str) and v for v in (sub, email, role)):
         raise Unauthorized("the access token is invalid")
-    return Principal(user_id=str(sub), email=str(email), role=str(role),
-                     expires_at=int(claims["exp"]))
+    return Principal(
+        user_id=str(sub), email=str(email), role=str(role), expires_at=int(claims["exp"])
+    )
 
 
 def bearer_token(header: str | None) -> str:
