@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Chalice, Rate
+from chalice import Rate
 
 from chalicelib.api import middleware
+from chalicelib.api.app_class import ThreadLocalChalice
 from chalicelib.api.auth import auth_bp
 from chalicelib.api.authorizer import authorizer_bp
 from chalicelib.api.books import books_bp
@@ -18,7 +19,7 @@ from chalicelib.api.health import health_bp
 from chalicelib.jobs import run_job
 
 # Powertools does the logging; Chalice's own logger would print every line twice.
-app = Chalice(app_name="books-api", configure_logs=False)
+app = ThreadLocalChalice(app_name="books-api", configure_logs=False)
 app.api.binary_types = ["application/pdf"]
 
 for blueprint in (authorizer_bp, health_bp, auth_bp, books_bp):
