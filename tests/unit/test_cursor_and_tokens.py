@@ -1,0 +1,84 @@
+import time
+
+import jwt
+import pytest
+
+from chalicelib.domain.cursor import decode_cursor, encode_cursor
+from chalicelib.domain.errors import BadRequest, Unauthorized
+from chalicelib.services.tokens import Principal, bearer_token, issue_token, verify_token
+
+SECRET = b"k" * 32
+ALICE = Principal(user_id="u-alice", email="alice@example.com", role="user")
+
+
+def test_cursor_round_trips_for_its_owner():
+    cursor = encode_cursor(SECRET, "alice", {"id": "abc"})
+    assert decode_cursor(SECRET, "alice", cursor) == {"id": "abc"}
+
+
+@pytest.mark.parametrize("bad", ["", "!!!", "abc", "A" * 3000])
+def test_garbage_cursor_is_a_bad_request(bad):
+    with pytest.raises(BadRequest):
+        decode_cursor(SECRET, "alice", bad)
+
+
+def test_tampered_cursor_is_rejected():
+    cursor = encode_cursor(SECRET, "alice", {"id": "abc"})
+    flipped = cursor[:-2] + ("A" if cursor[-2] != "A" else "B") + cursor[-1]
+    with pytest.raises(BadRequest):
+        decode_cursor(SECRET, "alice", flipped)
+
+
+def test_another_users_cursor_is_rejected():
+    cursor = encode_cursor(SECRET, "alice", {"id": "abc"})
+    with pytest.raises(BadRequest):
+        decode_cursor(SECRET, "bob", cursor)
+
+
+def test_token_round_trip():
+    token = issue_token("s" * 32, ALICE, 60)
+    principal = verify_token("s" * 32, token)
+    assert (principal.user_id, principal.email, principal.role) == (
+        "u-alice",
+        "alice@example.com",
+        "user",
+    )
+    assert principal.expires_at > time.time()
+
+
+def test_expired_token_is_unauthorized():
+    token = issue_token("s" * 32, ALICE, 60, now=time.time() - 120)
+    with pytest.raises(Unauthorized, match="expired"):
+        verify_token("s" * 32, token)
+
+
+def test_token_signed_with_another_secret_is_unauthorized():
+    with pytest.raises(Unauthorized):
+        verify_token("s" * 32, issue_token("t" * 32, ALICE, 60))
+
+
+def test_unsigned_token_is_unauthorized():
+    forged = jwt.encode(
+        {
+            "sub": "u",
+            "email": "e",
+            "role": "admin",
+            "iat": 1,
+            "exp": int(time.time()) + 60,
+            "iss": "books-api",
+        },
+        key=None,
+        algorithm="none",
+    )
+    with pytest.raises(Unauthorized):
+        verify_token("s" * 32, forged)
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer   ", "Basic abc", "token"])
+def test_malformed_authorization_header_is_unauthorized(header):
+    with pytest.raises(Unauthorized):
+        bearer_token(header)
+
+
+def test_bearer_scheme_is_case_insensitive():
+    assert bearer_token("bearer abc.def") == "abc.def"
