@@ -1,0 +1,296 @@
+"""The LocalStack tier without Docker: LocalStack (host mode), DynamoDB Local and redis-server.
+
+LocalStack's free edition runs from PyPI in its own Python 3.13 virtualenv
+(``localstack/.venv``) and emulates S3, SES (v1), STS, IAM and EventBridge; DynamoDB goes to
+AWS's DynamoDB Local (``localdev/dynamodb_local.py``), because LocalStack cannot fetch its own
+DynamoDB offline. Resources come from the one definition (``python -m infra.bootstrap``).
+
+    with LocalStackTier(TierPorts.free()) as tier:   # what the integration tests do
+        os.environ.update(tier.app_env())
+
+``localstack/launcher.py`` is the command-line front (``make localstack``).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from localdev.dynamodb_local import DynamoDBLocal
+from localdev.dynamodb_local import ensure_installed as ensure_dynamodb_local
+from localdev.managed_process import ManagedProcess, free_port, http_answers
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_DIR = ROOT / "localstack" / ".venv"
+STATE_DIR = ROOT / "localstack" / ".state"
+LOG_DIR = ROOT / ".local" / "logs"
+# The exact set that installs cleanly on Python 3.13 and starts without an auth token.
+LOCALSTACK_REQUIREMENTS = (
+    "localstack-core[runtime]==2026.3.0",
+    "cbor2<5.7",
+    "cryptography<45",
+    "pyopenssl<25",
+    "service_identity<25",
+    "joserfc<1.1",
+)
+SERVICES = "s3,ses,sts,iam,events"
+# LocalStack accepts any credentials; the same ones are used everywhere in the tier.
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+_PYENV_GLOBS = ("/root/.pyenv/versions/3.13*/bin/python", "~/.pyenv/versions/3.13*/bin/python")
+
+
+@dataclass(frozen=True)
+class TierPorts:
+    """Where the tier listens."""
+
+    gateway: int = 4566
+    dynamodb: int = 8001
+    redis: int = 6379
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> TierPorts:
+        """Ports from ``LOCALSTACK_PORT``, ``DYNAMODB_PORT``, ``REDIS_PORT`` (defaults above)."""
+        env = dict(os.environ) if env is None else env
+        return cls(
+            gateway=int(env.get("LOCALSTACK_PORT") or cls.gateway),
+            dynamodb=int(env.get("DYNAMODB_PORT") or cls.dynamodb),
+            redis=int(env.get("REDIS_PORT") or cls.redis),
+        )
+
+    @classmethod
+    def free(cls) -> TierPorts:
+        """Three ports nobody uses right now (tests run beside a developer's tier)."""
+        return cls(gateway=free_port(), dynamodb=free_port(), redis=free_port())
+
+
+def _is_python313(candidate: str) -> bool:
+    try:
+        out = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 13))"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.stdout.strip() == "True"
+
+
+def find_python313() -> str:
+    """A Python 3.13 interpreter: ``$PYTHON313``, then pyenv's 3.13.x, then ``python3.13``."""
+    candidates: list[str] = []
+    if os.environ.get("PYTHON313"):
+        candidates.append(os.environ["PYTHON313"])
+    for pattern in _PYENV_GLOBS:
+        candidates.extend(sorted(glob.glob(os.path.expanduser(pattern)), reverse=True))
+    on_path = shutil.which("python3.13")
+    if on_path:
+        candidates.append(on_path)
+    for candidate in candidates:
+        if _is_python313(candidate):
+            return candidate
+    raise RuntimeError(
+        "LocalStack needs Python 3.13 (3.11/3.12 fail on its imports): install it "
+        "(e.g. `pyenv install 3.13.0`) or set PYTHON313=/path/to/python3.13"
+    )
+
+
+def venv_python(venv: Path = VENV_DIR) -> Path:
+    """The LocalStack virtualenv's interpreter."""
+    return venv / "bin" / "python"
+
+
+def ensure_localstack_installed(venv: Path = VENV_DIR) -> Path:
+    """Create the venv and pip-install the pinned set once (a stamp file remembers it)."""
+    stamp = venv / ".installed"
+    wanted = "\n".join(LOCALSTACK_REQUIREMENTS) + "\n"
+    python = venv_python(venv)
+    if python.exists() and stamp.exists() and stamp.read_text() == wanted:
+        return python
+    if not python.exists():
+        subprocess.run([find_python313(), "-m", "venv", str(venv)], check=True)
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check", "-qq"]
+    subprocess.run([*pip, "install", *LOCALSTACK_REQUIREMENTS], check=True)
+    stamp.write_text(wanted)
+    return python
+
+
+def ensure_installed() -> None:
+    """Everything the tier needs on disk: the LocalStack venv and DynamoDB Local."""
+    ensure_localstack_installed()
+    ensure_dynamodb_local()
+
+
+def _child_env(extra: dict[str, str]) -> dict[str, str]:
+    """The parent's environment without anything that would redirect the child's Python."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"} and not k.startswith("AWS_")
+    }
+    env.update(extra)
+    return env
+
+
+class LocalStackTier:
+    """Starts redis-server, DynamoDB Local and LocalStack, bootstraps resources, stops them all."""
+
+    def __init__(
+        self,
+        ports: TierPorts | None = None,
+        *,
+        start_redis: bool = True,
+        app_env: dict[str, str] | None = None,
+    ) -> None:
+        self.ports = ports or TierPorts()
+        self.start_redis = start_redis
+        # Settings such as RESOURCE_PREFIX that the bootstrap must share with the app.
+        self.extra_app_env = dict(app_env or {})
+        self._redis: ManagedProcess | None = None
+        self._dynamodb = DynamoDBLocal(
+            self.ports.dynamodb, log_path=LOG_DIR / f"dynamodb-local-{self.ports.dynamodb}.log"
+        )
+        self._localstack: ManagedProcess | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """LocalStack's gateway (every AWS service but DynamoDB)."""
+        return f"http://127.0.0.1:{self.ports.gateway}"
+
+    @property
+    def redis_url(self) -> str:
+        """The tier's Redis."""
+        return f"redis://127.0.0.1:{self.ports.redis}/0"
+
+    def app_env(self) -> dict[str, str]:
+        """The variables that point the app (and boto3, PynamoDB) at this tier."""
+        return {
+            **CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ENDPOINT_URL_DYNAMODB": self._dynamodb.endpoint,
+            "REDIS_URL": self.redis_url,
+            **self.extra_app_env,
+        }
+
+    def start(self, timeout: float = 120.0) -> dict[str, Any]:
+        """Install what is missing, start the three processes, bootstrap; return the bootstrap."""
+        ensure_installed()
+        try:
+            self._start_processes(timeout)
+            return self.bootstrap()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_processes(self, timeout: float) -> None:
+        # Start all three first, then wait: their start-up times overlap.
+        if self.start_redis:
+            self._redis = self._redis_process()
+            self._redis.start()
+        self._localstack = self._localstack_process()
+        self._localstack.start()
+        self._dynamodb.start(timeout=timeout)
+        health = f"{self.endpoint}/_localstack/health"
+        self._localstack.wait_until(lambda: http_answers(health), timeout)
+        if self._redis is not None:
+            self._redis.wait_until(self._redis_answers, timeout)
+
+    def _redis_process(self) -> ManagedProcess:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed: apt-get install -y redis-server")
+        argv = [binary, "--port", str(self.ports.redis), "--bind", "127.0.0.1", "--save", ""]
+        argv += ["--appendonly", "no"]
+        return ManagedProcess(
+            "redis-server", argv, log_path=LOG_DIR / f"redis-{self.ports.redis}.log"
+        )
+
+    def _redis_answers(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis.from_url(self.redis_url, socket_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    def _localstack_process(self) -> ManagedProcess:
+        volume = STATE_DIR / str(self.ports.gateway)
+        volume.mkdir(parents=True, exist_ok=True)
+        env = _child_env(
+            {
+                "GATEWAY_LISTEN": f"127.0.0.1:{self.ports.gateway}",
+                "SERVICES": SERVICES,
+                "SKIP_SSL_CERT_DOWNLOAD": "1",
+                "DNS_ADDRESS": "0",
+                "LOCALSTACK_VOLUME_DIR": str(volume),
+                "DISABLE_EVENTS": "1",  # no analytics calls from an offline machine
+                **CREDENTIALS,
+            }
+        )
+        argv = [str(venv_python()), "-m", "localstack.runtime.main"]
+        # cwd is the state dir: from the repository root, ``-m localstack`` could pick up the
+        # project's own ``localstack/`` folder.
+        return ManagedProcess(
+            "LocalStack",
+            argv,
+            cwd=volume,
+            env=env,
+            log_path=LOG_DIR / f"localstack-{self.ports.gateway}.log",
+        )
+
+    def bootstrap(self) -> dict[str, Any]:
+        """Create the tables, bucket and SES sender with ``infra.bootstrap`` (idempotent)."""
+        env = _child_env({"JWT_SECRET": "bootstrap-does-not-sign-anything", **self.app_env()})
+        env.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        done = subprocess.run(
+            [sys.executable, "-m", "infra.bootstrap"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"bootstrap failed:\n{done.stderr[-3000:]}")
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
+
+    def alive(self) -> bool:
+        """True while every started process runs."""
+        parts = [self._localstack, self._redis]
+        return self._dynamodb.alive() and all(p.alive() for p in parts if p is not None)
+
+    def stop(self) -> None:
+        """Stop everything that was started (safe to call twice)."""
+        for process in (self._localstack, self._redis):
+            if process is not None:
+                process.stop()
+        self._dynamodb.stop()
+        self._localstack = self._redis = None
+
+    def __enter__(self) -> LocalStackTier:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
