@@ -1,0 +1,56 @@
+"""The local API: ``chalice local --stage local``, served from a thread of the runner.
+
+Built with Chalice's own ``create_local_server`` (thread-local ``current_request``, a threaded
+HTTP server, so requests are served concurrently), with the request handler swapped for
+``localdev.gateway.ContractRequestHandler`` so the gateway's own errors (no token, no such
+route) have the contract's JSON shape.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from typing import Any
+
+from chalice.local import LocalDevServer, create_local_server
+
+from localdev.gateway import ContractRequestHandler
+from localdev.invocation import chalice_config
+
+ACCESS_LOG = logging.getLogger("localdev.api")
+
+
+class _LoggedRequestHandler(ContractRequestHandler):
+    """Access lines through the runner's log (prefixed ``[api]``) instead of bare stderr.
+
+    The app logs each request it handles; these lines also show what the gateway answered
+    itself (401 without a token, 404 for no route), which never reaches the app.
+    """
+
+    def log_message(self, format: str, *args: Any) -> None:
+        ACCESS_LOG.info(format, *args)
+
+
+class ApiServer:
+    """The Chalice app on ``host:port``, serving on a background thread."""
+
+    def __init__(self, app: Any, host: str, port: int) -> None:
+        config = chalice_config()
+        self._local: LocalDevServer = create_local_server(app, config, host, port)
+        self._local.server.RequestHandlerClass = functools.partial(
+            _LoggedRequestHandler, app_object=app, config=config
+        )
+        self._thread = threading.Thread(
+            target=self._local.server.serve_forever, name="api-server", daemon=True
+        )
+
+    def start(self) -> None:
+        """Start accepting requests."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop accepting requests and release the port."""
+        if self._thread.is_alive():
+            self._local.server.shutdown()
+        self._local.server.server_close()

@@ -1,0 +1,240 @@
+"""``make run``: the whole local stack in one foreground process.
+
+    python -m localdev.runner
+
+Starts, in order: a ``redis-server`` child (unless ``REDIS_URL`` is given), moto server on the
+local AWS endpoint (unless ``BACKEND=localstack``, which expects ``make localstack`` running),
+the resources (``infra.bootstrap.ensure_all``, idempotent), the API (``chalice local`` with the
+contract's gateway errors) and the local scheduler. SIGINT (Ctrl-C) or SIGTERM stops all of it
+and exits 0; so does the death of the parent ``make``. A busy port fails fast, naming the
+variable that moves it. Variables: see ``localdev/env.py`` and the README's Configuration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+import warnings
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+
+from localdev.env import PROJECT_DIR, StackConfig, StackConfigError, stack_config, url_port
+from localdev.services import (
+    MotoServer,
+    RedisServer,
+    StartupError,
+    port_open,
+    redis_answers,
+    require_free,
+)
+
+LOG = logging.getLogger("localdev.runner")
+
+
+class _PrefixFormatter(logging.Formatter):
+    """``12:00:01 [runner] message``: the runner's lines stand out from the app's JSON logs."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.short_name = record.name.rsplit(".", 1)[-1]
+        return super().format(record)
+
+
+def configure_logging() -> None:
+    """Send the runner's and the scheduler's lines to stdout, next to the app's JSON lines."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        _PrefixFormatter("%(asctime)s [%(short_name)s] %(message)s", datefmt="%H:%M:%S")
+    )
+    root = logging.getLogger("localdev")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    root.propagate = False
+    # Powertools warns on every request that adds no metric; in Lambda that goes unseen.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+class StopSignal:
+    """Set by SIGINT/SIGTERM; the main thread waits on it."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.reason = ""
+
+    def install(self) -> None:
+        """Handle SIGINT and SIGTERM (instead of KeyboardInterrupt in the middle of anything)."""
+        signal.signal(signal.SIGINT, self._handle)
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if not self.event.is_set():
+            self.reason = signal.Signals(signum).name
+            self.event.set()
+
+    def set(self, reason: str) -> None:
+        """Ask for a stop from inside the runner."""
+        self.reason = reason
+        self.event.set()
+
+
+def _start_redis(config: StackConfig, stack: contextlib.ExitStack) -> RedisServer | None:
+    if not config.redis_managed:
+        if not redis_answers(config.redis_url):
+            raise StartupError(f"nothing answers at REDIS_URL={config.redis_url}")
+        LOG.info("using the Redis at REDIS_URL=%s", config.redis_url)
+        return None
+    if config.backend == "localstack" and redis_answers(config.redis_url):
+        LOG.info("using the Redis already running at %s (LocalStack tier)", config.redis_url)
+        return None
+    require_free(config.redis_port, "REDIS_PORT")
+    server = RedisServer(config.redis_port)
+    server.start()
+    stack.callback(_stopping("redis-server", server.stop))
+    LOG.info("redis-server started on port %d", config.redis_port)
+    return server
+
+
+def _start_aws(config: StackConfig, stack: contextlib.ExitStack) -> None:
+    if config.backend == "localstack":
+        for variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+            url = config.app_env[variable]
+            parts = urlsplit(url)
+            if not port_open(url_port(url, variable, 80), parts.hostname or "127.0.0.1"):
+                raise StartupError(
+                    f"nothing answers at {variable}={url}: start the LocalStack "
+                    "tier first (`make localstack` in another terminal)"
+                )
+        LOG.info(
+            "using LocalStack at %s, DynamoDB Local at %s",
+            config.aws_endpoint_url,
+            config.app_env["AWS_ENDPOINT_URL_DYNAMODB"],
+        )
+        return
+    require_free(config.aws_port, "AWS_ENDPOINT_URL")
+    moto = MotoServer(config.aws_port)
+    moto.start()
+    stack.callback(_stopping("moto server", moto.stop))
+    LOG.info("moto server started on port %d", config.aws_port)
+
+
+def _stopping(what: str, stop: Any) -> Any:
+    def run() -> None:
+        try:
+            stop()
+        except Exception:  # keep stopping the other parts
+            LOG.exception("stopping %s failed", what)
+            return
+        LOG.info("%s stopped", what)
+
+    return run
+
+
+def _load_app() -> Any:
+    if str(PROJECT_DIR) not in sys.path:
+        sys.path.insert(0, str(PROJECT_DIR))
+    from app import app
+
+    return app
+
+
+def _start_scheduler(config: StackConfig, app: Any, stack: contextlib.ExitStack) -> str:
+    if not config.scheduler_on:
+        LOG.info("scheduler off (LOCAL_SCHEDULER=off): run jobs with `make invoke FN=...`")
+        return "off"
+    from localdev.invocation import invoke_scheduled, lambda_timeouts
+    from localdev.scheduler import ScheduledFunction, Scheduler, scheduled_functions
+
+    region = config.app_env["AWS_REGION"]
+
+    def fire(function: ScheduledFunction) -> object:
+        return invoke_scheduled(app, function.name, function.timeout_seconds, region)
+
+    functions = scheduled_functions(app, config.schedule_speedup, lambda_timeouts(app))
+    scheduler = Scheduler(functions, fire)
+    scheduler.start()
+    stack.callback(_stopping("scheduler", scheduler.stop))
+    return ", ".join(f"{f.name} every {f.period_seconds:g} s" for f in functions) or "nothing"
+
+
+def start_stack(config: StackConfig, stack: contextlib.ExitStack) -> tuple[str, RedisServer | None]:
+    """Start every part, registering each one's stop on ``stack``; return (schedule, redis)."""
+    # redis first: it is a child process, forked before any thread exists.
+    redis_server = _start_redis(config, stack)
+    _start_aws(config, stack)
+    require_free(config.api_port, "API_PORT")
+
+    from infra.bootstrap import ensure_all
+
+    done = ensure_all()
+    LOG.info("resources ready (tables created now: %s)", len(done["tables_created"]))
+    app = _load_app()
+
+    from localdev.api_server import ApiServer
+
+    api = ApiServer(app, "127.0.0.1", config.api_port)
+    api.start()
+    stack.callback(_stopping("API server", api.stop))
+    return _start_scheduler(config, app, stack), redis_server
+
+
+def _ready_banner(config: StackConfig, schedule: str) -> str:
+    aws = "moto" if config.backend == "moto" else "LocalStack"
+    redis_owner = "started by make run" if config.redis_managed else "external"
+    return "\n".join(
+        [
+            "local stack ready",
+            f"  API           {config.api_url}",
+            f"  AWS endpoint  {config.aws_endpoint_url}  ({aws})",
+            f"  Redis         {config.redis_url}  ({redis_owner})",
+            f"  Scheduler     {schedule}",
+            "  Ctrl-C stops everything.",
+        ]
+    )
+
+
+def _wait(stop: StopSignal, redis_server: RedisServer | None) -> None:
+    parent = os.getppid()
+    while not stop.event.wait(0.5):
+        if os.getppid() != parent:
+            stop.set("the parent process (make) exited")
+        elif redis_server is not None and redis_server.exit_code() is not None:
+            stop.set(f"redis-server exited unexpectedly (code {redis_server.exit_code()})")
+
+
+def main() -> int:
+    """Run the local stack until SIGINT/SIGTERM; 0 on a clean stop, 1 on a start failure."""
+    configure_logging()
+    try:
+        config = stack_config(os.environ)
+    except StackConfigError as exc:
+        LOG.error("configuration error: %s", exc)
+        return 2
+    # Before the app is imported: chalicelib.config reads these once.
+    os.environ.update(config.app_env)
+    stop = StopSignal()
+    stop.install()
+    with contextlib.ExitStack() as stack:
+        try:
+            schedule, redis_server = start_stack(config, stack)
+        except StartupError as exc:
+            LOG.error("cannot start: %s", exc)
+            return 1
+        except Exception:  # e.g. the bootstrap failed: say so, stop what started, exit 1
+            LOG.exception("cannot start")
+            return 1
+        if stop.event.is_set():
+            LOG.info("stop requested during start-up (%s)", stop.reason)
+            return 0
+        LOG.info(_ready_banner(config, schedule))
+        _wait(stop, redis_server)
+        LOG.info("stopping (%s)", stop.reason)
+    LOG.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
