@@ -40,6 +40,20 @@ test: venv system-deps lint tier-deps ## every tier: unit, functional, integrati
 	$(BIN)/pytest -q tests/unit tests/functional
 	$(BIN)/pytest -q -m integration tests/integration
 
+run: venv system-deps ## start the local stack (moto, redis-server, API, scheduler); Ctrl-C stops it
+	exec $(BIN)/python -m localdev.runner
+
+invoke: venv ## run one scheduled function now against the running stack: make invoke FN=bulk_insert
+	@test -n "$(FN)" || { echo "usage: make invoke FN=<bulk_insert|send_reports>" >&2; exit 2; }
+	@exec $(BIN)/python -m localdev.invoke "$(FN)"
+
+bench: venv system-deps ## run every bench/*.py in turn and print their figures
+	@shopt -s nullglob; scripts=(bench/*.py); \
+	if [ $${#scripts[@]} -eq 0 ]; then echo "no benchmarks under bench/"; exit 0; fi; \
+	for script in "$${scripts[@]}"; do \
+	  echo "== $$script"; $(BIN)/python "$$script" || { echo "FAILED: $$script" >&2; exit 1; }; \
+	done
+
 # --- LocalStack tier (Docker-free): LocalStack host mode (Python 3.13 venv), DynamoDB Local, redis
 tier-deps: venv system-deps ## install java and npm (apt) if missing, the LocalStack venv, DynamoDB Local
 	@command -v java >/dev/null || { \
