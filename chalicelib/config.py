@@ -30,7 +30,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float,
+           allow_zero: bool = False) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -38,7 +39,7 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if value <= 0:
+    if value < 0 or (value == 0 and not allow_zero):
         raise ConfigError(f"{name} must be positive, got {value}")
     return value
 
@@ -80,6 +81,10 @@ class Settings:
     bulk_workers: int = 4
     report_workers: int = 8
     report_max_attempts: int = 5
+    # Delay before the 2nd attempt of a failed report; doubles with each further attempt.
+    report_backoff_seconds: float = 60.0
+    # > 0 overrides SES GetSendQuota's MaxSendRate (emulators report 1 per second).
+    report_send_rate: float = 0.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -121,6 +126,8 @@ class Settings:
             bulk_workers=_int(env, "BULK_WORKERS", 4, minimum=1),
             report_workers=_int(env, "REPORT_WORKERS", 8, minimum=1),
             report_max_attempts=_int(env, "REPORT_MAX_ATTEMPTS", 5, minimum=1),
+            report_backoff_seconds=_float(env, "REPORT_BACKOFF_SECONDS", 60.0),
+            report_send_rate=_float(env, "REPORT_SEND_RATE", 0.0, allow_zero=True),
         )
 
     @property
