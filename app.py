@@ -11,18 +11,23 @@ from typing import Any
 from chalice import Rate
 
 from chalicelib.api import middleware
+from chalicelib.api.admin import admin_bp
 from chalicelib.api.app_class import ThreadLocalChalice
 from chalicelib.api.auth import auth_bp
 from chalicelib.api.authorizer import authorizer_bp
 from chalicelib.api.books import books_bp
+from chalicelib.api.bulk import bulk_bp
 from chalicelib.api.health import health_bp
+from chalicelib.api.jobs import jobs_bp
+from chalicelib.api.reports import reports_bp
 from chalicelib.jobs import run_job
 
 # Powertools does the logging; Chalice's own logger would print every line twice.
 app = ThreadLocalChalice(app_name="books-api", configure_logs=False)
 app.api.binary_types = ["application/pdf"]
 
-for blueprint in (authorizer_bp, health_bp, auth_bp, books_bp):
+for blueprint in (authorizer_bp, health_bp, auth_bp, books_bp, bulk_bp, jobs_bp,
+                  reports_bp, admin_bp):
     app.register_blueprint(blueprint)
 middleware.register(app)
 

@@ -8,13 +8,27 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from typing import TYPE_CHECKING
 
 from chalicelib.adapters.book_cache import RedisBookCache
 from chalicelib.adapters.book_repository import DynamoBookRepository
+from chalicelib.adapters.bulk_writer import DynamoBulkWriter
+from chalicelib.adapters.deliveries import DynamoDeliveries
+from chalicelib.adapters.job_repository import DynamoJobRepository
+from chalicelib.adapters.mailer import SesMailer
+from chalicelib.adapters.pdf_report import PdfRenderer
+from chalicelib.adapters.report_inputs import DynamoJobReader
+from chalicelib.adapters.report_store import DynamoReportRepository, S3ReportArchive
 from chalicelib.adapters.secrets import jwt_secret
+from chalicelib.adapters.snapshot_store import RedisSnapshotStore
+from chalicelib.adapters.status_store import RedisStatusStore
+from chalicelib.adapters.upload_store import S3UploadStore
 from chalicelib.adapters.user_repository import DynamoUserRepository
-from chalicelib.clients import get_redis, reset_clients
+from chalicelib.clients import get_dynamodb, get_redis, get_s3, get_ses, reset_clients
 from chalicelib.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.services.reports import ReportDeps, ReportPolicy
 
 
 def settings() -> Settings:
@@ -40,6 +54,31 @@ def book_cache() -> RedisBookCache:
     return RedisBookCache(get_redis, get_settings().cache_ttl_seconds)
 
 
+@functools.lru_cache(maxsize=1)
+def job_repository() -> DynamoJobRepository:
+    """Bulk jobs and their row errors in DynamoDB (also read by the reports job)."""
+    return DynamoJobRepository(get_dynamodb)
+
+
+@functools.lru_cache(maxsize=1)
+def upload_store() -> S3UploadStore:
+    """Staged bulk submissions in S3."""
+    s = get_settings()
+    return S3UploadStore(get_s3, s.bucket, s.upload_prefix)
+
+
+@functools.lru_cache(maxsize=1)
+def bulk_writer() -> DynamoBulkWriter:
+    """Transactional book + ISBN-claim writes for the bulk insert."""
+    return DynamoBulkWriter(get_dynamodb, get_settings().tables.books)
+
+
+@functools.lru_cache(maxsize=1)
+def status_store() -> RedisStatusStore:
+    """The per-user bulk status record in Redis."""
+    return RedisStatusStore(get_redis)
+
+
 def signing_secret() -> str:
     """The JWT secret (cached by the secrets adapter when it comes from SSM)."""
     return jwt_secret(get_settings())
@@ -50,8 +89,52 @@ def cursor_secret() -> bytes:
     return hashlib.sha256(b"books-api/cursor\x00" + signing_secret().encode()).digest()
 
 
+# --- reports ---------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def report_repository() -> DynamoReportRepository:
+    """The report history in DynamoDB."""
+    return DynamoReportRepository()
+
+
+@functools.lru_cache(maxsize=1)
+def report_archive() -> S3ReportArchive:
+    """Report PDFs in S3."""
+    return S3ReportArchive(get_s3, get_settings().bucket)
+
+
+@functools.lru_cache(maxsize=1)
+def deliveries() -> DynamoDeliveries:
+    """Report deliveries (idempotency and dead letters) in DynamoDB."""
+    return DynamoDeliveries()
+
+
+def report_dependencies() -> ReportDeps:
+    """Everything ``send_reports`` talks to, wired to the real adapters."""
+    from chalicelib.services.reports import ReportDeps
+
+    return ReportDeps(
+        snapshots=RedisSnapshotStore(get_redis), deliveries=deliveries(),
+        reports=report_repository(), archive=report_archive(),
+        mailer=SesMailer(get_ses, get_settings().ses_sender), users=user_repository(),
+        jobs=DynamoJobReader(), renderer=PdfRenderer())
+
+
+def report_policy() -> ReportPolicy:
+    """The run's tunables, from the settings."""
+    from chalicelib.services.reports import ReportPolicy
+
+    s = get_settings()
+    return ReportPolicy(workers=s.report_workers, max_attempts=s.report_max_attempts,
+                        backoff_base_seconds=s.report_backoff_seconds,
+                        send_rate=s.report_send_rate, report_prefix=s.report_prefix)
+
+
 def reset_dependencies() -> None:
     """Forget every cached adapter and client."""
-    for accessor in (user_repository, book_repository, book_cache):
+    for accessor in (user_repository, book_repository, book_cache, job_repository,
+                     upload_store, bulk_writer, status_store,
+                     report_repository, report_archive, deliveries):
         accessor.cache_clear()
     reset_clients()

@@ -16,11 +16,23 @@ JobFunc = Callable[[Any], dict[str, Any]]
 
 
 def _bulk_insert(context: Any) -> dict[str, Any]:
-    return {"jobs_claimed": 0, "message": "nothing to do"}
+    """Insert queued bulk rows until the Lambda's time is nearly up; publish finished jobs."""
+    from chalicelib import dependencies as deps
+    from chalicelib.services.bulk_insert import BulkDeps, BulkOptions, budget_for, run_bulk_insert
+
+    settings = deps.settings()
+    bulk = BulkDeps(jobs=deps.job_repository(), uploads=deps.upload_store(),
+                    writer=deps.bulk_writer(), status=deps.status_store())
+    options = BulkOptions(chunk_rows=settings.bulk_chunk_rows, workers=settings.bulk_workers)
+    return run_bulk_insert(bulk, budget_for(context), options)
 
 
 def _send_reports(context: Any) -> dict[str, Any]:
-    return {"users_found": 0, "message": "nothing to do"}
+    """Email one PDF report per user with a status record (see ``services/reports.py``)."""
+    from chalicelib import dependencies as deps
+    from chalicelib.services.reports import send_reports
+
+    return send_reports(deps.report_dependencies(), deps.report_policy(), context)
 
 
 JOBS: dict[str, JobFunc] = {"bulk_insert": _bulk_insert, "send_reports": _send_reports}
