@@ -89,3 +89,4 @@ def reset_clients() -> None:
     from chalicelib.adapters import dynamo_models
 
     dynamo_models.bind_models.cache_clear()
+    dynamo_models.transaction_connection.cache_clear()

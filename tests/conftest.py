@@ -22,7 +22,8 @@ import redis
 
 TEST_ENV = {
     "STAGE": "local",
-    "RESOURCE_PREFIX": "books-api-test",
+    # Must match .chalice/config.json: chalice.test.Client applies that file's stage variables.
+    "RESOURCE_PREFIX": "books-api-local",
     "JWT_SECRET": "test-secret-that-is-long-enough-for-hs256-0123456789",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",

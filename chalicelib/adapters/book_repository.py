@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -16,8 +15,12 @@ from chalicelib.adapters.dynamo_errors import (
     cancelled_by_condition,
     dynamo_unavailable_as_domain_error,
 )
-from chalicelib.adapters.dynamo_models import BookModel, IsbnClaimModel, bind_models
-from chalicelib.config import get_settings
+from chalicelib.adapters.dynamo_models import (
+    BookModel,
+    IsbnClaimModel,
+    bind_models,
+    transaction_connection,
+)
 from chalicelib.domain.books import Book, BookFields
 from chalicelib.domain.errors import Conflict
 
@@ -75,7 +78,7 @@ class DynamoBookRepository:
         bind_models()
 
     def _transaction(self) -> TransactWrite:
-        return TransactWrite(connection=Connection(region=get_settings().region))
+        return TransactWrite(connection=transaction_connection())
 
     def _write(self, what: str, fill: Any) -> None:
         """Run a transaction; a failed condition anywhere in it is a 409."""

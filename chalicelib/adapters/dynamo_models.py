@@ -18,6 +18,7 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -191,6 +192,48 @@ class ReportModel(BoundModel):
     message_id = UnicodeAttribute(null=True)
 
 
+class DeadLetterIndex(GlobalSecondaryIndex["DeliveryModel"]):  # type: ignore[no-untyped-call]
+    """Sparse index of the deliveries that gave up (``dead_letter`` set), oldest failure first."""
+
+    class Meta:
+        index_name = "dead-letters"
+        projection = AllProjection()
+
+    dead_letter = UnicodeAttribute(hash_key=True)
+    failed_at = UnicodeAttribute(range_key=True)
+
+
+class DeliveryModel(BoundModel):
+    """``snapshot_id``: the idempotency and retry record of one status snapshot's report.
+
+    Moved ``pending``/``failed`` -> ``sending`` by a conditional write before SES is called and
+    to ``sent`` (with the SES message id) right after, so a later run never sends it again.
+    """
+
+    table_key = "deliveries"
+
+    class Meta(BoundModel.Meta):
+        pass
+
+    snapshot_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    report_id = UnicodeAttribute()
+    state = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    next_attempt_at = NumberAttribute(default=0)
+    lease_until = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+    failed_at = UnicodeAttribute(null=True)
+    message_id = UnicodeAttribute(null=True)
+    sent_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    # Set ("1") only while the delivery is in the dead-letter list: a sparse index.
+    dead_letter = UnicodeAttribute(null=True)
+    dead_letters = DeadLetterIndex()
+    expires_at = TTLAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[BoundModel], ...] = (
     UserModel,
     EmailClaimModel,
@@ -199,6 +242,7 @@ ALL_MODELS: tuple[type[BoundModel], ...] = (
     JobModel,
     JobErrorModel,
     ReportModel,
+    DeliveryModel,
 )
 
 
@@ -211,3 +255,10 @@ def bind_models() -> None:
         model.Meta.region = settings.region
         # Drop a connection made for a previous binding (tests switch endpoints and names).
         model._connection = None
+
+
+@functools.lru_cache(maxsize=1)
+def transaction_connection() -> Connection:
+    """One PynamoDB connection for transactions, reused across calls (its client is costly)."""
+    bind_models()
+    return Connection(region=get_settings().region)

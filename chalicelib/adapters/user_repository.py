@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -10,8 +9,12 @@ from chalicelib.adapters.dynamo_errors import (
     cancelled_by_condition,
     dynamo_unavailable_as_domain_error,
 )
-from chalicelib.adapters.dynamo_models import EmailClaimModel, UserModel, bind_models
-from chalicelib.config import get_settings
+from chalicelib.adapters.dynamo_models import (
+    EmailClaimModel,
+    UserModel,
+    bind_models,
+    transaction_connection,
+)
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.users import User
 
@@ -45,10 +48,9 @@ class DynamoUserRepository:
             created_at=user.created_at,
         )
         claim = EmailClaimModel(pk=f"EMAIL#{user.email}", user_id=user.user_id)
-        connection = Connection(region=get_settings().region)
         with dynamo_unavailable_as_domain_error("register"):
             try:
-                with TransactWrite(connection=connection) as tx:
+                with TransactWrite(connection=transaction_connection()) as tx:
                     tx.save(claim, condition=EmailClaimModel.pk.does_not_exist())
                     tx.save(profile, condition=UserModel.pk.does_not_exist())
             except TransactWriteError as exc:
