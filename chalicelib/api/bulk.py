@@ -15,12 +15,13 @@ bulk_bp = Blueprint(__name__)
 def submit() -> Response:
     """202 with the queued job; only the envelope is checked here."""
     request = bulk_bp.current_request
+    raw = request.raw_body or b""
     job = submit_bulk(
         deps.job_repository(),
         deps.upload_store(),
         caller(request).user_id,
         request.headers.get("content-type"),
-        request.raw_body or b"",
+        raw if isinstance(raw, bytes) else raw.encode(),
     )
     status_url = f"/jobs/{job.job_id}"
     return Response(

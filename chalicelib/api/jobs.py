@@ -36,4 +36,4 @@ def job_errors(job_id: str) -> Response:
     export = bulk_jobs.job_errors(
         deps.job_repository(), caller(request).user_id, job_id, query_params(request)
     )
-    return Response(body=export.body, headers=export.headers)
+    return Response(body=export.body, headers=dict(export.headers))

@@ -21,7 +21,7 @@ class ErrorExport:
     """A rendered errors answer: body and headers."""
 
     body: Any
-    headers: dict[str, str]
+    headers: dict[str, str | list[str]]
 
 
 def _limit(params: dict[str, str]) -> int:
