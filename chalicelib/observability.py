@@ -6,6 +6,8 @@ are not printed twice (see LOCAL-AWS.md).
 
 from __future__ import annotations
 
+import warnings
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 SERVICE = "books-api-service"
@@ -14,6 +16,9 @@ NAMESPACE = "BooksApi"
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)
+
+# Most API requests record no metric; Powertools warns about each such flush, which is noise.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 def mask_email(email: str) -> str:
