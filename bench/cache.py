@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from localdev.managed_process import free_port  # noqa: E402
-from localdev.services import RedisServer  # noqa: E402
+from localdev.managed_process import free_port
+from localdev.services import RedisServer
 
 REQUESTS = 200
 
