@@ -1,0 +1,283 @@
+"""``make run`` end to end: the real runner as a process, on free ports, driven over HTTP.
+
+The runner (``python -m localdev.runner``, what ``make run`` execs) is started on ports nobody
+uses (API_PORT, AWS_ENDPOINT_URL, REDIS_PORT), so it never collides with a developer's own
+``make run``. It starts its own moto server and redis-server; the test walks the main API flow,
+sends SIGINT, and checks that every child is gone and every port is free; then a second run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 90  # a cold start imports the app and bootstraps every table
+
+
+@dataclass
+class RunningStack:
+    """One runner process and where it listens."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+    api_port: int
+    aws_port: int
+    redis_port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def ports(self) -> list[int]:
+        return [self.api_port, self.aws_port, self.redis_port]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _children(pid: int) -> dict[int, str]:
+    """``{child pid: command name}`` of the direct children of ``pid`` (Linux /proc)."""
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name is in parentheses and may hold spaces: split after the last ')'.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            found[int(entry.name)] = stat.split("(", 1)[1].rsplit(")", 1)[0]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _runner_env(api_port: int, aws_port: int, redis_port: int) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AWS_ENDPOINT_URL") and k not in {"REDIS_URL", "BACKEND"}
+    }
+    env.update(
+        {
+            "API_PORT": str(api_port),
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}",
+            "REDIS_PORT": str(redis_port),
+            # Every rate divided by 60: bulk_insert fires each second, so the test sees it run.
+            "SCHEDULE_SPEEDUP": "60",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def start_runner(tmp_path: Path, ports: tuple[int, int, int] | None = None) -> RunningStack:
+    """Start ``python -m localdev.runner`` and wait until ``GET /health`` answers 200."""
+    api_port, aws_port, redis_port = ports or (free_port(), free_port(), free_port())
+    log = tmp_path / f"runner-{uuid.uuid4().hex[:6]}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "localdev.runner"],
+            cwd=ROOT,
+            env=_runner_env(api_port, aws_port, redis_port),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    stack = RunningStack(process, log, api_port, aws_port, redis_port)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"runner exited with {process.returncode}:\n{stack.output()}")
+        try:
+            if requests.get(f"{stack.url}/health", timeout=2).status_code == 200:
+                return stack
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    pytest.fail(f"runner did not become healthy:\n{stack.output()}")
+
+
+def stop_runner(stack: RunningStack) -> int:
+    """SIGINT, as Ctrl-C sends; return the exit code."""
+    stack.process.send_signal(signal.SIGINT)
+    try:
+        return stack.process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        stack.process.kill()
+        pytest.fail(f"runner ignored SIGINT:\n{stack.output()}")
+
+
+def wait_for_line(stack: RunningStack, text: str, timeout: float = 30) -> None:
+    """Wait until the runner's output contains ``text``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in stack.output():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"{text!r} never appeared in the runner's output:\n{stack.output()}")
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[RunningStack]:
+    """A running local stack; stopped (or killed) afterwards whatever the test did."""
+    running = start_runner(tmp_path)
+    yield running
+    if running.process.poll() is None:
+        running.process.kill()
+        running.process.wait()
+
+
+def _json(response: requests.Response) -> Any:
+    assert response.headers["Content-Type"].startswith("application/json"), response.text
+    return response.json()
+
+
+def _book(title: str) -> dict[str, Any]:
+    return {
+        "title": title,
+        "author": "Ada Author",
+        "isbn": "978-0-306-40615-7",
+        "published_year": 2001,
+        "genre": "fiction",
+        "pages": 321,
+    }
+
+
+def walk_the_api(base: str) -> None:
+    """register -> login -> create -> get (miss) -> get (hit) -> put -> get (miss, new data)."""
+    http = requests.Session()
+    email = f"runner-{uuid.uuid4().hex[:8]}@example.com"
+    registered = http.post(
+        f"{base}/auth/register",
+        timeout=10,
+        json={"email": email, "password": "correct-horse", "name": "Runner"},
+    )
+    assert registered.status_code == 201, registered.text
+    login = http.post(
+        f"{base}/auth/login", json={"email": email, "password": "correct-horse"}, timeout=10
+    )
+    assert login.status_code == 200, login.text
+    http.headers["Authorization"] = f"Bearer {_json(login)['access_token']}"
+
+    created = http.post(f"{base}/books", json=_book("First title"), timeout=10)
+    assert created.status_code == 201, created.text
+    book_url = f"{base}/books/{_json(created)['book_id']}"
+
+    first = http.get(book_url, timeout=10)
+    second = http.get(book_url, timeout=10)
+    assert (first.status_code, first.headers["X-Cache"]) == (200, "miss")
+    assert (second.status_code, second.headers["X-Cache"]) == (200, "hit")
+    assert _json(second)["title"] == "First title"
+
+    replaced = http.put(book_url, json=_book("Second title"), timeout=10)
+    assert replaced.status_code == 200, replaced.text
+    after = http.get(book_url, timeout=10)
+    assert (after.status_code, after.headers["X-Cache"]) == (200, "miss")
+    assert _json(after)["title"] == "Second title"
+
+
+def check_gateway_errors(base: str) -> None:
+    """The gateway's own answers have the contract's JSON error shape."""
+    missing = requests.get(f"{base}/no/such/route", timeout=10)
+    assert missing.status_code == 404
+    assert _json(missing)["error"] == "not_found"
+    no_token = requests.get(f"{base}/books", timeout=10)
+    assert no_token.status_code == 401
+    assert _json(no_token)["error"] == "unauthorized"
+    assert "message" in _json(no_token)
+
+
+def check_concurrent_requests(stack: RunningStack) -> None:
+    """A client stuck mid-request does not block others: requests are served concurrently."""
+    with socket.create_connection(("127.0.0.1", stack.api_port), timeout=10) as stuck:
+        stuck.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers never finished
+        assert requests.get(f"{stack.url}/health", timeout=10).status_code == 200
+
+
+@pytest.mark.slow
+def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    output = stack.output()
+    assert f"API           {stack.url}" in output
+    assert f"AWS endpoint  http://127.0.0.1:{stack.aws_port}" in output
+    assert f"Redis         redis://127.0.0.1:{stack.redis_port}/0" in output
+    children = _children(stack.process.pid)
+    assert "redis-server" in children.values(), children
+
+    walk_the_api(stack.url)
+    check_gateway_errors(stack.url)
+    check_concurrent_requests(stack)
+    wait_for_line(stack, "bulk_insert: run finished")
+
+    assert stop_runner(stack) == 0, stack.output()
+    assert [pid for pid in children if _alive(pid)] == []
+    assert [port for port in stack.ports() if not _port_free(port)] == []
+    assert "[runner] stopped" in stack.output()
+
+    # Running it twice in a row works: same ports, bootstrap again, a fresh user again.
+    again = start_runner(tmp_path, (stack.api_port, stack.aws_port, stack.redis_port))
+    try:
+        walk_the_api(again.url)
+        assert stop_runner(again) == 0, again.output()
+    finally:
+        if again.process.poll() is None:
+            again.process.kill()
+    assert [port for port in again.ports() if not _port_free(port)] == []
+
+
+def test_a_busy_port_fails_fast_naming_its_variable(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        api_port, redis_port = free_port(), free_port()
+        result = subprocess.run(
+            [sys.executable, "-m", "localdev.runner"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=_runner_env(api_port, busy, redis_port),
+            timeout=60,
+            check=False,
+        )
+
+    assert result.returncode == 1
+    assert f"port {busy} is busy (set by AWS_ENDPOINT_URL)" in result.stdout
+    # What it had started before the check (its redis-server) is stopped again.
+    assert _port_free(redis_port)
