@@ -130,11 +130,6 @@ class Settings:
             report_send_rate=_float(env, "REPORT_SEND_RATE", 0.0, allow_zero=True),
         )
 
-    @property
-    def redis_tls(self) -> bool:
-        """ElastiCache in-transit encryption: a ``rediss://`` URL turns TLS on."""
-        return self.redis_url.startswith("rediss://")
-
 
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
