@@ -52,3 +52,82 @@ def status_record(url: str, user_id: str) -> dict[str, str]:
 def job_ids_of(record: dict[str, str]) -> list[str]:
     """The ``job_ids`` field of a status record, decoded."""
     return list(json.loads(record["job_ids"]))
+
+
+class Unlimited:
+    """A time budget that never runs out."""
+
+    def near(self) -> bool:
+        return False
+
+
+def bulk_deps(**overrides: Any) -> Any:
+    """The real adapters of the scheduled insert, with some replaced."""
+    from chalicelib import dependencies as deps
+    from chalicelib.services.bulk_insert import BulkDeps
+
+    parts = {"jobs": deps.job_repository(), "uploads": deps.upload_store(),
+             "writer": deps.bulk_writer(), "status": deps.status_store()}
+    parts.update(overrides)
+    return BulkDeps(**parts)
+
+
+def run_insert(budget: Any = None, **options: Any) -> dict[str, Any]:
+    """Run the scheduled insert's service once with the real adapters."""
+    from chalicelib.services.bulk_insert import BulkOptions, run_bulk_insert
+
+    deps_overrides = {k: options.pop(k) for k in ("jobs", "uploads", "writer", "status")
+                      if k in options}
+    return run_bulk_insert(bulk_deps(**deps_overrides), budget or Unlimited(),
+                           BulkOptions(**options))
+
+
+def job(api: Api, token: str, job_id: str) -> dict[str, Any]:
+    """GET /jobs/{job_id}."""
+    response = api.call("GET", f"/jobs/{job_id}", token=token)
+    assert response.status_code == 200, response.body
+    return dict(response.json_body)
+
+
+def errors(api: Api, token: str, job_id: str) -> list[dict[str, Any]]:
+    """GET /jobs/{job_id}/errors items."""
+    response = api.call("GET", f"/jobs/{job_id}/errors", token=token)
+    assert response.status_code == 200, response.body
+    return list(response.json_body["items"])
+
+
+def catalogue_isbns(api: Api, token: str) -> list[str]:
+    """Every ISBN in the caller's catalogue (all pages)."""
+    isbns: list[str] = []
+    cursor = None
+    while True:
+        path = "/books?limit=100" + (f"&cursor={cursor}" if cursor else "")
+        page = api.call("GET", path, token=token).json_body
+        isbns += [b["isbn"] for b in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return isbns
+
+
+def stored_counts(user_id: str) -> tuple[int, int]:
+    """``(book items, isbn claims)`` stored for the user, read straight from the table."""
+    from chalicelib.clients import get_dynamodb
+    from chalicelib.config import get_settings
+
+    counts = []
+    for prefix in ("BOOK#", "ISBN#"):
+        total, start = 0, None
+        while True:
+            args: dict[str, Any] = {
+                "TableName": get_settings().tables.books, "Select": "COUNT",
+                "KeyConditionExpression": "user_id = :u AND begins_with(sk, :p)",
+                "ExpressionAttributeValues": {":u": {"S": user_id}, ":p": {"S": prefix}}}
+            if start:
+                args["ExclusiveStartKey"] = start
+            page = get_dynamodb().query(**args)
+            total += page["Count"]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        counts.append(total)
+    return counts[0], counts[1]
