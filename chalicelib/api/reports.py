@@ -1,0 +1,29 @@
+"""Routes: the caller's report history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib import dependencies as deps
+from chalicelib.api.http import caller, route
+from chalicelib.services import reports_queries
+
+reports_bp = Blueprint(__name__)
+
+
+@route(reports_bp, "/reports", ["GET"])
+def list_reports() -> dict[str, Any]:
+    """The caller's reports, newest first."""
+    user_id = caller(reports_bp.current_request).user_id
+    return reports_queries.list_reports(deps.report_repository(), user_id)
+
+
+@route(reports_bp, "/reports/{report_id}", ["GET"])
+def get_report(report_id: str) -> dict[str, Any]:
+    """One report with a download URL valid for 15 minutes."""
+    user_id = caller(reports_bp.current_request).user_id
+    return reports_queries.get_report(
+        deps.report_repository(), deps.report_archive(), user_id, report_id
+    )
