@@ -51,7 +51,8 @@ bench: venv system-deps ## run every bench/*.py in turn and print their figures
 	@shopt -s nullglob; scripts=(bench/*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "no benchmarks under bench/"; exit 0; fi; \
 	for script in "$${scripts[@]}"; do \
-	  echo "== $$script"; $(BIN)/python "$$script" || { echo "FAILED: $$script" >&2; exit 1; }; \
+	  case "$${script##*/}" in _*) continue;; esac; \
+	  echo "== $$script"; PYTHONPATH=. $(BIN)/python "$$script" || { echo "FAILED: $$script" >&2; exit 1; }; \
 	done
 
 # --- LocalStack tier (Docker-free): LocalStack host mode (Python 3.13 venv), DynamoDB Local, redis

@@ -90,7 +90,11 @@ def _start_redis(config: StackConfig, stack: contextlib.ExitStack) -> RedisServe
     if config.backend == "localstack" and redis_answers(config.redis_url):
         LOG.info("using the Redis already running at %s (LocalStack tier)", config.redis_url)
         return None
-    require_free(config.redis_port, "REDIS_PORT")
+    require_free(
+        config.redis_port,
+        "REDIS_PORT",
+        f", or use that Redis with REDIS_URL=redis://127.0.0.1:{config.redis_port}/0",
+    )
     server = RedisServer(config.redis_port)
     server.start()
     stack.callback(_stopping("redis-server", server.stop))

@@ -54,12 +54,12 @@ def redis_answers(url: str) -> bool:
         client.close()
 
 
-def require_free(port: int, variable: str) -> None:
+def require_free(port: int, variable: str, hint: str = "") -> None:
     """Fail fast, naming the variable that moves it, when ``port`` is taken."""
     if not port_free(port):
         raise StartupError(
-            f"port {port} is busy (set by {variable}): stop whatever listens "
-            f"there (another `make run`?) or choose another with {variable}=..."
+            f"port {port} is busy (set by {variable}): stop whatever listens there (another "
+            f"`make run`?) or choose another with {variable}=...{hint}"
         )
 
 
