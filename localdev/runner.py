@@ -185,9 +185,9 @@ def start_stack(config: StackConfig, stack: contextlib.ExitStack) -> tuple[str, 
     return _start_scheduler(config, app, stack), redis_server
 
 
-def _ready_banner(config: StackConfig, schedule: str) -> str:
+def _ready_banner(config: StackConfig, schedule: str, redis_started: bool) -> str:
     aws = "moto" if config.backend == "moto" else "LocalStack"
-    redis_owner = "started by make run" if config.redis_managed else "external"
+    redis_owner = "started by make run" if redis_started else "already running"
     return "\n".join(
         [
             "local stack ready",
@@ -233,7 +233,7 @@ def main() -> int:
         if stop.event.is_set():
             LOG.info("stop requested during start-up (%s)", stop.reason)
             return 0
-        LOG.info(_ready_banner(config, schedule))
+        LOG.info(_ready_banner(config, schedule, redis_server is not None))
         _wait(stop, redis_server)
         LOG.info("stopping (%s)", stop.reason)
     LOG.info("stopped")
