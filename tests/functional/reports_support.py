@@ -57,17 +57,35 @@ class SeededJob:
     errors: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-def seed_job(user_id: str, ok: int, failed: int, errors: list[tuple[int, str, str]] | None = None,
-             created_at: str = "2026-11-25T10:00:00.000Z") -> SeededJob:
+def seed_job(
+    user_id: str,
+    ok: int,
+    failed: int,
+    errors: list[tuple[int, str, str]] | None = None,
+    created_at: str = "2026-11-25T10:00:00.000Z",
+) -> SeededJob:
     """A completed job with ``ok``/``failed`` rows and its row errors (row, isbn, reason)."""
     bind_models()
     job_id = new_ulid()
-    JobModel(user_id=user_id, job_id=job_id, status="completed", source_key=f"uploads/{job_id}",
-             content_type="application/json", total_rows=ok + failed, next_row=ok + failed,
-             success_count=ok, failure_count=failed, created_at=created_at,
-             started_at=created_at, completed_at="2026-11-25T10:01:00.000Z").save()
-    rows = errors if errors is not None else [
-        (i + 1, f"97800000000{i:02d}", "isbn check digit is wrong") for i in range(failed)]
+    JobModel(
+        user_id=user_id,
+        job_id=job_id,
+        status="completed",
+        source_key=f"uploads/{job_id}",
+        content_type="application/json",
+        total_rows=ok + failed,
+        next_row=ok + failed,
+        success_count=ok,
+        failure_count=failed,
+        created_at=created_at,
+        started_at=created_at,
+        completed_at="2026-11-25T10:01:00.000Z",
+    ).save()
+    rows = (
+        errors
+        if errors is not None
+        else [(i + 1, f"97800000000{i:02d}", "isbn check digit is wrong") for i in range(failed)]
+    )
     for row, isbn, reason in rows:
         JobErrorModel(job_id=job_id, row=row, isbn=isbn, reason=reason).save()
     return SeededJob(user_id, job_id, ok, failed, rows)
@@ -75,8 +93,7 @@ def seed_job(user_id: str, ok: int, failed: int, errors: list[tuple[int, str, st
 
 def publish(job: SeededJob, processed_at: str = "2026-11-25T10:01:00.000Z") -> None:
     """Add the job's counts to the user's live status record, exactly as ``bulk_insert`` does."""
-    RedisStatusStore(get_redis).publish(job.user_id, job.job_id, job.ok, job.failed,
-                                        processed_at)
+    RedisStatusStore(get_redis).publish(job.user_id, job.job_id, job.ok, job.failed, processed_at)
 
 
 def redis_client() -> redis.Redis:
@@ -99,8 +116,10 @@ def sent_messages() -> list[Any]:
 
 def parsed_mail() -> list[Message]:
     """The sent emails, parsed."""
-    return [email.message_from_string(raw.raw_data, policy=email.policy.default)
-            for raw in sent_messages()]
+    return [
+        email.message_from_string(raw.raw_data, policy=email.policy.default)
+        for raw in sent_messages()
+    ]
 
 
 def mail_for(address: str) -> list[Message]:

@@ -24,9 +24,14 @@ from tests.functional.reports_support import (
 
 
 def _add_user(n: int, name: str | None = None) -> User:
-    user = User(user_id=f"01JTESTUSER{n:015d}", email=f"user{n}@example.com",
-                name=name or f"Reader {n}", role="user", created_at="2026-11-25T09:00:00.000Z",
-                password_hash="unused")
+    user = User(
+        user_id=f"01JTESTUSER{n:015d}",
+        email=f"user{n}@example.com",
+        name=name or f"Reader {n}",
+        role="user",
+        created_at="2026-11-25T09:00:00.000Z",
+        password_hash="unused",
+    )
     deps.user_repository().add(user)
     return user
 
@@ -34,11 +39,18 @@ def _add_user(n: int, name: str | None = None) -> User:
 def test_one_user_gets_one_email_with_the_right_numbers(api: Any) -> None:
     # Given a user whose two jobs added 7 books and failed 3 rows
     user, token = api.new_user("alice@example.com", name="Alice Liddell")
-    first = seed_job(user["user_id"], ok=5, failed=2, errors=[
-        (2, "9780000000002", "isbn check digit is wrong"),
-        (4, "9780000000004", "title is required")])
-    second = seed_job(user["user_id"], ok=2, failed=1, errors=[
-        (1, "9780000000011", "isbn check digit is wrong")])
+    first = seed_job(
+        user["user_id"],
+        ok=5,
+        failed=2,
+        errors=[
+            (2, "9780000000002", "isbn check digit is wrong"),
+            (4, "9780000000004", "title is required"),
+        ],
+    )
+    second = seed_job(
+        user["user_id"], ok=2, failed=1, errors=[(1, "9780000000011", "isbn check digit is wrong")]
+    )
     publish(first, "2026-11-25T10:01:00.000Z")
     publish(second, "2026-11-25T10:03:00.000Z")
 
@@ -57,8 +69,9 @@ def test_one_user_gets_one_email_with_the_right_numbers(api: Any) -> None:
     assert {"text/plain", "text/html", "application/pdf"} <= set(kinds)
     text = pdf_text(pdf_attachment(message))
     assert summary_numbers(text) == (10, 7, 3)
-    assert re.search(r"Total rows\s+Successes\s+Failures\s+Success rate\s+10\s+7\s+3\s+70\.0%",
-                     text)
+    assert re.search(
+        r"Total rows\s+Successes\s+Failures\s+Success rate\s+10\s+7\s+3\s+70\.0%", text
+    )
     assert "Alice Liddell" in text and "alice@example.com" in text and user["user_id"] in text
     assert "2026-11-25T10:01:00.000Z to 2026-11-25T10:03:00.000Z" in text
     assert first.job_id in text and second.job_id in text
@@ -71,7 +84,8 @@ def test_one_user_gets_one_email_with_the_right_numbers(api: Any) -> None:
     assert redis_client().keys("reports:snapshot:*") == []
     reports = api.call("GET", "/reports", token=token).json_body["items"]
     assert [(r["success_count"], r["failure_count"], r["email"]) for r in reports] == [
-        (7, 3, "alice@example.com")]
+        (7, 3, "alice@example.com")
+    ]
     assert reports[0]["sent_at"]
 
 
@@ -136,7 +150,7 @@ def test_status_arriving_during_a_run_is_reported_by_the_next_run(aws: Any) -> N
 
 
 def test_hostile_names_titles_and_reasons_render(aws: Any) -> None:
-    name = "<b>Zoë</b> & \"Ωμέγα\" Привет\r\nBcc: victim@example.com"
+    name = '<b>Zoë</b> & "Ωμέγα" Привет\r\nBcc: victim@example.com'
     user = _add_user(4, name=name)
     reasons = [
         (1, "<script>", "title '<i>Tom & Jerry</i>' is a duplicate & <para>"),
@@ -153,7 +167,7 @@ def test_hostile_names_titles_and_reasons_render(aws: Any) -> None:
     assert message["Bcc"] is None and "\n" not in str(message["To"])
     assert message["To"].addresses[0].addr_spec == user.email
     text = pdf_text(pdf_attachment(message))
-    assert "<b>Zoë</b> & \"Ωμέγα\" Привет" in text
+    assert '<b>Zoë</b> & "Ωμέγα" Привет' in text
     assert "<i>Tom & Jerry</i>" in text
     assert "<script>" in text
     assert summary_numbers(text) == (4, 1, 3)

@@ -1,0 +1,332 @@
+"""send_reports when things fail: retries with backoff, dead letters, crashes, overlapping runs.
+
+moto cannot be told to fail, so faults come from fakes that implement the same interfaces as
+the real adapters and delegate to them (``ReportMailer``, ``ReportArchive``, ``SnapshotStore``,
+``DeliveryLog``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from chalicelib import dependencies as deps
+from chalicelib.domain.errors import DependencyUnavailable
+from chalicelib.domain.users import User
+from chalicelib.services.reports import send_reports
+from tests.functional.reports_support import (
+    FAST_POLICY,
+    FakeClock,
+    live_status_keys,
+    mail_for,
+    parsed_mail,
+    pdf_attachment,
+    pdf_text,
+    publish,
+    redis_client,
+    report_deps,
+    seed_job,
+    summary_numbers,
+)
+
+
+class Crash(BaseException):
+    """The process dies here (a BaseException, so no ``except Exception`` can swallow it)."""
+
+
+class FlakyMailer:
+    """The real mailer, whose first ``failures`` sends are refused."""
+
+    def __init__(self, real: Any, failures: int) -> None:
+        self.real = real
+        self.failures = failures
+        self.calls = 0
+
+    def compose(self, *args: Any) -> Any:
+        return self.real.compose(*args)
+
+    def send(self, raw: bytes) -> str:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise DependencyUnavailable("SES did not accept the email (Throttling)")
+        return str(self.real.send(raw))
+
+    def quota(self) -> Any:
+        return self.real.quota()
+
+
+class BrokenArchive:
+    """An S3 archive that is down."""
+
+    def put_pdf(self, key: str, body: bytes) -> None:
+        raise DependencyUnavailable("the report archive is unavailable (InternalError)")
+
+    def presign(self, key: str, expires_seconds: int) -> str:
+        raise DependencyUnavailable("the report archive is unavailable (InternalError)")
+
+
+class CrashOnComplete:
+    """The real snapshot store; the process dies when it is asked to delete the snapshot."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def complete(self, user_id: str, snapshot_id: str) -> bool:
+        raise Crash("killed between the SES send and the snapshot delete")
+
+
+class CrashOnMarkSent:
+    """The real delivery log; the process dies right after SES accepted, before recording it."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def mark_sent(self, snapshot_id: str, message_id: str, sent_at: str) -> None:
+        raise Crash("killed between the SES send and the sent record")
+
+
+def _user(n: int) -> User:
+    user = User(
+        user_id=f"01JFAILUSER{n:015d}",
+        email=f"fail{n}@example.com",
+        name=f"Fail {n}",
+        role="user",
+        created_at="2026-11-25T09:00:00.000Z",
+        password_hash="unused",
+    )
+    deps.user_repository().add(user)
+    return user
+
+
+def _snapshot_exists(user: User) -> bool:
+    return bool(redis_client().exists(f"reports:snapshot:{user.user_id}"))
+
+
+def test_ses_failing_then_recovering_sends_one_email_after_the_backoff(aws: Any) -> None:
+    user = _user(1)
+    publish(seed_job(user.user_id, ok=3, failed=1))
+    clock = FakeClock()
+    mailer = FlakyMailer(deps.report_dependencies().mailer, failures=1)
+    flaky = report_deps(mailer=mailer, clock=clock)
+
+    first = send_reports(flaky, FAST_POLICY)
+    assert first["reports_failed"] == 1 and parsed_mail() == []
+    assert _snapshot_exists(user)  # kept for the retry
+    delivery = deps.deliveries().dead_letters()
+    assert delivery == []  # one failure is not a dead letter
+
+    too_soon = send_reports(flaky, FAST_POLICY)
+    assert too_soon["waiting"] == 1 and parsed_mail() == []
+
+    clock.advance(FAST_POLICY.backoff_base_seconds + 1)
+    retried = send_reports(flaky, FAST_POLICY)
+    assert retried["reports_sent"] == 1
+    again = send_reports(flaky, FAST_POLICY)
+    assert again["reports_sent"] == 0 and again["users_found"] == 0
+
+    (message,) = mail_for(user.email)
+    assert summary_numbers(pdf_text(pdf_attachment(message))) == (4, 3, 1)
+    assert not _snapshot_exists(user) and live_status_keys() == []
+
+
+def test_backoff_doubles_with_each_failed_attempt(aws: Any) -> None:
+    user = _user(2)
+    publish(seed_job(user.user_id, ok=1, failed=0))
+    clock = FakeClock()
+    flaky = report_deps(
+        mailer=FlakyMailer(deps.report_dependencies().mailer, failures=10), clock=clock
+    )
+    send_reports(flaky, FAST_POLICY)
+    send_reports(flaky, FAST_POLICY)  # attempt 1 failed at t0; next at t0 + 60
+    clock.advance(61)
+    send_reports(flaky, FAST_POLICY)  # attempt 2 failed at t0 + 61; next at t0 + 61 + 120
+    clock.advance(100)
+    assert send_reports(flaky, FAST_POLICY)["waiting"] == 1
+    clock.advance(21)
+    assert send_reports(flaky, FAST_POLICY)["reports_failed"] == 1  # attempt 3
+
+
+def test_five_failures_go_to_the_dead_letter_list_and_an_admin_retry_sends_it(api: Any) -> None:
+    user, token = api.new_user("unlucky@example.com")
+    _, admin = api.new_user("admin@example.com")
+    publish(seed_job(user["user_id"], ok=2, failed=2))
+    clock = FakeClock()
+    real_mailer = deps.report_dependencies().mailer
+    down = report_deps(mailer=FlakyMailer(real_mailer, failures=100), clock=clock)
+
+    outcomes = []
+    for _ in range(5):
+        outcomes.append(send_reports(down, FAST_POLICY))
+        clock.advance(3600)
+    assert [o["reports_failed"] for o in outcomes] == [1, 1, 1, 1, 1]
+    assert outcomes[-1]["dead_lettered"] == 1
+    assert send_reports(down, FAST_POLICY)["waiting"] == 1  # dead: no sixth attempt
+
+    assert api.call("GET", "/admin/dlq", token=token).status_code == 403
+    listed = api.call("GET", "/admin/dlq", token=admin)
+    assert listed.status_code == 200
+    (entry,) = listed.json_body["items"]
+    assert entry["user_id"] == user["user_id"] and entry["attempts"] == 5
+    assert "Throttling" in entry["last_error"] and entry["failed_at"]
+    assert set(entry) == {"entry_id", "user_id", "attempts", "last_error", "failed_at"}
+
+    assert api.call("POST", f"/admin/dlq/{entry['entry_id']}/retry", token=token).status_code == 403
+    retried = api.call("POST", f"/admin/dlq/{entry['entry_id']}/retry", token=admin)
+    assert retried.status_code == 202
+    assert api.call("GET", "/admin/dlq", token=admin).json_body["items"] == []
+    again = api.call("POST", f"/admin/dlq/{entry['entry_id']}/retry", token=admin)
+    assert again.status_code == 409
+
+    healthy = report_deps(clock=clock)
+    assert send_reports(healthy, FAST_POLICY)["reports_sent"] == 1
+    (message,) = mail_for("unlucky@example.com")
+    assert summary_numbers(pdf_text(pdf_attachment(message))) == (4, 2, 2)
+    assert len(parsed_mail()) == 1
+    assert live_status_keys() == []
+
+
+def test_retrying_an_unknown_dead_letter_is_404(api: Any) -> None:
+    _, admin = api.new_user("admin@example.com")
+    for entry_id in ("01JUNKNOWN0000000000000000", "not-an-id"):
+        response = api.call("POST", f"/admin/dlq/{entry_id}/retry", token=admin)
+        assert response.status_code == 404
+        assert response.json_body["error"] == "not_found"
+
+
+def test_s3_failure_keeps_the_snapshot_and_the_next_run_sends_it(aws: Any) -> None:
+    user = _user(3)
+    publish(seed_job(user.user_id, ok=6, failed=0))
+    clock = FakeClock()
+    failed = send_reports(report_deps(archive=BrokenArchive(), clock=clock), FAST_POLICY)
+    assert failed["reports_failed"] == 1 and parsed_mail() == []
+    assert _snapshot_exists(user)
+    clock.advance(61)
+    assert send_reports(report_deps(clock=clock), FAST_POLICY)["reports_sent"] == 1
+    assert len(mail_for(user.email)) == 1
+
+
+def test_a_crash_between_send_and_delete_never_sends_a_second_email(aws: Any) -> None:
+    user = _user(4)
+    publish(seed_job(user.user_id, ok=2, failed=1))
+    real = deps.report_dependencies()
+
+    with pytest.raises(Crash):
+        send_reports(report_deps(snapshots=CrashOnComplete(real.snapshots)), FAST_POLICY)
+    assert len(mail_for(user.email)) == 1
+    assert _snapshot_exists(user)  # the crash left the snapshot behind
+
+    # the next run finds the snapshot, sees its delivery was sent, and only cleans up
+    summary = send_reports(report_deps(), FAST_POLICY)
+    assert summary["reconciled"] == 1 and summary["reports_sent"] == 0
+    assert len(mail_for(user.email)) == 1
+    assert not _snapshot_exists(user) and live_status_keys() == []
+
+
+def test_a_crash_before_recording_the_send_is_dead_lettered_not_resent(aws: Any) -> None:
+    user = _user(5)
+    publish(seed_job(user.user_id, ok=1, failed=1))
+    clock = FakeClock()
+    real = deps.report_dependencies()
+    with pytest.raises(Crash):
+        send_reports(
+            report_deps(deliveries=CrashOnMarkSent(real.deliveries), clock=clock), FAST_POLICY
+        )
+    assert len(mail_for(user.email)) == 1
+
+    # while the send lease runs, nobody touches it; after it, it is "in doubt"
+    assert send_reports(report_deps(clock=clock), FAST_POLICY)["waiting"] == 1
+    clock.advance(FAST_POLICY.send_lease_seconds + 1)
+    summary = send_reports(report_deps(clock=clock), FAST_POLICY)
+    assert summary["dead_lettered"] == 1 and summary["reports_sent"] == 0
+    assert len(mail_for(user.email)) == 1
+    (entry,) = deps.deliveries().dead_letters()
+    assert entry.user_id == user.user_id and "in doubt" in entry.last_error
+
+
+def test_two_runs_in_parallel_send_one_email_per_snapshot(aws: Any) -> None:
+    users = [_user(10 + n) for n in range(20)]
+    for n, user in enumerate(users):
+        publish(seed_job(user.user_id, ok=n + 1, failed=1))
+    real = deps.report_dependencies()
+
+    class SlowRenderer:
+        """Rendering takes a while, so the two runs overlap on every user."""
+
+        def render(self, content: Any) -> bytes:
+            time.sleep(0.02)
+            return bytes(real.renderer.render(content))
+
+    results: list[dict[str, Any]] = []
+    start = threading.Barrier(2)
+
+    def run() -> None:
+        start.wait()
+        results.append(send_reports(report_deps(renderer=SlowRenderer()), FAST_POLICY))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(r["reports_sent"] for r in results) == 20
+    mail = parsed_mail()
+    assert len(mail) == 20
+    for n, user in enumerate(users):
+        (message,) = [m for m in mail if m["To"].addresses[0].addr_spec == user.email]
+        assert summary_numbers(pdf_text(pdf_attachment(message))) == (n + 2, n + 1, 1)
+    assert live_status_keys() == []
+
+
+def test_a_held_lock_skips_the_user_until_it_is_released(aws: Any) -> None:
+    user = _user(6)
+    publish(seed_job(user.user_id, ok=1, failed=0))
+    store = deps.report_dependencies().snapshots
+    token = store.lock(user.user_id, 60_000)
+    assert token is not None
+    assert send_reports(report_deps(), FAST_POLICY)["locked"] == 1
+    assert parsed_mail() == []
+    store.unlock(user.user_id, token)
+    assert send_reports(report_deps(), FAST_POLICY)["reports_sent"] == 1
+
+
+def test_users_are_deferred_when_the_lambda_time_is_nearly_up(aws: Any) -> None:
+    user = _user(7)
+    publish(seed_job(user.user_id, ok=1, failed=0))
+
+    class AlmostOutOfTime:
+        def get_remaining_time_in_millis(self) -> int:
+            return 5_000  # below the safety margin
+
+    summary = send_reports(report_deps(), FAST_POLICY, AlmostOutOfTime())
+    assert summary["reports_deferred"] == 1 and parsed_mail() == []
+    assert redis_client().exists(f"bulk:status:{user.user_id}")
+    assert send_reports(report_deps(), FAST_POLICY)["reports_sent"] == 1
+
+
+def test_one_users_failure_does_not_block_the_others(aws: Any) -> None:
+    good, ghost = _user(8), "01JGHOSTUSER00000000000000"
+    publish(seed_job(good.user_id, ok=1, failed=0))
+    publish(seed_job(ghost, ok=1, failed=0))  # a record for a user who is not registered
+    summary = send_reports(report_deps(), FAST_POLICY)
+    assert summary["reports_sent"] == 1 and summary["reports_failed"] == 1
+    assert len(parsed_mail()) == 1
+
+
+def test_a_record_missing_from_the_users_set_is_found_by_the_repair_scan(aws: Any) -> None:
+    user = _user(9)
+    publish(seed_job(user.user_id, ok=2, failed=0))
+    redis_client().srem("bulk:status:users", user.user_id)
+    summary = send_reports(report_deps(), replace(FAST_POLICY))
+    assert summary["repaired"] == 1 and summary["reports_sent"] == 1
+    assert live_status_keys() == []
