@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import warnings
+from pathlib import Path
 from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
@@ -200,11 +201,20 @@ def _ready_banner(config: StackConfig, schedule: str, redis_started: bool) -> st
     )
 
 
+def _parent_is_make() -> bool:
+    try:
+        return Path(f"/proc/{os.getppid()}/comm").read_text().strip() == "make"
+    except OSError:
+        return False
+
+
 def _wait(stop: StopSignal, redis_server: RedisServer | None) -> None:
-    parent = os.getppid()
+    # Under `make run`, a killed make (even SIGKILL) must not leave the stack running. Other
+    # parents are left alone: `(python -m localdev.runner &)` is a legitimate way to detach.
+    parent = os.getppid() if _parent_is_make() else None
     while not stop.event.wait(0.5):
-        if os.getppid() != parent:
-            stop.set("the parent process (make) exited")
+        if parent is not None and os.getppid() != parent:
+            stop.set("its parent `make` exited")
         elif redis_server is not None and redis_server.exit_code() is not None:
             stop.set(f"redis-server exited unexpectedly (code {redis_server.exit_code()})")
 
