@@ -8,6 +8,7 @@ sends SIGINT, and checks that every child is gone and every port is free; then a
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -229,6 +230,39 @@ def check_concurrent_requests(stack: RunningStack) -> None:
         assert requests.get(f"{stack.url}/health", timeout=10).status_code == 200
 
 
+def check_make_invoke(stack: RunningStack) -> None:
+    """``make invoke``'s command against this stack: the summary as JSON on stdout."""
+    env = _runner_env(stack.api_port, stack.aws_port, stack.redis_port)
+    done = subprocess.run(
+        [sys.executable, "-m", "localdev.invoke", "bulk_insert"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["name"] == "bulk_insert"
+    assert isinstance(summary["duration_ms"], float | int)
+
+    unknown = subprocess.run(
+        [sys.executable, "-m", "localdev.invoke", "bulk_delete"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert unknown.returncode == 2
+    assert unknown.stdout == ""
+    assert "unknown function 'bulk_delete': expected one of bulk_insert, send_reports" in (
+        unknown.stderr
+    )
+
+
 @pytest.mark.slow
 def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
     stack: RunningStack, tmp_path: Path
@@ -243,6 +277,7 @@ def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
     walk_the_api(stack.url)
     check_gateway_errors(stack.url)
     check_concurrent_requests(stack)
+    check_make_invoke(stack)
     wait_for_line(stack, "bulk_insert: run finished")
 
     assert stop_runner(stack) == 0, stack.output()
