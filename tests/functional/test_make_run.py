@@ -279,6 +279,8 @@ def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
     check_concurrent_requests(stack)
     check_make_invoke(stack)
     wait_for_line(stack, "bulk_insert: run finished")
+    assert "run failed" not in stack.output()
+    assert "Traceback" not in stack.output()
 
     assert stop_runner(stack) == 0, stack.output()
     assert [pid for pid in children if _alive(pid)] == []
