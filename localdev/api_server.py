@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 import threading
 from typing import Any
 
@@ -32,6 +33,17 @@ class _LoggedRequestHandler(ContractRequestHandler):
         ACCESS_LOG.info(format, *args)
 
 
+def _handle_error(request: Any, client_address: Any) -> None:
+    """A client that hangs up mid-answer is normal (curl ^C, a browser); anything else is not."""
+    error = sys.exc_info()[1]
+    if isinstance(error, ConnectionError):
+        ACCESS_LOG.info(
+            "%s:%s closed the connection early (%s)", *client_address[:2], type(error).__name__
+        )
+        return
+    ACCESS_LOG.error("error while serving %s:%s", *client_address[:2], exc_info=True)
+
+
 class ApiServer:
     """The Chalice app on ``host:port``, serving on a background thread."""
 
@@ -41,6 +53,7 @@ class ApiServer:
         self._local.server.RequestHandlerClass = functools.partial(
             _LoggedRequestHandler, app_object=app, config=config
         )
+        self._local.server.handle_error = _handle_error
         self._thread = threading.Thread(
             target=self._local.server.serve_forever, name="api-server", daemon=True
         )
