@@ -1,0 +1,338 @@
+"""Render the deploy files of each stage from the one definition (``infra/resources.py``).
+
+    python -m infra.template              # writes infra/resources-<stage>.json and policies
+    python -m infra.template --check      # exit 1 if a committed file differs from its rendering
+    python -m infra.template --account 123456789012 --region eu-west-1   # pin the policy ARNs
+
+``infra/resources-<stage>.json`` is merged into ``chalice package --merge-template`` output: the
+tables, bucket and SES identity of ``infra/resources.py``, plus ElastiCache Redis (in-transit
+encryption, AUTH token from Secrets Manager), and API Gateway responses in the contract's
+``{"error", "message"}`` shape. ``.chalice/policy-<stage>.json`` grants the Lambda functions only
+what they use, on only the stage's resources. Names come from ``.chalice/config.json`` through
+``Settings``, as in the running app, so the three can not drift apart (a test re-renders them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from chalicelib.config import Settings
+from infra.resources import resources, table_resources
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_PATH = ROOT / ".chalice" / "config.json"
+STAGES = ("dev", "prod")
+REDIS_PORT = 6379
+# Lambda functions that talk to Redis (the authorizer only verifies tokens).
+REDIS_FUNCTIONS = ("APIHandler", "BulkInsert", "SendReports")
+_AUTH_TOKEN_REF = "{{resolve:secretsmanager:${RedisAuthSecret}:SecretString:token}}"
+
+DYNAMODB_ACTIONS = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+]
+
+# API Gateway answers these itself; the bodies match localdev/gateway.py (the local twin).
+GATEWAY_RESPONSES: dict[str, tuple[str, str, str]] = {
+    "UNAUTHORIZED": ("401", "unauthorized", '"missing or invalid access token"'),
+    "ACCESS_DENIED": ("403", "forbidden", '"access denied"'),
+    "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found", '"no such route"'),
+    "DEFAULT_4XX": ("", "gateway_error", "$context.error.messageString"),
+    "DEFAULT_5XX": ("", "internal_error", '"an internal error occurred"'),
+}
+
+
+def stage_config(stage: str, config_path: Path = CONFIG_PATH) -> dict[str, Any]:
+    """The stage's Chalice settings with the top-level ones underneath (as Chalice merges them)."""
+    config = json.loads(config_path.read_text())
+    if stage not in config.get("stages", {}):
+        raise SystemExit(f"no stage {stage!r} in {config_path}")
+    stage_cfg = config["stages"][stage]
+    merged = {k: v for k, v in config.items() if k != "stages"}
+    merged.update(stage_cfg)
+    merged["environment_variables"] = {
+        **config.get("environment_variables", {}),
+        **stage_cfg.get("environment_variables", {}),
+    }
+    return merged
+
+
+def stage_settings(stage: str, config_path: Path = CONFIG_PATH) -> Settings:
+    """The ``Settings`` the deployed functions of ``stage`` will build from their environment."""
+    env = dict(stage_config(stage, config_path)["environment_variables"])
+    return Settings.from_env(env)
+
+
+def _arn(service: str, resource: str, region: str, account: str) -> str:
+    return f"arn:aws:{service}:{region}:{account}:{resource}"
+
+
+def policy(stage: str, account: str = "*", region: str = "*") -> dict[str, Any]:
+    """The least-privilege IAM policy of the stage's Lambda functions."""
+    config = stage_config(stage)
+    settings = stage_settings(stage)
+    tables = [r["Properties"] for r in table_resources(settings).values()]
+    table_arns = [_arn("dynamodb", f"table/{t['TableName']}", region, account) for t in tables]
+    index_arns = [
+        _arn("dynamodb", f"table/{t['TableName']}/index/*", region, account)
+        for t in tables
+        if t.get("GlobalSecondaryIndexes")
+    ]
+    functions = f"/aws/lambda/{config['app_name']}-{stage}"
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "StageTablesAndTheirIndexes",
+            "Effect": "Allow",
+            "Action": DYNAMODB_ACTIONS,
+            "Resource": table_arns + index_arns,
+        },
+        {
+            "Sid": "StageBucketObjects",
+            "Effect": "Allow",
+            # No DeleteObject: the lifecycle rules expire staged uploads and reports.
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": f"arn:aws:s3:::{settings.bucket}/*",
+        },
+        {
+            # HeadBucket (the health check) is authorised by ListBucket.
+            "Sid": "StageBucket",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{settings.bucket}",
+        },
+        {
+            # In the SES sandbox, recipients are identities too: the condition, not the
+            # resource, pins the sender.
+            "Sid": "SendReportsFromTheSender",
+            "Effect": "Allow",
+            "Action": "ses:SendRawEmail",
+            "Resource": _arn("ses", "identity/*", region, account),
+            "Condition": {"StringEquals": {"ses:FromAddress": settings.ses_sender}},
+        },
+        {
+            "Sid": "JwtSecretParameter",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": _arn("ssm", f"parameter{settings.jwt_secret_parameter}", region, account),
+        },
+        {
+            "Sid": "OwnLogGroups",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [
+                _arn("logs", f"log-group:{functions}", region, account),
+                _arn("logs", f"log-group:{functions}:*", region, account),
+                _arn("logs", f"log-group:{functions}-*", region, account),
+            ],
+        },
+        {
+            "Sid": "XRayTraces",
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Resource": "*",
+        },
+        {
+            # Lambda in a VPC (to reach ElastiCache) manages its own network interfaces;
+            # these EC2 actions do not support resource-level permissions.
+            "Sid": "VpcNetworkInterfaces",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:CreateNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            "Resource": "*",
+        },
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _gateway_responses() -> dict[str, Any]:
+    """API Gateway's own answers in the contract's shape, inside the API definition.
+
+    They go into the Swagger body (``x-amazon-apigateway-gateway-responses``) rather than
+    separate ``AWS::ApiGateway::GatewayResponse`` resources, which a redeployed body would
+    silently drop.
+    """
+    responses: dict[str, Any] = {}
+    for response_type, (status, code, message) in GATEWAY_RESPONSES.items():
+        response: dict[str, Any] = {
+            "responseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
+            "responseTemplates": {
+                "application/json": f'{{"error": "{code}", "message": {message}}}',
+            },
+        }
+        if status:
+            response["statusCode"] = int(status)
+        responses[response_type] = response
+    body = {"x-amazon-apigateway-gateway-responses": responses}
+    return {"RestAPI": {"Properties": {"DefinitionBody": body}}}
+
+
+def _redis_resources(stage: str, config: dict[str, Any]) -> dict[str, Any]:
+    prod = stage == "prod"
+    retain = _retention(stage)
+    ingress = [
+        {
+            "IpProtocol": "tcp",
+            "FromPort": REDIS_PORT,
+            "ToPort": REDIS_PORT,
+            "SourceSecurityGroupId": group,
+            "Description": "books-api Lambda functions",
+        }
+        for group in config.get("security_group_ids", [])
+    ]
+    return {
+        "RedisAuthSecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            **retain,
+            "Properties": {
+                "Name": f"books-api/{stage}/redis-auth-token",
+                "Description": "AUTH token of the books-api ElastiCache Redis",
+                "GenerateSecretString": {
+                    "SecretStringTemplate": "{}",
+                    "GenerateStringKey": "token",
+                    "PasswordLength": 64,
+                    "ExcludePunctuation": True,
+                },
+            },
+        },
+        "RedisSubnetGroup": {
+            "Type": "AWS::ElastiCache::SubnetGroup",
+            "Properties": {
+                "Description": f"books-api {stage} Redis",
+                "SubnetIds": list(config.get("subnet_ids", [])),
+            },
+        },
+        "RedisSecurityGroup": {
+            "Type": "AWS::EC2::SecurityGroup",
+            "Properties": {
+                "GroupDescription": f"books-api {stage} Redis: the Lambda functions only",
+                "VpcId": {"Ref": "VpcId"},
+                "SecurityGroupIngress": ingress,
+            },
+        },
+        "Redis": {
+            "Type": "AWS::ElastiCache::ReplicationGroup",
+            **retain,
+            "Properties": {
+                "ReplicationGroupDescription": f"books-api {stage} cache and status records",
+                "Engine": "redis",
+                "EngineVersion": "7.1",
+                "CacheNodeType": "cache.t4g.small" if prod else "cache.t4g.micro",
+                "NumCacheClusters": 2 if prod else 1,
+                "AutomaticFailoverEnabled": prod,
+                "MultiAZEnabled": prod,
+                "Port": REDIS_PORT,
+                "TransitEncryptionEnabled": True,
+                "AtRestEncryptionEnabled": True,
+                "AuthToken": {"Fn::Sub": _AUTH_TOKEN_REF},
+                "CacheSubnetGroupName": {"Ref": "RedisSubnetGroup"},
+                "SecurityGroupIds": [{"Fn::GetAtt": ["RedisSecurityGroup", "GroupId"]}],
+                "SnapshotRetentionLimit": 1 if prod else 0,
+            },
+        },
+    }
+
+
+def _retention(stage: str) -> dict[str, str]:
+    """Production data survives a stack deletion or replacement; dev data does not."""
+    policy = "Retain" if stage == "prod" else "Delete"
+    return {"DeletionPolicy": policy, "UpdateReplacePolicy": policy}
+
+
+def _redis_url_overrides() -> dict[str, Any]:
+    """REDIS_URL of the functions that use Redis: TLS (``rediss://``) plus the AUTH token.
+
+    Deep-merged into Chalice's function resources, so their other variables stay.
+    """
+    url = {
+        "Fn::Sub": "rediss://:" + _AUTH_TOKEN_REF + "@${Redis.PrimaryEndPoint.Address}:"
+        "${Redis.PrimaryEndPoint.Port}/0"
+    }
+    return {
+        name: {"Properties": {"Environment": {"Variables": {"REDIS_URL": url}}}}
+        for name in REDIS_FUNCTIONS
+    }
+
+
+def deploy_template(stage: str) -> dict[str, Any]:
+    """The CloudFormation document merged into ``chalice package`` output for ``stage``."""
+    config = stage_config(stage)
+    settings = stage_settings(stage)
+    stateful = {
+        logical_id: {**resource, **_retention(stage)}
+        for logical_id, resource in resources(settings).items()
+    }
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": {
+            "VpcId": {
+                "Type": "AWS::EC2::VPC::Id",
+                "Description": "The VPC of the subnets in .chalice/config.json (subnet_ids)",
+            }
+        },
+        "Resources": {
+            **stateful,
+            **_redis_resources(stage, config),
+            **_gateway_responses(),
+            **_redis_url_overrides(),
+        },
+        "Outputs": {
+            "RedisPrimaryEndpoint": {"Value": {"Fn::GetAtt": ["Redis", "PrimaryEndPoint.Address"]}},
+            "FilesBucketName": {"Value": {"Ref": "FilesBucket"}},
+        },
+    }
+
+
+def rendered_files(account: str = "*", region: str = "*") -> dict[Path, str]:
+    """Every generated file and its content."""
+    files: dict[Path, str] = {}
+    for stage in STAGES:
+        files[ROOT / "infra" / f"resources-{stage}.json"] = _dump(deploy_template(stage))
+        files[ROOT / ".chalice" / f"policy-{stage}.json"] = _dump(policy(stage, account, region))
+    return files
+
+
+def _dump(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write (or ``--check``) the rendered files."""
+    parser = argparse.ArgumentParser(description="render deploy templates and IAM policies")
+    parser.add_argument("--check", action="store_true", help="fail if a file is out of date")
+    parser.add_argument("--account", default="*", help="AWS account id for the policy ARNs")
+    parser.add_argument("--region", default="*", help="AWS region for the policy ARNs")
+    args = parser.parse_args(argv)
+    stale = []
+    for path, content in rendered_files(args.account, args.region).items():
+        current = path.read_text() if path.exists() else None
+        if current == content:
+            continue
+        stale.append(path.relative_to(ROOT))
+        if not args.check:
+            path.write_text(content)
+    if args.check and stale:
+        print("out of date (run `python -m infra.template`): " + ", ".join(map(str, stale)))
+        return 1
+    for path in stale:
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

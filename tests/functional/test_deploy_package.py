@@ -1,0 +1,179 @@
+"""The deploy artefacts: rendered files in sync, ``chalice package`` output valid for cfn-lint.
+
+``chalice package`` builds the Lambda bundle once (pip downloads Linux wheels into
+``.chalice/deployments``, a few minutes on a fresh clone), then reuses it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra import template
+from infra.resources import table_resources
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _offline_aws_env() -> dict[str, str]:
+    """Dummy credentials and no instance-metadata lookups (they stall for minutes off EC2)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="packaging",
+        AWS_SECRET_ACCESS_KEY="packaging",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return env
+
+
+@pytest.fixture(scope="module", params=template.STAGES)
+def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``chalice package --stage <stage> --merge-template infra/resources-<stage>.json``."""
+    stage = request.param
+    out = tmp_path_factory.mktemp(f"package-{stage}")
+    merge = ROOT / "infra" / f"resources-{stage}.json"
+    done = subprocess.run(
+        [str(BIN / "chalice"), "--project-dir", str(ROOT), "package", "--stage", stage,
+         "--merge-template", str(merge), str(out)],
+        env=_offline_aws_env(), capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return stage, out / "sam.json", json.loads((out / "sam.json").read_text())
+
+
+def test_rendered_templates_and_policies_match_the_one_definition() -> None:
+    for path, content in template.rendered_files().items():
+        assert path.read_text() == content, f"{path} is stale: run `python -m infra.template`"
+
+
+@pytest.mark.timeout(900)
+def test_packaged_template_has_no_cfn_lint_errors(packaged: Any) -> None:
+    _, path, _ = packaged
+
+    lint = subprocess.run(
+        [str(BIN / "cfn-lint"), str(path)], capture_output=True, text=True, check=False
+    )
+
+    # cfn-lint's exit code is a bit mask: 1 = could not lint, 2 = errors (4/8 = warnings/info).
+    assert lint.returncode & 3 == 0, lint.stdout + lint.stderr
+
+
+def test_scheduled_functions_get_their_own_timeout_and_memory(packaged: Any) -> None:
+    _, _, sam = packaged
+    resources = sam["Resources"]
+
+    props = {
+        name: resources[name]["Properties"] for name in ("APIHandler", "BulkInsert", "SendReports")
+    }
+    sizes = {name: (p["Timeout"], p["MemorySize"]) for name, p in props.items()}
+
+    assert sizes == {"APIHandler": (30, 512), "BulkInsert": (300, 1024), "SendReports": (300, 1024)}
+    assert (
+        resources["BulkInsert"]["Properties"]["Events"]["BulkInsertEvent"]["Properties"]["Schedule"]
+        == "rate(1 minute)"
+    )
+    assert (
+        resources["SendReports"]["Properties"]["Events"]["SendReportsEvent"]["Properties"][
+            "Schedule"
+        ]
+        == "rate(5 minutes)"
+    )
+
+
+def test_functions_run_in_the_vpc_and_reach_redis_over_tls_with_auth(packaged: Any) -> None:
+    _, _, sam = packaged
+    resources = sam["Resources"]
+
+    for name in template.REDIS_FUNCTIONS:
+        props = resources[name]["Properties"]
+        assert props["VpcConfig"]["SubnetIds"], name
+        url = props["Environment"]["Variables"]["REDIS_URL"]["Fn::Sub"]
+        assert url.startswith("rediss://:{{resolve:secretsmanager:${RedisAuthSecret}"), name
+        # Chalice's own variables survive the deep merge.
+        assert props["Environment"]["Variables"]["JWT_SECRET_PARAMETER"].startswith("/books-api/")
+    redis = resources["Redis"]["Properties"]
+    assert redis["TransitEncryptionEnabled"] is True
+    assert redis["AtRestEncryptionEnabled"] is True
+    assert "{{resolve:secretsmanager:" in redis["AuthToken"]["Fn::Sub"]
+
+
+def test_stateful_resources_are_encrypted_and_self_cleaning(packaged: Any) -> None:
+    _, _, sam = packaged
+    resources = sam["Resources"]
+
+    tables = [r for r in resources.values() if r.get("Type") == "AWS::DynamoDB::Table"]
+    bucket = resources["FilesBucket"]["Properties"]
+
+    assert tables
+    for table in tables:
+        props = table["Properties"]
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert any("TimeToLiveSpecification" in t["Properties"] for t in tables)
+    expiry = {r["Prefix"]: r["ExpirationInDays"] for r in bucket["LifecycleConfiguration"]["Rules"]}
+    assert expiry == {"reports/": 7, "uploads/": 1}
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+
+
+def test_gateway_responses_use_the_contract_error_shape(packaged: Any) -> None:
+    _, _, sam = packaged
+    body = sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    responses = body["x-amazon-apigateway-gateway-responses"]
+
+    assert {
+        "UNAUTHORIZED",
+        "ACCESS_DENIED",
+        "MISSING_AUTHENTICATION_TOKEN",
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+    } <= set(responses)
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == 404
+    for response in responses.values():
+        rendered = response["responseTemplates"]["application/json"].replace(
+            "$context.error.messageString", '"the gateway message"'
+        )
+        assert set(json.loads(rendered)) == {"error", "message"}
+
+
+@pytest.mark.parametrize("stage", template.STAGES)
+def test_policy_grants_only_the_stage_resources(stage: str) -> None:
+    document = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
+    statements = {s["Sid"]: s for s in document["Statement"]}
+    settings = template.stage_settings(stage)
+    names = {r["Properties"]["TableName"] for r in table_resources(settings).values()}
+
+    actions = [a for s in document["Statement"] for a in _as_list(s["Action"])]
+    assert not [a for a in actions if a.endswith(":*") or a == "*"]
+    table_arns = _as_list(statements["StageTablesAndTheirIndexes"]["Resource"])
+    assert {arn.split(":table/")[1].split("/")[0] for arn in table_arns} == names
+    assert statements["StageBucket"]["Resource"] == f"arn:aws:s3:::{settings.bucket}"
+    assert statements["SendReportsFromTheSender"]["Condition"] == {
+        "StringEquals": {"ses:FromAddress": settings.ses_sender}
+    }
+    assert statements["JwtSecretParameter"]["Resource"].endswith(
+        f":parameter/books-api/{stage}/jwt-secret"
+    )
+    wildcard_resources = {s["Sid"] for s in document["Statement"] if s["Resource"] == "*"}
+    assert wildcard_resources == {"XRayTraces", "VpcNetworkInterfaces"}
+
+
+def test_each_stage_uses_its_own_policy_file(packaged: Any) -> None:
+    stage, _, sam = packaged
+    roles = [r for r in sam["Resources"].values() if r.get("Type") == "AWS::IAM::Role"]
+
+    expected = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
+    assert roles
+    for role in roles:
+        assert [p["PolicyDocument"] for p in role["Properties"]["Policies"]] == [expected]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
