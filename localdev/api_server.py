@@ -29,6 +29,10 @@ class _LoggedRequestHandler(ContractRequestHandler):
     itself (401 without a token, 404 for no route), which never reaches the app.
     """
 
+    # Headers and body go out in separate writes: without TCP_NODELAY a keep-alive client
+    # waits for a delayed ACK (~40 ms) on every request.
+    disable_nagle_algorithm = True
+
     def log_message(self, format: str, *args: Any) -> None:
         ACCESS_LOG.info(format, *args)
 
