@@ -14,6 +14,7 @@ import sys
 import threading
 from typing import Any
 
+from chalice.deploy.validate import validate_routes
 from chalice.local import LocalDevServer, create_local_server
 
 from localdev.gateway import ContractRequestHandler
@@ -52,6 +53,8 @@ class ApiServer:
     """The Chalice app on ``host:port``, serving on a background thread."""
 
     def __init__(self, app: Any, host: str, port: int) -> None:
+        # As `chalice local` does: refuse routes that API Gateway would refuse at deploy time.
+        validate_routes(app.routes)
         config = chalice_config()
         self._local: LocalDevServer = create_local_server(app, config, host, port)
         self._local.server.RequestHandlerClass = functools.partial(
