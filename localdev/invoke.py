@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 from localdev.env import PROJECT_DIR, StackConfig, StackConfigError, stack_config, url_port
 
@@ -28,7 +29,7 @@ def _stack_problem(config: StackConfig) -> str | None:
     if "AWS_ENDPOINT_URL_DYNAMODB" in config.app_env:
         endpoints.append(("AWS_ENDPOINT_URL_DYNAMODB", config.app_env["AWS_ENDPOINT_URL_DYNAMODB"]))
     for variable, url in endpoints:
-        if not port_open(url_port(url, variable, 80)):
+        if not port_open(url_port(url, variable, 80), urlsplit(url).hostname or "127.0.0.1"):
             return f"nothing answers at {variable}={url}"
     if not redis_answers(config.redis_url):
         return f"nothing answers at REDIS_URL={config.redis_url}"
