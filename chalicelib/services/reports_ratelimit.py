@@ -45,7 +45,8 @@ class TokenBucket:
                 if self._budget is not None and self._budget <= 0:
                     return False
                 self._refill()
-                if self._tokens >= 1:
+                # The epsilon stops float rounding (1 - 1e-17 tokens) from looping forever.
+                if self._tokens >= 1 - 1e-9:
                     self._tokens -= 1
                     if self._budget is not None:
                         self._budget -= 1

@@ -1,0 +1,70 @@
+"""The report email: MIME structure, header safety, and the link instead of a huge attachment."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from typing import Any
+
+from chalicelib.adapters.mailer import SesMailer, build_message, header_safe
+from chalicelib.domain.reports import Recipient, ReportContent, StatusSnapshot
+
+
+def _content(name: str = "Ada") -> ReportContent:
+    snap = StatusSnapshot(
+        "S1", "u1", 8, 2, "2026-11-25T10:00:00.000Z", "2026-11-25T10:04:00.000Z", ["j1"], ""
+    )
+    return ReportContent(
+        "01JREPORT00000000000000000",
+        Recipient("u1", name, "ada@example.com"),
+        "2026-11-25T10:05:00.000Z",
+        snap,
+        [],
+        [],
+    )
+
+
+def _parse(raw: bytes) -> Any:
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def test_the_message_has_text_html_and_the_pdf() -> None:
+    message = _parse(build_message(_content(), "reports@books.local", b"%PDF-1.4 test"))
+    assert message.get_content_type() == "multipart/mixed"
+    assert message["Subject"] == "Your books import report: 8 added, 2 failed"
+    assert message["To"].addresses[0].addr_spec == "ada@example.com"
+    alternative = message.get_body(preferencelist=("plain",))
+    assert "Success rate: 80.0%" in alternative.get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "<strong>8</strong>" in html
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == "books-report-01JREPORT00000000000000000.pdf"
+    assert attachment.get_content() == b"%PDF-1.4 test"
+
+
+def test_a_hostile_name_cannot_add_headers_or_markup() -> None:
+    name = "Eve\r\nBcc: all@example.com\r\n\r\n<script>alert(1)</script>"
+    message = _parse(build_message(_content(name), "reports@books.local", b"%PDF"))
+    assert message["Bcc"] is None
+    assert message["To"].addresses[0].addr_spec == "ada@example.com"
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert header_safe("a\nb\rc\x00d") == "a b c d"
+
+
+def test_a_message_over_the_size_limit_carries_a_link_instead() -> None:
+    mailer = SesMailer(lambda: None, "reports@books.local", max_message_bytes=20_000)
+    link = "https://files.example/reports/u1/r.pdf?X-Amz-Signature=a&b=c"
+    raw, attached = mailer.compose(_content(), b"%PDF" + b"x" * 50_000, lambda: link)
+    assert not attached and len(raw) < 20_000
+    message = _parse(raw)
+    assert list(message.iter_attachments()) == []
+    assert link in message.get_body(preferencelist=("plain",)).get_content()
+    assert "X-Amz-Signature=a&amp;b=c" in message.get_body(preferencelist=("html",)).get_content()
+
+
+def test_a_small_message_keeps_its_attachment() -> None:
+    mailer = SesMailer(lambda: None, "reports@books.local")
+    raw, attached = mailer.compose(_content(), b"%PDF small", lambda: "unused")
+    assert attached and b"application/pdf" in raw
