@@ -106,15 +106,24 @@ class DynamoDBLocal:
             str(self.port),
         ]
 
-    def start(self, timeout: float = 60.0) -> None:
-        """Install if needed, start, and wait until it answers HTTP."""
+    def launch(self) -> ManagedProcess:
+        """Install if needed and start the process without waiting for it."""
         directory = ensure_installed(self.install_dir)
         self._process = ManagedProcess(
             "DynamoDB Local", self.command(), cwd=directory, log_path=self.log_path
         )
         self._process.start()
+        return self._process
+
+    def ready(self) -> bool:
+        """True once it answers HTTP."""
+        return http_answers(self.endpoint)
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Install if needed, start, and wait until it answers HTTP."""
+        process = self.launch()
         try:
-            self._process.wait_until(lambda: http_answers(self.endpoint), timeout)
+            process.wait_until(self.ready, timeout)
         except BaseException:
             self.stop()
             raise

@@ -26,7 +26,13 @@ from typing import Any
 
 from localdev.dynamodb_local import DynamoDBLocal
 from localdev.dynamodb_local import ensure_installed as ensure_dynamodb_local
-from localdev.managed_process import ManagedProcess, free_port, http_answers
+from localdev.managed_process import (
+    ManagedProcess,
+    free_port,
+    http_answers,
+    port_free,
+    wait_all,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_DIR = ROOT / "localstack" / ".venv"
@@ -197,17 +203,32 @@ class LocalStackTier:
             raise
 
     def _start_processes(self, timeout: float) -> None:
-        # Start all three first, then wait: their start-up times overlap.
+        self._require_free_ports()
+        # Start all three, then wait for all: their start-up times overlap.
+        health = f"{self.endpoint}/_localstack/health"
+        self._localstack = self._localstack_process()
+        self._localstack.start()
+        waits = [
+            (self._dynamodb.launch(), self._dynamodb.ready),
+            (self._localstack, lambda: http_answers(health)),
+        ]
         if self.start_redis:
             self._redis = self._redis_process()
             self._redis.start()
-        self._localstack = self._localstack_process()
-        self._localstack.start()
-        self._dynamodb.start(timeout=timeout)
-        health = f"{self.endpoint}/_localstack/health"
-        self._localstack.wait_until(lambda: http_answers(health), timeout)
-        if self._redis is not None:
-            self._redis.wait_until(self._redis_answers, timeout)
+            waits.append((self._redis, self._redis_answers))
+        wait_all(waits, timeout)
+
+    def _require_free_ports(self) -> None:
+        """Fail at once, and clearly, when a port is taken (LocalStack itself would not exit)."""
+        wanted = [("LOCALSTACK_PORT", self.ports.gateway), ("DYNAMODB_PORT", self.ports.dynamodb)]
+        if self.start_redis:
+            wanted.append(("REDIS_PORT", self.ports.redis))
+        busy = [f"{name}={port}" for name, port in wanted if not port_free(port)]
+        if busy:
+            raise RuntimeError(
+                f"port already in use: {', '.join(busy)} (another tier or `make run`?); stop it "
+                "or choose other ports with those variables"
+            )
 
     def _redis_process(self) -> ManagedProcess:
         binary = shutil.which("redis-server")

@@ -30,6 +30,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when nothing listens on ``host:port`` (binding would succeed)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -95,11 +105,11 @@ class ManagedProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.alive():
-                raise RuntimeError(f"{self.name} exited before it was ready{self._log_hint()}")
+                raise RuntimeError(f"{self.name} exited before it was ready{self.log_hint()}")
             if ready():
                 return
             time.sleep(interval)
-        raise TimeoutError(f"{self.name} was not ready after {timeout:.0f} s{self._log_hint()}")
+        raise TimeoutError(f"{self.name} was not ready after {timeout:.0f} s{self.log_hint()}")
 
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM the child's process group, then SIGKILL it after ``grace`` seconds."""
@@ -118,8 +128,25 @@ class ManagedProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
 
-    def _log_hint(self) -> str:
+    def log_hint(self) -> str:
         if self.log_path is None or not self.log_path.exists():
             return ""
         tail = self.log_path.read_text(errors="replace").splitlines()[-15:]
         return f"; last lines of {self.log_path}:\n" + "\n".join(tail)
+
+
+def wait_all(waits: Sequence[tuple[ManagedProcess, Callable[[], bool]]], timeout: float) -> None:
+    """Wait until every process is ready; fail as soon as one of them exits."""
+    deadline = time.monotonic() + timeout
+    pending = list(waits)
+    while pending:
+        for process, _ in pending:
+            if not process.alive():
+                raise RuntimeError(f"{process.name} exited before it was ready{process.log_hint()}")
+        pending = [(process, ready) for process, ready in pending if not ready()]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            names = ", ".join(process.name for process, _ in pending)
+            raise TimeoutError(f"not ready after {timeout:.0f} s: {names}")
+        time.sleep(0.2)

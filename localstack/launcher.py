@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     except _Stop as stop:
         print(f"\n{stop}: stopping ...", flush=True)
         return 0
+    except (RuntimeError, TimeoutError, OSError) as exc:
+        print(f"the LocalStack tier could not start: {exc}", file=sys.stderr)
+        return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip clean-up
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
