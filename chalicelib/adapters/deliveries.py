@@ -58,16 +58,21 @@ class DynamoDeliveries:
                 return None
 
     def create(self, delivery: Delivery) -> bool:
-        """Store a new ``pending`` delivery; False if one already exists for the snapshot."""
+        """Store a new delivery in whatever state it is given (``sending`` to claim a first send,
+        ``failed``/``dead`` for a first failed attempt); False if the snapshot already has one.
+        """
         now = now_iso()
         item = DeliveryModel(
             snapshot_id=delivery.snapshot_id,
             user_id=delivery.user_id,
             report_id=delivery.report_id,
-            state=PENDING,
-            attempts=0,
-            next_attempt_at=0,
-            lease_until=0,
+            state=delivery.state,
+            attempts=delivery.attempts,
+            next_attempt_at=delivery.next_attempt_at,
+            lease_until=delivery.lease_until,
+            last_error=delivery.last_error or None,
+            failed_at=now if delivery.state in (FAILED, DEAD) else None,
+            dead_letter=_DEAD_LETTER if delivery.state == DEAD else None,
             created_at=now,
             updated_at=now,
         )

@@ -5,11 +5,11 @@ Per user, under a Redis lock:
 1. take a snapshot (the live status hash is renamed atomically, so counts ``bulk_insert`` adds
    meanwhile land in a fresh record for the next report); an unsent snapshot from an earlier run
    is reported first;
-2. look up the snapshot's delivery (DynamoDB, keyed by the snapshot id): ``sent`` means an
-   earlier run was stopped after SES accepted, so only the clean-up is left;
-3. render the PDF, stage it in S3, record the report, compose the email;
+2. for such a left-over snapshot, read its delivery (DynamoDB, keyed by the snapshot id):
+   ``sent`` means an earlier run stopped after SES accepted, so only the clean-up is left;
+3. render the PDF, stage it in S3, compose the email;
 4. claim the send with a conditional write (``sending``), send through SES, record ``sent``
-   with the message id, then delete the snapshot.
+   with the message id, write the report history, then delete the snapshot.
 
 A failure before SES accepted keeps the snapshot and schedules a retry with exponential backoff;
 after ``max_attempts`` the delivery goes to the dead-letter list. A run stopped between the SES
@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chalicelib.domain.clock import now_iso
@@ -34,6 +34,8 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.reports import (
     DEAD,
+    FAILED,
+    PENDING,
     SENDING,
     SENT,
     Delivery,
@@ -133,7 +135,11 @@ def _content(
     if user is None:
         raise NotFound(f"user {snap.user_id} is not registered")
     jobs = deps.jobs.jobs(snap.user_id, snap.job_ids)
-    rows = deps.jobs.failed_rows([job.job_id for job in jobs], policy.max_failed_rows)
+    rows = (
+        deps.jobs.failed_rows([job.job_id for job in jobs], policy.max_failed_rows)
+        if snap.failure_count
+        else []
+    )
     return ReportContent(
         report_id=report_id,
         recipient=Recipient(user_id=user.user_id, name=user.name, email=user.email),
@@ -145,11 +151,27 @@ def _content(
     )
 
 
-def _fail(run: _Run, delivery: Delivery, error: str, started: float) -> Outcome:
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def _fail(run: _Run, delivery: Delivery, recorded: bool, error: str, started: float) -> Outcome:
+    """Count a failed attempt: back off, or give up into the dead-letter list."""
     attempts = delivery.attempts + 1
     dead = attempts >= run.policy.max_attempts
     next_at = run.deps.clock() + backoff_seconds(attempts, run.policy.backoff_base_seconds)
-    run.deps.deliveries.mark_failed(delivery.snapshot_id, attempts, error, next_at, dead)
+    if recorded:
+        run.deps.deliveries.mark_failed(delivery.snapshot_id, attempts, error, next_at, dead)
+    else:
+        run.deps.deliveries.create(
+            replace(
+                delivery,
+                state=DEAD if dead else FAILED,
+                attempts=attempts,
+                next_attempt_at=next_at,
+                last_error=error,
+            )
+        )
     logger.warning(
         "report delivery failed",
         extra={
@@ -169,12 +191,15 @@ def _fail(run: _Run, delivery: Delivery, error: str, started: float) -> Outcome:
     )
 
 
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)
+@dataclass(frozen=True)
+class _Staged:
+    raw: bytes
+    record: ReportRecord
+    render_ms: float
 
 
-def _stage(run: _Run, delivery: Delivery, snap: StatusSnapshot) -> tuple[bytes, str, float]:
-    """Render, upload and record the report; compose the email. Returns (raw, email, render ms)."""
+def _stage(run: _Run, delivery: Delivery, snap: StatusSnapshot) -> _Staged:
+    """Render the PDF, upload it, compose the email (nothing is sent or recorded yet)."""
     deps, policy = run.deps, run.policy
     content = _content(deps, policy, snap, delivery.report_id)
     render_started = time.perf_counter()
@@ -182,115 +207,144 @@ def _stage(run: _Run, delivery: Delivery, snap: StatusSnapshot) -> tuple[bytes, 
     render_ms = _ms(render_started)
     key = f"{policy.report_prefix}/{snap.user_id}/{delivery.report_id}.pdf"
     deps.archive.put_pdf(key, pdf)
-    deps.reports.save(
-        ReportRecord(
-            user_id=snap.user_id,
-            report_id=delivery.report_id,
-            email=content.recipient.email,
-            s3_key=key,
-            success_count=snap.success_count,
-            failure_count=snap.failure_count,
-            created_at=content.generated_at,
-            job_ids=snap.job_ids,
-        )
-    )
     raw, _attached = deps.mailer.compose(
         content, pdf, lambda: deps.archive.presign(key, policy.link_ttl_seconds)
     )
-    return raw, content.recipient.email, render_ms
+    record = ReportRecord(
+        user_id=snap.user_id,
+        report_id=delivery.report_id,
+        email=content.recipient.email,
+        s3_key=key,
+        success_count=snap.success_count,
+        failure_count=snap.failure_count,
+        created_at=content.generated_at,
+        job_ids=snap.job_ids,
+    )
+    return _Staged(raw, record, render_ms)
 
 
-def _attempt(run: _Run, delivery: Delivery, snap: StatusSnapshot, started: float) -> Outcome:
-    deps = run.deps
-    try:
-        raw, email, render_ms = _stage(run, delivery, snap)
-    except Exception as exc:  # one user's failure must never stop the others
-        return _fail(run, delivery, f"{type(exc).__name__}: {exc}", started)
-    if not run.limiter.acquire(give_up_in=max(0.0, run.deadline.remaining_ms() / 1000)):
-        return Outcome(snap.user_id, DEFERRED_OUT, _ms(started), render_ms, delivery.report_id)
-    lease = deps.clock() + run.policy.send_lease_seconds
-    if not deps.deliveries.begin_send(delivery.snapshot_id, delivery.attempts, lease):
-        return Outcome(snap.user_id, WAITING_OUT, _ms(started), render_ms, delivery.report_id)
-    try:
-        message_id = deps.mailer.send(raw)
-    except Exception as exc:
-        return _fail(run, delivery, f"{type(exc).__name__}: {exc}", started)
+def _claim(run: _Run, delivery: Delivery, recorded: bool) -> bool:
+    """The conditional write that makes this run the only one to send the snapshot."""
+    lease = run.deps.clock() + run.policy.send_lease_seconds
+    if recorded:
+        return run.deps.deliveries.begin_send(delivery.snapshot_id, delivery.attempts, lease)
+    return run.deps.deliveries.create(replace(delivery, state=SENDING, lease_until=lease))
+
+
+def _after_send(run: _Run, delivery: Delivery, staged: _Staged, message_id: str) -> None:
+    """Record the send, keep the history, delete the snapshot (each step safe to repeat)."""
+    deps, record = run.deps, staged.record
     sent_at = now_iso()
     deps.deliveries.mark_sent(delivery.snapshot_id, message_id, sent_at)
     logger.info(
         "report emailed",
         extra={
-            "user_id": snap.user_id,
-            "to": mask_email(email),
+            "user_id": record.user_id,
+            "to": mask_email(record.email),
             "ses_message_id": message_id,
-            "report_id": delivery.report_id,
-            "snapshot_id": snap.snapshot_id,
+            "report_id": record.report_id,
+            "snapshot_id": delivery.snapshot_id,
         },
     )
     try:
-        deps.reports.mark_sent(snap.user_id, delivery.report_id, sent_at, message_id)
-    except Exception:  # the history stamp is informative; the delivery record is the truth
+        deps.reports.save(replace(record, sent_at=sent_at, message_id=message_id))
+        deps.snapshots.complete(record.user_id, delivery.snapshot_id)
+    except Exception:  # sent and recorded: the next run finds the snapshot and reconciles
         logger.exception(
-            "could not stamp the report as sent", extra={"report_id": delivery.report_id}
+            "report sent; history or clean-up left to the next run",
+            extra={"user_id": record.user_id, "snapshot_id": delivery.snapshot_id},
         )
+
+
+def _attempt(
+    run: _Run, delivery: Delivery, recorded: bool, snap: StatusSnapshot, started: float
+) -> Outcome:
+    """Stage, claim, send. ``recorded``: the delivery item exists already (a retry)."""
     try:
-        deps.snapshots.complete(snap.user_id, snap.snapshot_id)
-    except Exception:  # sent and recorded: the next run finds the snapshot and cleans it up
-        logger.exception(
-            "could not delete the reported snapshot; the next run will",
+        staged = _stage(run, delivery, snap)
+    except Exception as exc:  # one user's failure must never stop the others
+        return _fail(run, delivery, recorded, f"{type(exc).__name__}: {exc}", started)
+    if not run.limiter.acquire(give_up_in=max(0.0, run.deadline.remaining_ms() / 1000)):
+        return Outcome(snap.user_id, DEFERRED_OUT, _ms(started), staged.render_ms)
+    if not _claim(run, delivery, recorded):
+        return Outcome(snap.user_id, WAITING_OUT, _ms(started), staged.render_ms)
+    try:
+        message_id = run.deps.mailer.send(staged.raw)
+    except Exception as exc:
+        return _fail(run, delivery, True, f"{type(exc).__name__}: {exc}", started)
+    _after_send(run, delivery, staged, message_id)
+    return Outcome(snap.user_id, SENT_OUT, _ms(started), staged.render_ms, delivery.report_id)
+
+
+def _reconcile(run: _Run, delivery: Delivery, snap: StatusSnapshot, started: float) -> Outcome:
+    """An earlier run sent this snapshot and stopped before cleaning up: finish its work."""
+    deps = run.deps
+    if deps.reports.get(snap.user_id, delivery.report_id) is None:
+        user = deps.users.get(snap.user_id)
+        key = f"{run.policy.report_prefix}/{snap.user_id}/{delivery.report_id}.pdf"
+        deps.reports.save(
+            ReportRecord(
+                user_id=snap.user_id,
+                report_id=delivery.report_id,
+                email=user.email if user else "",
+                s3_key=key,
+                success_count=snap.success_count,
+                failure_count=snap.failure_count,
+                created_at=delivery.sent_at,
+                sent_at=delivery.sent_at,
+                message_id=delivery.message_id,
+                job_ids=snap.job_ids,
+            )
+        )
+    deps.snapshots.complete(snap.user_id, snap.snapshot_id)
+    logger.info(
+        "snapshot already reported; cleaned up",
+        extra={
+            "user_id": snap.user_id,
+            "snapshot_id": snap.snapshot_id,
+            "ses_message_id": delivery.message_id,
+        },
+    )
+    return Outcome(snap.user_id, RECONCILED_OUT, _ms(started), report_id=delivery.report_id)
+
+
+def _resume(run: _Run, delivery: Delivery, snap: StatusSnapshot, started: float) -> Outcome:
+    """A snapshot an earlier run left behind, in whatever state its delivery reached."""
+    now = run.deps.clock()
+    waiting = Outcome(snap.user_id, WAITING_OUT, _ms(started), report_id=delivery.report_id)
+    if delivery.state == SENT:
+        return _reconcile(run, delivery, snap, started)
+    if delivery.state == DEAD:
+        return waiting
+    if delivery.state == SENDING:
+        if delivery.lease_until > now:
+            return waiting
+        run.deps.deliveries.mark_failed(snap.snapshot_id, delivery.attempts, IN_DOUBT, now, True)
+        logger.error(
+            "report delivery in doubt; moved to the dead-letter list",
             extra={"user_id": snap.user_id, "snapshot_id": snap.snapshot_id},
         )
-    return Outcome(snap.user_id, SENT_OUT, _ms(started), render_ms, delivery.report_id)
-
-
-def _delivery_for(deps: ReportDeps, snap: StatusSnapshot) -> Delivery:
-    delivery = deps.deliveries.get(snap.snapshot_id)
-    if delivery is not None:
-        return delivery
-    fresh = Delivery(
-        snapshot_id=snap.snapshot_id, user_id=snap.user_id, report_id=new_ulid(), state="pending"
-    )
-    if deps.deliveries.create(fresh):
-        return fresh
-    existing = deps.deliveries.get(snap.snapshot_id)  # created concurrently: use theirs
-    assert existing is not None
-    return existing
+        return Outcome(
+            snap.user_id, DEAD_OUT, _ms(started), report_id=delivery.report_id, error=IN_DOUBT
+        )
+    if delivery.next_attempt_at > now:
+        return waiting
+    return _attempt(run, delivery, True, snap, started)
 
 
 def _deliver_locked(run: _Run, user_id: str, started: float) -> Outcome:
-    deps = run.deps
-    snap = deps.snapshots.take(user_id, new_ulid(), now_iso())
+    new_id = new_ulid()
+    snap = run.deps.snapshots.take(user_id, new_id, now_iso())
     if snap is None:
         return Outcome(user_id, EMPTY_OUT, _ms(started))
-    delivery = _delivery_for(deps, snap)
-    if delivery.state == SENT:
-        deps.snapshots.complete(user_id, snap.snapshot_id)
-        logger.info(
-            "snapshot already reported; cleaned up",
-            extra={
-                "user_id": user_id,
-                "snapshot_id": snap.snapshot_id,
-                "ses_message_id": delivery.message_id,
-            },
-        )
-        return Outcome(user_id, RECONCILED_OUT, _ms(started), report_id=delivery.report_id)
-    if delivery.state == DEAD:
-        return Outcome(user_id, WAITING_OUT, _ms(started), report_id=delivery.report_id)
-    now = deps.clock()
-    if delivery.state == SENDING:
-        if delivery.lease_until > now:
-            return Outcome(user_id, WAITING_OUT, _ms(started), report_id=delivery.report_id)
-        deps.deliveries.mark_failed(snap.snapshot_id, delivery.attempts, IN_DOUBT, now, True)
-        logger.error(
-            "report delivery in doubt; moved to the dead-letter list",
-            extra={"user_id": user_id, "snapshot_id": snap.snapshot_id},
-        )
-        return Outcome(
-            user_id, DEAD_OUT, _ms(started), report_id=delivery.report_id, error=IN_DOUBT
-        )
-    if delivery.next_attempt_at > now:
-        return Outcome(user_id, WAITING_OUT, _ms(started), report_id=delivery.report_id)
-    return _attempt(run, delivery, snap, started)
+    # A snapshot taken just now cannot have a delivery yet: skip the read.
+    delivery = None if snap.snapshot_id == new_id else run.deps.deliveries.get(snap.snapshot_id)
+    if delivery is not None:
+        return _resume(run, delivery, snap, started)
+    fresh = Delivery(
+        snapshot_id=snap.snapshot_id, user_id=user_id, report_id=new_ulid(), state=PENDING
+    )
+    return _attempt(run, fresh, False, snap, started)
 
 
 def deliver_user(run: _Run, user_id: str) -> Outcome:
