@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,24 @@ def test_each_stage_uses_its_own_policy_file(packaged: Any) -> None:
     assert roles
     for role in roles:
         assert [p["PolicyDocument"] for p in role["Properties"]["Policies"]] == [expected]
+
+
+def test_the_lambda_bundle_holds_only_binaries_built_for_lambda(packaged: Any) -> None:
+    _, path, _ = packaged
+    bundle = zipfile.ZipFile(path.parent / "deployment.zip")
+
+    # A wheel chalice had to build here is tagged plain linux_x86_64 and is linked against this
+    # machine's libraries, not Amazon Linux's; every binary wheel must be a manylinux one.
+    tags = {
+        name.split(".dist-info/")[0]: bundle.read(name).decode()
+        for name in bundle.namelist()
+        if name.endswith(".dist-info/WHEEL")
+    }
+    built_here = [
+        dist for dist, wheel in tags.items() if "Root-Is-Purelib: false" in wheel
+        and "manylinux" not in wheel
+    ]  # fmt: skip
+    assert tags and built_here == []
 
 
 def _as_list(value: Any) -> list[Any]:
