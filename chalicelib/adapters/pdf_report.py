@@ -93,7 +93,7 @@ def _styles() -> dict[str, Any]:
     }
 
 
-def _table(rows: list[list[Any]], widths: list[float], numeric_from: int) -> Any:
+def _table(rows: list[list[Any]], widths: list[float], numeric: tuple[int, ...]) -> Any:
     from reportlab.platypus import Table, TableStyle
 
     regular, bold = _fonts()
@@ -108,12 +108,12 @@ def _table(rows: list[list[Any]], widths: list[float], numeric_from: int) -> Any
                 ("BACKGROUND", (0, 0), (-1, 0), _HEAD_COLOUR),
                 ("GRID", (0, 0), (-1, -1), 0.4, _GRID_COLOUR),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"),
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
             ]
         )
     )
+    table.setStyle(TableStyle([("ALIGN", (c, 0), (c, -1), "RIGHT") for c in numeric]))
     return table
 
 
@@ -167,7 +167,7 @@ def _summary(content: ReportContent, styles: dict[str, Any], width: float) -> li
                 ],
             ],
             [width / 4] * 4,
-            0,
+            (0, 1, 2, 3),
         )
     )
     flow.append(_chart(content, width))
@@ -195,7 +195,7 @@ def _jobs(content: ReportContent, styles: dict[str, Any], width: float) -> list[
         for job in content.jobs
     ]
     widths = [0.30, 0.12, 0.19, 0.19, 0.10, 0.10]
-    return [*flow, _table(rows, [width * w for w in widths], 4)]
+    return [*flow, _table(rows, [width * w for w in widths], (4, 5))]
 
 
 def _failures(content: ReportContent, styles: dict[str, Any], width: float) -> list[Any]:
@@ -206,7 +206,7 @@ def _failures(content: ReportContent, styles: dict[str, Any], width: float) -> l
     flow: list[Any] = [Paragraph("Failure reasons", styles["h2"])]
     reason_rows: list[list[Any]] = [["Reason", "Rows"]]
     reason_rows += [[_cell(reason, width * 0.85), str(count)] for reason, count in content.reasons]
-    flow.append(_table(reason_rows, [width * 0.85, width * 0.15], 1))
+    flow.append(_table(reason_rows, [width * 0.85, width * 0.15], (1,)))
     shown = content.failed_rows[:MAX_FAILED_ROWS]
     flow.append(
         Paragraph(
@@ -223,7 +223,7 @@ def _failures(content: ReportContent, styles: dict[str, Any], width: float) -> l
         ]
         for row in shown
     ]
-    flow.append(_table(rows, [width * w for w in (0.30, 0.08, 0.20, 0.42)], 1))
+    flow.append(_table(rows, [width * w for w in (0.30, 0.08, 0.20, 0.42)], (1,)))
     return flow
 
 

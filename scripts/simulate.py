@@ -1,0 +1,294 @@
+"""Simulate many users against the running local stack and check every report email.
+
+    ADMIN_EMAILS=admin@example.com make run          # in one terminal
+    .venv/bin/python scripts/simulate.py --users 20 --rows 50 --bad-ratio 0.2
+
+Registers N users, submits one bulk file each (M rows, a share R of them invalid) concurrently,
+runs ``bulk_insert`` until every job finished and then ``send_reports`` (through
+``POST /admin/jobs/{name}/run`` as an admin; without the admin role it falls back to
+``python -m localdev.invoke``), reads the sent emails back from the local AWS endpoint (moto
+server ``/moto-api/data.json`` or LocalStack ``/_aws/ses``), parses every attached PDF with
+pypdf and prints one line per user: expected against reported counts and the number of emails
+received (must be exactly 1). Also checks that no ``bulk:status:*`` record is left in Redis.
+Exit code 0 only if everything matches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import io
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+import requests
+from pypdf import PdfReader
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_EMAIL = os.environ.get("SIM_ADMIN_EMAIL", "admin@example.com")
+ADMIN_PASSWORD = os.environ.get("SIM_ADMIN_PASSWORD", "simulate-admin-password")
+PASSWORD = "simulate-password"
+TIMEOUT = 600  # a send_reports run paced at the emulator's 1 email/s quota takes a while
+
+
+@dataclass
+class SimUser:
+    """One simulated user and what it should be told."""
+
+    email: str
+    name: str
+    rows: int
+    bad: int
+    user_id: str = ""
+    token: str = ""
+    job_id: str = ""
+    emails: list[Any] = field(default_factory=list)
+
+    @property
+    def ok(self) -> int:
+        return self.rows - self.bad
+
+
+def _isbn13(n: int) -> str:
+    body = f"979{n:09d}"
+    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def _books(user_index: int, rows: int, bad: int) -> list[dict[str, Any]]:
+    """``rows`` books, the first ``bad`` of them invalid in rotating ways, spread over the file."""
+    books = []
+    bad_rows = set(range(0, rows, max(1, rows // bad))[:bad]) if bad else set()
+    for row in range(rows):
+        book: dict[str, Any] = {
+            "title": f"Simulated book {row} <&> of user {user_index}",
+            "author": "Sim Author",
+            "isbn": _isbn13(user_index * 100_000 + row),
+            "published_year": 2000 + row % 25,
+        }
+        if row in bad_rows:
+            kind = row % 3
+            if kind == 0:
+                book["isbn"] = book["isbn"][:-1] + str((int(book["isbn"][-1]) + 1) % 10)
+            elif kind == 1:
+                book["title"] = ""
+            else:
+                book["published_year"] = 1200
+        books.append(book)
+    return books
+
+
+class Stack:
+    """HTTP access to the local API, the AWS endpoint and Redis."""
+
+    def __init__(self, api: str, aws: str, redis_url: str) -> None:
+        self.api = api.rstrip("/")
+        self.aws = aws.rstrip("/")
+        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
+        self.session = requests.Session()
+        self.admin_token = ""
+
+    def call(self, method: str, path: str, token: str = "", **kwargs: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return self.session.request(
+            method, self.api + path, headers=headers, timeout=TIMEOUT, **kwargs
+        )
+
+    def register_and_login(self, email_address: str, password: str, name: str) -> tuple[str, str]:
+        created = self.call(
+            "POST",
+            "/auth/register",
+            json={"email": email_address, "password": password, "name": name},
+        )
+        if created.status_code not in (201, 409):
+            raise RuntimeError(f"register {email_address}: {created.status_code} {created.text}")
+        login = self.call(
+            "POST", "/auth/login", json={"email": email_address, "password": password}
+        )
+        if login.status_code != 200:
+            raise RuntimeError(f"login {email_address}: {login.status_code} {login.text}")
+        token = login.json()["access_token"]
+        me = self.call("GET", "/users/me", token=token).json()
+        return me["user_id"], token
+
+    def run_job(self, name: str) -> dict[str, Any]:
+        """Run a scheduled job now: the admin route, or ``localdev.invoke`` without the role."""
+        if self.admin_token:
+            response = self.call("POST", f"/admin/jobs/{name}/run", token=self.admin_token)
+            if response.status_code == 200:
+                return dict(response.json())
+            if response.status_code != 403:
+                raise RuntimeError(f"{name}: {response.status_code} {response.text}")
+            print(
+                f"  {ADMIN_EMAIL} is not an admin (start the stack with "
+                f"ADMIN_EMAILS={ADMIN_EMAIL}); using localdev.invoke",
+                flush=True,
+            )
+            self.admin_token = ""
+        done = subprocess.run(
+            [sys.executable, "-m", "localdev.invoke", name],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{name}: {done.stderr[-2000:]}")
+        import json
+
+        return dict(json.loads(done.stdout))
+
+    def sent_raw_messages(self) -> list[tuple[list[str], str]]:
+        """(destinations, raw MIME) of every email the endpoint accepted."""
+        moto = self.session.get(f"{self.aws}/moto-api/data.json", timeout=60)
+        if moto.status_code == 200:
+            raw = moto.json().get("ses", {}).get("RawMessage", [])
+            return [(list(m.get("destinations") or []), m["raw_data"]) for m in raw]
+        localstack = self.session.get(f"{self.aws}/_aws/ses", timeout=60)
+        localstack.raise_for_status()
+        return [
+            (list(m.get("Destination", {}).get("ToAddresses", [])), m["RawData"])
+            for m in localstack.json().get("messages", [])
+            if m.get("RawData")
+        ]
+
+
+def _pdf_counts(message: Any) -> tuple[int, int] | None:
+    for part in message.walk():
+        if part.get_content_type() == "application/pdf":
+            text = "\n".join(
+                p.extract_text() for p in PdfReader(io.BytesIO(part.get_payload(decode=True))).pages
+            )
+            match = re.search(r"(\d+) ok / (\d+) failed", text)
+            return (int(match.group(1)), int(match.group(2))) if match else None
+    return None
+
+
+def _prepare(stack: Stack, users: list[SimUser], index: int) -> None:
+    user = users[index]
+    user.user_id, user.token = stack.register_and_login(user.email, PASSWORD, user.name)
+    books = _books(index, user.rows, user.bad)
+    response = stack.call("POST", "/books/bulk", token=user.token, json={"books": books})
+    if response.status_code != 202:
+        raise RuntimeError(f"bulk submit for {user.email}: {response.status_code} {response.text}")
+    user.job_id = response.json()["job_id"]
+
+
+def _wait_for_jobs(stack: Stack, users: list[SimUser], limit_s: float = 600) -> None:
+    deadline = time.monotonic() + limit_s
+    while True:
+        summary = stack.run_job("bulk_insert")
+        pending = [
+            u
+            for u in users
+            if stack.call("GET", f"/jobs/{u.job_id}", token=u.token).json().get("status")
+            not in ("completed", "failed")
+        ]
+        print(
+            f"  bulk_insert: {summary.get('jobs_claimed', summary)} claimed; "
+            f"{len(pending)} jobs unfinished",
+            flush=True,
+        )
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(pending)} jobs did not finish")
+        time.sleep(1)
+
+
+def _collect_mail(stack: Stack, users: list[SimUser], wait_s: float) -> None:
+    by_address = {u.email: u for u in users}
+    deadline = time.monotonic() + wait_s
+    while True:
+        for u in users:
+            u.emails = []
+        for _destinations, raw in stack.sent_raw_messages():
+            message = email.message_from_string(raw, policy=email.policy.default)
+            to = message["To"]
+            for address in to.addresses if to is not None else ():
+                if address.addr_spec in by_address:
+                    by_address[address.addr_spec].emails.append(message)
+        if all(u.emails for u in users) or time.monotonic() > deadline:
+            return
+        time.sleep(1)
+
+
+def _report(users: list[SimUser]) -> int:
+    header = (
+        f"{'user':<34} {'rows':>5} {'exp ok':>7} {'exp fail':>8} {'pdf ok':>7} "
+        f"{'pdf fail':>8} {'emails':>6}  result"
+    )
+    print(header)
+    print("-" * len(header))
+    mismatches = 0
+    for u in users:
+        counts = _pdf_counts(u.emails[0]) if len(u.emails) == 1 else None
+        ok, failed = counts if counts else (None, None)
+        good = len(u.emails) == 1 and counts == (u.ok, u.bad)
+        mismatches += not good
+        print(
+            f"{u.email:<34} {u.rows:>5} {u.ok:>7} {u.bad:>8} {ok!s:>7} {failed!s:>8} "
+            f"{len(u.emails):>6}  {'ok' if good else 'MISMATCH'}"
+        )
+    return mismatches
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--rows", type=int, default=50)
+    parser.add_argument("--bad-ratio", type=float, default=0.2)
+    parser.add_argument("--workers", type=int, default=8, help="concurrent client threads")
+    args = parser.parse_args()
+    if args.users < 1 or args.rows < 1 or not 0 <= args.bad_ratio <= 1:
+        parser.error("--users and --rows must be >= 1 and --bad-ratio within 0..1")
+    api = f"http://127.0.0.1:{os.environ.get('API_PORT', '8000')}"
+    stack = Stack(
+        api,
+        os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+    )
+    run_id = uuid.uuid4().hex[:8]
+    bad = round(args.rows * args.bad_ratio)
+    users = [
+        SimUser(f"sim-{run_id}-{n:03d}@example.com", f"Sim Ü{n} <{run_id}> & co", args.rows, bad)
+        for n in range(args.users)
+    ]
+    started = time.monotonic()
+    _, stack.admin_token = stack.register_and_login(ADMIN_EMAIL, ADMIN_PASSWORD, "Sim Admin")
+    print(f"simulate: {args.users} users x {args.rows} rows, {bad} bad each, against {api}")
+    with ThreadPoolExecutor(max_workers=args.workers) as pool:
+        list(pool.map(lambda i: _prepare(stack, users, i), range(len(users))))
+    print(f"  registered and submitted in {time.monotonic() - started:.1f}s", flush=True)
+    _wait_for_jobs(stack, users)
+    summary = stack.run_job("send_reports")
+    print(f"  send_reports: {summary}", flush=True)
+    _collect_mail(stack, users, wait_s=30)
+    print()
+    mismatches = _report(users)
+    leftovers = sorted(stack.redis.scan_iter(match="bulk:status:*", count=1000))
+    print()
+    print(
+        f"bulk:status:* keys left in Redis: {len(leftovers)}"
+        + (f" ({', '.join(leftovers[:5])})" if leftovers else "")
+    )
+    print(
+        f"{len(users) - mismatches} of {len(users)} users correct in "
+        f"{time.monotonic() - started:.1f}s"
+    )
+    return 1 if mismatches or leftovers else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
