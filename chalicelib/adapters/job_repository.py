@@ -12,7 +12,7 @@ The reports helper reads jobs through ``get_jobs(user_id, job_ids)`` and
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
@@ -132,10 +132,14 @@ class DynamoJobRepository:
 
     # --- the worker side ----------------------------------------------------------------------
 
-    def active(self, limit: int) -> list[Job]:
-        """Up to ``limit`` jobs that need work, oldest first (an eventually consistent index)."""
-        items = JobModel.active_jobs.query(ACTIVE, limit=limit, page_size=limit)
-        return [to_job(item) for item in items]
+    def active(self, page_size: int) -> Iterator[Job]:
+        """Every job that needs work, oldest first, read lazily ``page_size`` at a time.
+
+        The index is eventually consistent: a job in it may already be taken or finished,
+        which the conditional claim finds out.
+        """
+        for item in JobModel.active_jobs.query(ACTIVE, page_size=page_size):
+            yield to_job(item)
 
     def claim(self, job: Job, owner: str, now_ms: int, lease_ms: int) -> Job | None:
         """Take the job for ``lease_ms`` if nobody holds an unexpired lease; None otherwise.

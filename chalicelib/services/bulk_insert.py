@@ -123,29 +123,39 @@ class BulkInsertRun:
         self.options = options or BulkOptions()
         self.summary = RunSummary()
         self._seen: set[str] = set()
+        self._status_down = False
 
     def run(self) -> dict[str, Any]:
-        """Work until no claimable job is left or the time budget is near its end."""
+        """Work until no claimable job is left or the time budget is near its end.
+
+        The active index is read page by page, so jobs leased by another run (or waiting for
+        Redis) never hide the ones behind them; it is read again while new jobs keep turning up.
+        """
         while not self.budget.near():
-            fresh = [
-                j
-                for j in self.deps.jobs.active(self.options.jobs_per_query)
-                if j.job_id not in self._seen
-            ]
-            if not fresh:
-                break
-            for job in fresh:
+            found_new = False
+            for job in self.deps.jobs.active(self.options.jobs_per_query):
                 if self.budget.near():
                     break
+                if job.job_id in self._seen:
+                    continue
+                found_new = True
                 self._seen.add(job.job_id)
-                claimed = self.deps.jobs.claim(
-                    job, self.options.owner, self.options.now_ms(), self.options.lease_ms
-                )
-                if claimed is not None:
-                    self.summary.jobs_claimed += 1
-                    self._work(claimed)
+                if self._status_down and job.status in FINISHED:
+                    self.summary.jobs_unpublished += 1
+                    continue  # Redis is down for this run: leave it for a later one
+                self._try(job)
+            if not found_new:
+                break
         self._emit_metrics()
         return self.summary.to_dict()
+
+    def _try(self, job: Job) -> None:
+        claimed = self.deps.jobs.claim(
+            job, self.options.owner, self.options.now_ms(), self.options.lease_ms
+        )
+        if claimed is not None:
+            self.summary.jobs_claimed += 1
+            self._work(claimed)
 
     # --- one job --------------------------------------------------------------------------------
 
@@ -283,6 +293,7 @@ class BulkInsertRun:
                     job.user_id, job.job_id, job.success_count, job.failure_count, now_iso()
                 )
             except DependencyUnavailable:
+                self._status_down = True
                 logger.warning(
                     "status store down; the job stays unpublished for a later run",
                     extra={"job_id": job.job_id},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from chalicelib.domain.books import Book
@@ -35,8 +35,8 @@ class JobStore(Protocol):
     def errors(self, job_id: str) -> list[RowError]:
         """Every row error of a job, by row."""
 
-    def active(self, limit: int) -> list[Job]:
-        """Jobs that need work (queued, in progress, or finished but unpublished)."""
+    def active(self, page_size: int) -> Iterator[Job]:
+        """Jobs that need work (queued, in progress, or finished but unpublished), oldest first."""
 
     def claim(self, job: Job, owner: str, now_ms: int, lease_ms: int) -> Job | None:
         """Lease the job to ``owner``, or None if someone else holds it."""

@@ -470,7 +470,7 @@ def test_leases_exclude_other_runs_until_they_expire(api, aws, valid_book):
     _, token = api.new_user()
     submit_json(api, token, [valid_book()])
     repo = deps.job_repository()
-    (queued,) = repo.active(10)
+    (queued,) = list(repo.active(10))
 
     mine = repo.claim(queued, "run-a", now_ms=1_000, lease_ms=60_000)
     assert mine is not None and mine.status == "processing" and mine.attempts == 1
