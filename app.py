@@ -26,8 +26,16 @@ from chalicelib.jobs import run_job
 app = ThreadLocalChalice(app_name="books-api", configure_logs=False)
 app.api.binary_types = ["application/pdf"]
 
-for blueprint in (authorizer_bp, health_bp, auth_bp, books_bp, bulk_bp, jobs_bp,
-                  reports_bp, admin_bp):
+for blueprint in (
+    authorizer_bp,
+    health_bp,
+    auth_bp,
+    books_bp,
+    bulk_bp,
+    jobs_bp,
+    reports_bp,
+    admin_bp,
+):
     app.register_blueprint(blueprint)
 middleware.register(app)
 

@@ -133,8 +133,17 @@ def report_policy() -> ReportPolicy:
 
 def reset_dependencies() -> None:
     """Forget every cached adapter and client."""
-    for accessor in (user_repository, book_repository, book_cache, job_repository,
-                     upload_store, bulk_writer, status_store,
-                     report_repository, report_archive, deliveries):
+    for accessor in (
+        user_repository,
+        book_repository,
+        book_cache,
+        job_repository,
+        upload_store,
+        bulk_writer,
+        status_store,
+        report_repository,
+        report_archive,
+        deliveries,
+    ):
         accessor.cache_clear()
     reset_clients()

@@ -21,8 +21,12 @@ def _bulk_insert(context: Any) -> dict[str, Any]:
     from chalicelib.services.bulk_insert import BulkDeps, BulkOptions, budget_for, run_bulk_insert
 
     settings = deps.settings()
-    bulk = BulkDeps(jobs=deps.job_repository(), uploads=deps.upload_store(),
-                    writer=deps.bulk_writer(), status=deps.status_store())
+    bulk = BulkDeps(
+        jobs=deps.job_repository(),
+        uploads=deps.upload_store(),
+        writer=deps.bulk_writer(),
+        status=deps.status_store(),
+    )
     options = BulkOptions(chunk_rows=settings.bulk_chunk_rows, workers=settings.bulk_workers)
     return run_bulk_insert(bulk, budget_for(context), options)
 

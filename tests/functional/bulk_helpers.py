@@ -68,8 +68,12 @@ def bulk_deps(**overrides: Any) -> Any:
     from chalicelib import dependencies as deps
     from chalicelib.services.bulk_insert import BulkDeps
 
-    parts = {"jobs": deps.job_repository(), "uploads": deps.upload_store(),
-             "writer": deps.bulk_writer(), "status": deps.status_store()}
+    parts = {
+        "jobs": deps.job_repository(),
+        "uploads": deps.upload_store(),
+        "writer": deps.bulk_writer(),
+        "status": deps.status_store(),
+    }
     parts.update(overrides)
     return BulkDeps(**parts)
 
@@ -78,10 +82,12 @@ def run_insert(budget: Any = None, **options: Any) -> dict[str, Any]:
     """Run the scheduled insert's service once with the real adapters."""
     from chalicelib.services.bulk_insert import BulkOptions, run_bulk_insert
 
-    deps_overrides = {k: options.pop(k) for k in ("jobs", "uploads", "writer", "status")
-                      if k in options}
-    return run_bulk_insert(bulk_deps(**deps_overrides), budget or Unlimited(),
-                           BulkOptions(**options))
+    deps_overrides = {
+        k: options.pop(k) for k in ("jobs", "uploads", "writer", "status") if k in options
+    }
+    return run_bulk_insert(
+        bulk_deps(**deps_overrides), budget or Unlimited(), BulkOptions(**options)
+    )
 
 
 def job(api: Api, token: str, job_id: str) -> dict[str, Any]:
@@ -121,9 +127,11 @@ def stored_counts(user_id: str) -> tuple[int, int]:
         total, start = 0, None
         while True:
             args: dict[str, Any] = {
-                "TableName": get_settings().tables.books, "Select": "COUNT",
+                "TableName": get_settings().tables.books,
+                "Select": "COUNT",
                 "KeyConditionExpression": "user_id = :u AND begins_with(sk, :p)",
-                "ExpressionAttributeValues": {":u": {"S": user_id}, ":p": {"S": prefix}}}
+                "ExpressionAttributeValues": {":u": {"S": user_id}, ":p": {"S": prefix}},
+            }
             if start:
                 args["ExclusiveStartKey"] = start
             page = get_dynamodb().query(**args)

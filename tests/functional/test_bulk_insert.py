@@ -47,16 +47,16 @@ def test_mixed_json_file_has_exact_counts_and_reasons(api, client, valid_book, r
     first, second = valid_book(), valid_book()
     isbn10 = isbn10_of(first["isbn"])
     rows = [
-        first,                                                      # 1 ok
-        {**valid_book(), "title": ""},                              # 2 empty title
+        first,  # 1 ok
+        {**valid_book(), "title": ""},  # 2 empty title
         {**second, "isbn": f"{isbn10_of(second['isbn'])[:3]}-{isbn10_of(second['isbn'])[3:]}"},
-        {**valid_book(), "isbn": isbn10},                           # 4 same as row 1
-        {**valid_book(), "isbn": existing["isbn"]},                 # 5 already in catalogue
-        {**valid_book(), "isbn": "9780306406158"},                  # 6 bad check digit
-        {**valid_book(), "colour": "red"},                          # 7 unknown field
-        42,                                                         # 8 not an object
-        valid_book(pages=0, published_year=None, genre=None),       # 9 pages out of range
-        valid_book(published_year=None, genre=None, pages=None),    # 10 ok, optionals absent
+        {**valid_book(), "isbn": isbn10},  # 4 same as row 1
+        {**valid_book(), "isbn": existing["isbn"]},  # 5 already in catalogue
+        {**valid_book(), "isbn": "9780306406158"},  # 6 bad check digit
+        {**valid_book(), "colour": "red"},  # 7 unknown field
+        42,  # 8 not an object
+        valid_book(pages=0, published_year=None, genre=None),  # 9 pages out of range
+        valid_book(published_year=None, genre=None, pages=None),  # 10 ok, optionals absent
     ]
     job_id = submit_json(api, token, {"books": rows}).json_body["job_id"]
 
@@ -78,7 +78,8 @@ def test_mixed_json_file_has_exact_counts_and_reasons(api, client, valid_book, r
     ]
     listed = api.call("GET", "/books?limit=100", token=token).json_body["items"]
     assert sorted(b["isbn"] for b in listed) == sorted(
-        [existing["isbn"], first["isbn"], second["isbn"], rows[9]["isbn"]])
+        [existing["isbn"], first["isbn"], second["isbn"], rows[9]["isbn"]]
+    )
     assert stored_counts(user["user_id"]) == (4, 4)
     record = status_record(redis_server.url, user["user_id"])
     assert record["user_id"] == user["user_id"]
@@ -90,13 +91,19 @@ def test_mixed_json_file_has_exact_counts_and_reasons(api, client, valid_book, r
 def test_csv_file_is_inserted_with_row_reasons(api, client, valid_book, redis_server):
     user, token = api.new_user()
     good = [valid_book() for _ in range(3)]
-    text = as_csv(good) + "\r\n".join([
-        f"Bad Year,Someone,{valid_book()['isbn']},soon,,",
-        f"Too Many Pages,Someone,{valid_book()['isbn']},,,lots",
-        f"Extra,Someone,{valid_book()['isbn']},,,,surprise",
-        f"{good[0]['title']},again,{good[0]['isbn']},,,",
-        ",,,,,",
-    ]) + "\r\n"
+    text = (
+        as_csv(good)
+        + "\r\n".join(
+            [
+                f"Bad Year,Someone,{valid_book()['isbn']},soon,,",
+                f"Too Many Pages,Someone,{valid_book()['isbn']},,,lots",
+                f"Extra,Someone,{valid_book()['isbn']},,,,surprise",
+                f"{good[0]['title']},again,{good[0]['isbn']},,,",
+                ",,,,,",
+            ]
+        )
+        + "\r\n"
+    )
     job_id = submit_csv(api, token, text).json_body["job_id"]
     assert job(api, token, job_id)["total_rows"] == 8
 
@@ -110,16 +117,18 @@ def test_csv_file_is_inserted_with_row_reasons(api, client, valid_book, redis_se
         (7, "duplicate isbn"),
         (8, "title: title is required; author: author is required; isbn: isbn is required"),
     ]
-    assert sorted(b["isbn"] for b in api.call("GET", "/books", token=token).json_body[
-        "items"]) == sorted(b["isbn"] for b in good)
+    assert sorted(
+        b["isbn"] for b in api.call("GET", "/books", token=token).json_body["items"]
+    ) == sorted(b["isbn"] for b in good)
     record = status_record(redis_server.url, user["user_id"])
     assert (record["success_count"], record["failure_count"]) == ("3", "5")
 
 
 def test_errors_download_as_csv(api, client, valid_book):
     _, token = api.new_user()
-    job_id = submit_json(api, token, [valid_book(), {"title": "Only a title, with a comma"}]
-                         ).json_body["job_id"]
+    job_id = submit_json(
+        api, token, [valid_book(), {"title": "Only a title, with a comma"}]
+    ).json_body["job_id"]
     _run_until_done(client, api, token, job_id)
 
     response = api.call("GET", f"/jobs/{job_id}/errors?format=csv", token=token)
@@ -177,7 +186,8 @@ def test_two_users_have_isolated_status_records(api, client, valid_book, redis_s
     import redis
 
     users = redis.Redis.from_url(redis_server.url, decode_responses=True).smembers(
-        "bulk:status:users")
+        "bulk:status:users"
+    )
     assert users == {alice["user_id"], bob["user_id"]}
 
 
@@ -204,9 +214,18 @@ def test_jobs_are_listed_newest_first_and_only_to_their_owner(api, client, valid
     listed = api.call("GET", "/jobs", token=token).json_body["items"]
 
     assert [j["job_id"] for j in listed] == ids[::-1]
-    assert set(listed[0]) == {"job_id", "status", "progress", "total_rows", "success_count",
-                              "failure_count", "created_at", "started_at", "completed_at",
-                              "error"}
+    assert set(listed[0]) == {
+        "job_id",
+        "status",
+        "progress",
+        "total_rows",
+        "success_count",
+        "failure_count",
+        "created_at",
+        "started_at",
+        "completed_at",
+        "error",
+    }
     for path in (f"/jobs/{ids[0]}", f"/jobs/{ids[0]}/errors"):
         response = api.call("GET", path, token=other)
         assert response.status_code == 404 and response.json_body["error"] == "not_found"

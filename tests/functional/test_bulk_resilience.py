@@ -143,8 +143,7 @@ def test_two_parallel_runs_insert_every_row_once(api, client, valid_book, redis_
         assert Counter(job_ids_of(record)) == Counter(j["job_id"] for j in jobs)
 
 
-def test_a_run_killed_mid_job_is_resumed_with_exact_counts(api, client, valid_book,
-                                                           redis_server):
+def test_a_run_killed_mid_job_is_resumed_with_exact_counts(api, client, valid_book, redis_server):
     from chalicelib import dependencies as deps
 
     user, token = api.new_user()
@@ -169,17 +168,19 @@ def test_a_run_killed_mid_job_is_resumed_with_exact_counts(api, client, valid_bo
 
     done = job(api, token, job_id)
     assert summary["jobs_claimed"] == 1 and done["status"] == "completed"
-    assert (done["success_count"], done["failure_count"]) == (400 - len(expected),
-                                                              len(expected))
+    assert (done["success_count"], done["failure_count"]) == (400 - len(expected), len(expected))
     assert {e["row"]: e["reason"] for e in errors(api, token, job_id)} == expected
     assert stored_counts(user["user_id"]) == (401 - len(expected), 401 - len(expected))
     record = status_record(redis_server.url, user["user_id"])
     assert (int(record["success_count"]), int(record["failure_count"])) == (
-        400 - len(expected), len(expected))
+        400 - len(expected),
+        len(expected),
+    )
 
 
 def test_a_run_near_its_time_limit_checkpoints_and_the_next_run_continues(
-        api, client, valid_book, redis_server):
+    api, client, valid_book, redis_server
+):
     from chalicelib import dependencies as deps
 
     user, token = api.new_user()
@@ -202,8 +203,7 @@ def test_a_run_near_its_time_limit_checkpoints_and_the_next_run_continues(
 
     done = job(api, token, job_id)
     assert second["jobs_claimed"] == 1 and done["status"] == "completed"
-    assert (done["success_count"], done["failure_count"]) == (300 - len(expected),
-                                                              len(expected))
+    assert (done["success_count"], done["failure_count"]) == (300 - len(expected), len(expected))
     assert {e["row"]: e["reason"] for e in errors(api, token, job_id)} == expected
     assert first["rows_ok"] + second["rows_ok"] == 300 - len(expected)
     assert stored_counts(user["user_id"])[0] == 300 - len(expected)
@@ -219,13 +219,13 @@ def own_redis() -> Any:
 
 
 def _status_store(server: RedisServer) -> RedisStatusStore:
-    client = redis.Redis.from_url(server.url, socket_timeout=0.3, socket_connect_timeout=0.3,
-                                  decode_responses=True)
+    client = redis.Redis.from_url(
+        server.url, socket_timeout=0.3, socket_connect_timeout=0.3, decode_responses=True
+    )
     return RedisStatusStore(lambda: client)
 
 
-def test_counts_survive_a_redis_outage_and_are_published_once(api, client, valid_book,
-                                                               own_redis):
+def test_counts_survive_a_redis_outage_and_are_published_once(api, client, valid_book, own_redis):
     user, token = api.new_user()
     store = _status_store(own_redis)
     job_id = submit_json(api, token, [valid_book(), valid_book(), {}]).json_body["job_id"]
@@ -239,7 +239,10 @@ def test_counts_survive_a_redis_outage_and_are_published_once(api, client, valid
     assert still_down["rows_ok"] == 0  # the rows were not processed again
     finished = job(api, token, job_id)
     assert (finished["status"], finished["success_count"], finished["failure_count"]) == (
-        "completed", 2, 1)
+        "completed",
+        2,
+        1,
+    )
     assert _claimed(user["user_id"], job_id).queue_state == "active"  # still findable
 
     own_redis.start()
@@ -271,8 +274,7 @@ class ForgetsToMarkPublished:
         self.real.mark_published(job)
 
 
-def test_a_job_published_twice_after_a_crash_counts_once(api, client, valid_book,
-                                                         redis_server):
+def test_a_job_published_twice_after_a_crash_counts_once(api, client, valid_book, redis_server):
     from chalicelib import dependencies as deps
 
     user, token = api.new_user()
@@ -289,20 +291,22 @@ def test_a_job_published_twice_after_a_crash_counts_once(api, client, valid_book
     assert job_ids_of(record) == [job_id]
 
 
-def test_status_record_is_created_when_missing_and_marker_blocks_a_second_add(redis_server,
-                                                                               aws):
-    store = RedisStatusStore(lambda: redis.Redis.from_url(redis_server.url,
-                                                          decode_responses=True))
+def test_status_record_is_created_when_missing_and_marker_blocks_a_second_add(redis_server, aws):
+    store = RedisStatusStore(lambda: redis.Redis.from_url(redis_server.url, decode_responses=True))
 
     assert store.publish("u1", "J1", 3, 1, "2026-01-01T00:00:00.000Z") is True
     assert store.publish("u1", "J1", 3, 1, "2026-01-01T00:00:01.000Z") is False
     assert store.publish("u1", "J2", 2, 0, "2026-01-01T00:00:02.000Z") is True
 
     record = status_record(redis_server.url, "u1")
-    assert record == {"user_id": "u1", "success_count": "5", "failure_count": "1",
-                      "processed_at": "2026-01-01T00:00:02.000Z",
-                      "first_processed_at": "2026-01-01T00:00:00.000Z",
-                      "job_ids": '["J1","J2"]'}
+    assert record == {
+        "user_id": "u1",
+        "success_count": "5",
+        "failure_count": "1",
+        "processed_at": "2026-01-01T00:00:02.000Z",
+        "first_processed_at": "2026-01-01T00:00:00.000Z",
+        "job_ids": '["J1","J2"]',
+    }
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     assert client.smembers("bulk:status:users") == {"u1"}
     assert 0 < client.ttl("bulk:published:J1") <= 7 * 24 * 3600
@@ -369,10 +373,15 @@ def test_throttling_and_conflicts_are_retried_with_backoff(api, client, valid_bo
     rows = [valid_book() for _ in range(20)]
     job_id = submit_json(api, token, rows).json_body["job_id"]
     conflict = [{"Code": "None"}] * 10 + [{"Code": "TransactionConflict"}] + [{"Code": "None"}] * 29
-    flaky = FlakyDynamo(get_dynamodb(), "transact_write_items", [
-        _error("ProvisionedThroughputExceededException"),
-        _error("TransactionCanceledException", conflict),
-        _error("ThrottlingException")])
+    flaky = FlakyDynamo(
+        get_dynamodb(),
+        "transact_write_items",
+        [
+            _error("ProvisionedThroughputExceededException"),
+            _error("TransactionCanceledException", conflict),
+            _error("ThrottlingException"),
+        ],
+    )
     sleeps: list[float] = []
 
     run_insert(writer=_writer(flaky, sleeps))
@@ -389,8 +398,7 @@ def test_rows_fail_only_after_the_retries_are_exhausted(api, client, valid_book)
 
     user, token = api.new_user()
     job_id = submit_json(api, token, [valid_book() for _ in range(3)] + [{}]).json_body["job_id"]
-    flaky = FlakyDynamo(get_dynamodb(), "transact_write_items",
-                        [_error("ThrottlingException")] * 4)
+    flaky = FlakyDynamo(get_dynamodb(), "transact_write_items", [_error("ThrottlingException")] * 4)
     sleeps: list[float] = []
 
     run_insert(writer=_writer(flaky, sleeps, attempts=3))
@@ -399,8 +407,12 @@ def test_rows_fail_only_after_the_retries_are_exhausted(api, client, valid_book)
     assert (done["status"], done["success_count"], done["failure_count"]) == ("completed", 0, 4)
     assert flaky.calls == 4 and len(sleeps) == 3
     reasons = {e["row"]: e["reason"] for e in errors(api, token, job_id)}
-    assert reasons[1] == reasons[2] == reasons[3] == (
-        "could not be written: the catalogue stayed busy")
+    assert (
+        reasons[1]
+        == reasons[2]
+        == reasons[3]
+        == ("could not be written: the catalogue stayed busy")
+    )
     assert stored_counts(user["user_id"]) == (0, 0)
 
 
@@ -428,8 +440,9 @@ def test_unprocessed_error_rows_are_written_again(api, client, valid_book):
     assert flaky.calls == 2 and len(sleeps) == 1
 
 
-def test_a_job_that_keeps_failing_is_given_up_and_its_counts_published(api, client, valid_book,
-                                                                       redis_server):
+def test_a_job_that_keeps_failing_is_given_up_and_its_counts_published(
+    api, client, valid_book, redis_server
+):
     user, token = api.new_user()
     job_id = submit_json(api, token, [valid_book(), {}]).json_body["job_id"]
 
@@ -453,8 +466,9 @@ def test_a_job_whose_upload_expired_fails_with_a_reason(api, client, aws, valid_
 
     user, token = api.new_user()
     job_id = submit_json(api, token, [valid_book()]).json_body["job_id"]
-    get_s3().delete_object(Bucket=aws.bucket,
-                           Key=f"{aws.upload_prefix}/{user['user_id']}/{job_id}.json")
+    get_s3().delete_object(
+        Bucket=aws.bucket, Key=f"{aws.upload_prefix}/{user['user_id']}/{job_id}.json"
+    )
 
     run_insert()
 

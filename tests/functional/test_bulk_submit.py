@@ -26,8 +26,12 @@ def test_json_submission_is_queued_and_staged_encrypted(api, aws, valid_book):
 
     assert response.status_code == 202
     body = response.json_body
-    assert body == {"job_id": body["job_id"], "status": "queued",
-                    "status_url": f"/jobs/{body['job_id']}", "total_rows": 3}
+    assert body == {
+        "job_id": body["job_id"],
+        "status": "queued",
+        "status_url": f"/jobs/{body['job_id']}",
+        "total_rows": 3,
+    }
     from chalicelib.clients import get_s3
 
     key = f"{aws.upload_prefix}/{user['user_id']}/{body['job_id']}.json"
@@ -35,17 +39,30 @@ def test_json_submission_is_queued_and_staged_encrypted(api, aws, valid_book):
     assert staged["ServerSideEncryption"] == "AES256"
     assert json.loads(staged["Body"].read()) == {"books": books}
     assert job(api, token, body["job_id"]) == {
-        "job_id": body["job_id"], "status": "queued", "progress": 0, "total_rows": 3,
-        "success_count": 0, "failure_count": 0, "created_at": job(api, token, body["job_id"])[
-            "created_at"], "started_at": None, "completed_at": None, "error": None}
+        "job_id": body["job_id"],
+        "status": "queued",
+        "progress": 0,
+        "total_rows": 3,
+        "success_count": 0,
+        "failure_count": 0,
+        "created_at": job(api, token, body["job_id"])["created_at"],
+        "started_at": None,
+        "completed_at": None,
+        "error": None,
+    }
 
 
 def test_bare_array_and_csv_with_charset_are_accepted(api, aws, valid_book):
     user, token = api.new_user()
     assert submit_json(api, token, [valid_book(), valid_book()]).json_body["total_rows"] == 2
 
-    response = api.call("POST", "/books/bulk", raw=as_csv([valid_book() for _ in range(4)]),
-                        token=token, headers={"Content-Type": "text/csv; charset=utf-8"})
+    response = api.call(
+        "POST",
+        "/books/bulk",
+        raw=as_csv([valid_book() for _ in range(4)]),
+        token=token,
+        headers={"Content-Type": "text/csv; charset=utf-8"},
+    )
 
     assert response.status_code == 202
     assert response.json_body["total_rows"] == 4
@@ -68,17 +85,30 @@ def test_invalid_rows_do_not_reject_the_submission(api):
     assert response.json_body["total_rows"] == 3
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/xml",
-                                          "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/xml", "application/x-www-form-urlencoded"]
+)
 def test_other_content_types_get_415(api, content_type):
     _, token = api.new_user()
-    response = api.call("POST", "/books/bulk", raw="title\nx\n", token=token,
-                        headers={"Content-Type": content_type})
+    response = api.call(
+        "POST", "/books/bulk", raw="title\nx\n", token=token, headers={"Content-Type": content_type}
+    )
     _error(response, 415, "unsupported_media_type")
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "{not json", '{"rows": []}', '"books"', "17",
-                                 '{"books": {"title": "x"}}', '{"books": [], "extra": 1}'])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "   ",
+        "{not json",
+        '{"rows": []}',
+        '"books"',
+        "17",
+        '{"books": {"title": "x"}}',
+        '{"books": [], "extra": 1}',
+    ],
+)
 def test_unreadable_json_gets_400(api, raw):
     _, token = api.new_user()
     _error(api.call("POST", "/books/bulk", raw=raw, token=token), 400)
@@ -105,8 +135,13 @@ def test_csv_without_a_header_row_gets_400(api):
 
 def test_body_that_is_not_utf8_gets_400(api):
     _, token = api.new_user()
-    response = api.call("POST", "/books/bulk", raw=b"title,author,isbn\n\xff\xfe\xfa,x,y\n",
-                        token=token, headers={"Content-Type": "text/csv"})
+    response = api.call(
+        "POST",
+        "/books/bulk",
+        raw=b"title,author,isbn\n\xff\xfe\xfa,x,y\n",
+        token=token,
+        headers={"Content-Type": "text/csv"},
+    )
     _error(response, 400)
 
 

@@ -25,10 +25,13 @@ BOOK = {"title": "Dune", "author": "Frank Herbert", "isbn": "9780441013593"}
 
 
 def test_json_object_and_bare_array_count_rows():
-    assert inspect_submission("application/json", json.dumps({"books": [BOOK] * 3}).encode()) \
-        == ("json", 3)
-    assert inspect_submission("application/json; charset=utf-8",
-                              json.dumps([BOOK, 1, None]).encode()) == ("json", 3)
+    assert inspect_submission("application/json", json.dumps({"books": [BOOK] * 3}).encode()) == (
+        "json",
+        3,
+    )
+    assert inspect_submission(
+        "application/json; charset=utf-8", json.dumps([BOOK, 1, None]).encode()
+    ) == ("json", 3)
 
 
 def test_missing_content_type_means_json():
@@ -57,8 +60,9 @@ def test_size_is_checked_before_parsing():
         inspect_submission("application/json", b" " * (MAX_BYTES + 1))
 
 
-@pytest.mark.parametrize("raw", [b"", b"  \n", b"{", b'{"book": []}', b"[]", b'{"books": []}',
-                                 b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "raw", [b"", b"  \n", b"{", b'{"book": []}', b"[]", b'{"books": []}', b"\xff\xfe"]
+)
 def test_unreadable_or_empty_json_is_a_bad_request(raw):
     with pytest.raises(BadRequest):
         inspect_submission("application/json", raw)
@@ -78,15 +82,22 @@ def test_csv_cell_types_and_extra_cells():
 
 
 def test_plan_marks_invalid_rows_and_later_duplicates():
-    rows = [BOOK, {**BOOK, "isbn": "0441013597"}, {**BOOK, "title": ""}, {"x": 1},
-            {**BOOK, "isbn": "978-0-306-40615-7"}]
+    rows = [
+        BOOK,
+        {**BOOK, "isbn": "0441013597"},
+        {**BOOK, "title": ""},
+        {"x": 1},
+        {**BOOK, "isbn": "978-0-306-40615-7"},
+    ]
     plans = list(plan_rows(iter(rows)))
     assert [p.row for p in plans] == [1, 2, 3, 4, 5]
     assert plans[0].fields is not None and plans[0].reason is None
     assert plans[1].reason == "duplicate isbn" and plans[1].isbn == "0441013597"
     assert plans[2].reason == "title: title must not be empty"
-    assert plans[3].reason == ("x: unknown field; title: title is required; "
-                               "author: author is required; isbn: isbn is required")
+    assert plans[3].reason == (
+        "x: unknown field; title: title is required; "
+        "author: author is required; isbn: isbn is required"
+    )
     assert plans[4].fields is not None and plans[4].fields.isbn == "9780306406157"
 
 
@@ -96,15 +107,33 @@ def test_an_invalid_first_occurrence_does_not_make_the_next_a_duplicate():
 
 
 def test_failure_reason_without_details_is_the_message():
-    assert failure_reason(ValidationFailed("a book must be a JSON object")) == \
-        "a book must be a JSON object"
+    assert (
+        failure_reason(ValidationFailed("a book must be a JSON object"))
+        == "a book must be a JSON object"
+    )
 
 
-@pytest.mark.parametrize(("status", "next_row", "progress"), [
-    ("queued", 0, 0), ("processing", 1, 0), ("processing", 250, 25), ("processing", 999, 99),
-    ("completed", 1000, 100), ("failed", 10, 100)])
+@pytest.mark.parametrize(
+    ("status", "next_row", "progress"),
+    [
+        ("queued", 0, 0),
+        ("processing", 1, 0),
+        ("processing", 250, 25),
+        ("processing", 999, 99),
+        ("completed", 1000, 100),
+        ("failed", 10, 100),
+    ],
+)
 def test_progress(status, next_row, progress):
-    job = Job(job_id="J", user_id="u", status=status, fmt="json", source_key="k",
-              total_rows=1000, created_at="t", next_row=next_row)
+    job = Job(
+        job_id="J",
+        user_id="u",
+        status=status,
+        fmt="json",
+        source_key="k",
+        total_rows=1000,
+        created_at="t",
+        next_row=next_row,
+    )
     assert job.progress == progress
     assert job.to_dict()["progress"] == progress

@@ -19,13 +19,23 @@ from chalicelib.domain.ids import book_id_for_row
 
 def _book(row: int, isbn: str) -> tuple[int, Book]:
     fields = BookFields(title=f"T{row}", author="A", isbn=isbn)
-    return row, Book(book_id=book_id_for_row("JOB", row), user_id="u", fields=fields,
-                     created_at="t", updated_at="t")
+    return row, Book(
+        book_id=book_id_for_row("JOB", row),
+        user_id="u",
+        fields=fields,
+        created_at="t",
+        updated_at="t",
+    )
 
 
 def _cancelled(reasons: list[dict[str, Any]]) -> ClientError:
-    return ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "x"},
-                        "CancellationReasons": reasons}, "TransactWriteItems")  # type: ignore
+    return ClientError(
+        {
+            "Error": {"Code": "TransactionCanceledException", "Message": "x"},
+            "CancellationReasons": reasons,
+        },
+        "TransactWriteItems",
+    )  # type: ignore
 
 
 class FakeDynamo:
@@ -66,8 +76,9 @@ def test_one_transaction_of_two_conditional_puts_per_row():
 
 def test_a_claim_held_by_another_book_is_a_duplicate_and_the_rest_is_retried():
     other = {"Code": "ConditionalCheckFailed", "Item": {"book_id": {"S": "someone-else"}}}
-    fake = FakeDynamo([_cancelled([{"Code": "None"}, {"Code": "None"}, other,
-                                   {"Code": "None"}]), None])
+    fake = FakeDynamo(
+        [_cancelled([{"Code": "None"}, {"Code": "None"}, other, {"Code": "None"}]), None]
+    )
     sleeps: list[float] = []
     outcome = _writer(fake, sleeps).write([_book(1, "9780441013593"), _book(2, "9780306406157")])
     assert outcome == {1: None, 2: "duplicate isbn"}
@@ -75,15 +86,16 @@ def test_a_claim_held_by_another_book_is_a_duplicate_and_the_rest_is_retried():
 
 
 def test_a_claim_holding_this_rows_own_book_id_is_an_earlier_insert_not_a_duplicate():
-    mine = {"Code": "ConditionalCheckFailed",
-            "Item": {"book_id": {"S": book_id_for_row("JOB", 1)}}}
+    mine = {"Code": "ConditionalCheckFailed", "Item": {"book_id": {"S": book_id_for_row("JOB", 1)}}}
     fake = FakeDynamo([_cancelled([mine, {"Code": "ConditionalCheckFailed"}])])
     assert _writer(fake, []).write([_book(1, "9780441013593")]) == {1: None}
 
 
 def test_a_claim_without_returned_item_is_read_back():
-    fake = FakeDynamo([_cancelled([{"Code": "ConditionalCheckFailed"}, {"Code": "None"}])],
-                      claims={"ISBN#9780441013593": "other"})
+    fake = FakeDynamo(
+        [_cancelled([{"Code": "ConditionalCheckFailed"}, {"Code": "None"}])],
+        claims={"ISBN#9780441013593": "other"},
+    )
     assert _writer(fake, []).write([_book(1, "9780441013593")]) == {1: "duplicate isbn"}
 
 
@@ -105,8 +117,9 @@ def test_backoff_is_capped_and_jittered():
 
 
 def test_other_errors_are_not_swallowed():
-    error = ClientError({"Error": {"Code": "ValidationException", "Message": "bad"}},
-                        "TransactWriteItems")  # type: ignore[arg-type]
+    error = ClientError(
+        {"Error": {"Code": "ValidationException", "Message": "bad"}}, "TransactWriteItems"
+    )  # type: ignore[arg-type]
     with pytest.raises(ClientError):
         _writer(FakeDynamo([error]), []).write([_book(1, "9780441013593")])
 
@@ -132,12 +145,15 @@ class FakeBatch:
 
 def test_batch_put_sends_25_at_a_time_and_retries_unprocessed_items():
     fake, sleeps = FakeBatch(unprocessed_rounds=2), []
-    batch_put(fake, "t", [{"n": {"N": str(i)}} for i in range(30)],
-              Backoff(sleep=sleeps.append))
+    batch_put(fake, "t", [{"n": {"N": str(i)}} for i in range(30)], Backoff(sleep=sleeps.append))
     assert fake.calls == [25, 1, 1, 5] and len(sleeps) == 2
 
 
 def test_batch_put_gives_up_after_its_attempts():
     with pytest.raises(RetriesExhausted):
-        batch_put(FakeBatch(unprocessed_rounds=99), "t", [{"n": {"N": "1"}}],
-                  Backoff(attempts=2, sleep=lambda s: None))
+        batch_put(
+            FakeBatch(unprocessed_rounds=99),
+            "t",
+            [{"n": {"N": "1"}}],
+            Backoff(attempts=2, sleep=lambda s: None),
+        )
