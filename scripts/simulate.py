@@ -151,7 +151,13 @@ class Stack:
 
     def sent_raw_messages(self) -> list[tuple[list[str], str]]:
         """(destinations, raw MIME) of every email the endpoint accepted."""
-        moto = self.session.get(f"{self.aws}/moto-api/data.json", timeout=60)
+        # moto serialises its whole state here (slow with big tables) and answers 500 when
+        # another request changes that state meanwhile: retry a few times.
+        for _ in range(5):
+            moto = self.session.get(f"{self.aws}/moto-api/data.json", timeout=TIMEOUT)
+            if moto.status_code != 500:
+                break
+            time.sleep(2)
         if moto.status_code == 200:
             raw = moto.json().get("ses", {}).get("RawMessage", [])
             return [(list(m.get("destinations") or []), m["raw_data"]) for m in raw]
@@ -221,7 +227,7 @@ def _collect_mail(stack: Stack, users: list[SimUser], wait_s: float) -> None:
                     by_address[address.addr_spec].emails.append(message)
         if all(u.emails for u in users) or time.monotonic() > deadline:
             return
-        time.sleep(1)
+        time.sleep(5)
 
 
 def _report(users: list[SimUser]) -> int:
