@@ -58,6 +58,10 @@ CREDENTIALS = {
 _PYENV_GLOBS = ("/root/.pyenv/versions/3.13*/bin/python", "~/.pyenv/versions/3.13*/bin/python")
 
 
+class PortsInUse(RuntimeError):
+    """A port the tier needs is taken (nothing was started)."""
+
+
 @dataclass(frozen=True)
 class TierPorts:
     """Where the tier listens."""
@@ -225,7 +229,7 @@ class LocalStackTier:
             wanted.append(("REDIS_PORT", self.ports.redis))
         busy = [f"{name}={port}" for name, port in wanted if not port_free(port)]
         if busy:
-            raise RuntimeError(
+            raise PortsInUse(
                 f"port already in use: {', '.join(busy)} (another tier or `make run`?); stop it "
                 "or choose other ports with those variables"
             )

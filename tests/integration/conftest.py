@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 
-from localdev.localstack_tier import LocalStackTier, TierPorts
+from localdev.localstack_tier import LocalStackTier, PortsInUse, TierPorts
 from tests.conftest import _apply_env
 
 # Tables and the bucket of this tier get their own names, so nothing collides with the
@@ -36,8 +36,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def tier() -> Iterator[LocalStackTier]:
     """The tier, started once for the session and stopped at its end."""
-    stack = LocalStackTier(TierPorts.free(), app_env=TIER_APP_ENV)
-    stack.start()
+    for attempt in range(3):
+        stack = LocalStackTier(TierPorts.free(), app_env=TIER_APP_ENV)
+        try:
+            stack.start()
+            break
+        except PortsInUse:  # another process took a "free" port in between: pick new ones
+            if attempt == 2:
+                raise
     try:
         yield stack
     finally:
