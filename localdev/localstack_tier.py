@@ -145,6 +145,10 @@ def ensure_installed() -> None:
     ensure_dynamodb_local()
 
 
+def _log(kind: str, port: int) -> Path:
+    return LOG_DIR / f"{kind}-{port}.log"
+
+
 def _child_env(extra: dict[str, str]) -> dict[str, str]:
     """The parent's environment without anything that would redirect the child's Python."""
     env = {
@@ -165,14 +169,17 @@ class LocalStackTier:
         *,
         start_redis: bool = True,
         app_env: dict[str, str] | None = None,
+        ephemeral: bool = False,
     ) -> None:
         self.ports = ports or TierPorts()
         self.start_redis = start_redis
+        # Test tiers on random ports: forget their state and logs once they stopped.
+        self.ephemeral = ephemeral
         # Settings such as RESOURCE_PREFIX that the bootstrap must share with the app.
         self.extra_app_env = dict(app_env or {})
         self._redis: ManagedProcess | None = None
         self._dynamodb = DynamoDBLocal(
-            self.ports.dynamodb, log_path=LOG_DIR / f"dynamodb-local-{self.ports.dynamodb}.log"
+            self.ports.dynamodb, log_path=_log("dynamodb-local", self.ports.dynamodb)
         )
         self._localstack: ManagedProcess | None = None
 
@@ -240,9 +247,7 @@ class LocalStackTier:
             raise RuntimeError("redis-server is not installed: apt-get install -y redis-server")
         argv = [binary, "--port", str(self.ports.redis), "--bind", "127.0.0.1", "--save", ""]
         argv += ["--appendonly", "no"]
-        return ManagedProcess(
-            "redis-server", argv, log_path=LOG_DIR / f"redis-{self.ports.redis}.log"
-        )
+        return ManagedProcess("redis-server", argv, log_path=_log("redis", self.ports.redis))
 
     def _redis_answers(self) -> bool:
         import redis
@@ -253,7 +258,7 @@ class LocalStackTier:
             return False
 
     def _localstack_process(self) -> ManagedProcess:
-        volume = STATE_DIR / str(self.ports.gateway)
+        volume = self._volume_dir()
         volume.mkdir(parents=True, exist_ok=True)
         env = _child_env(
             {
@@ -274,7 +279,7 @@ class LocalStackTier:
             argv,
             cwd=volume,
             env=env,
-            log_path=LOG_DIR / f"localstack-{self.ports.gateway}.log",
+            log_path=_log("localstack", self.ports.gateway),
         )
 
     def bootstrap(self) -> dict[str, Any]:
@@ -307,6 +312,20 @@ class LocalStackTier:
                 process.stop()
         self._dynamodb.stop()
         self._localstack = self._redis = None
+        if self.ephemeral:
+            shutil.rmtree(self._volume_dir(), ignore_errors=True)
+            for log in self._log_paths():
+                log.unlink(missing_ok=True)
+
+    def _volume_dir(self) -> Path:
+        return STATE_DIR / str(self.ports.gateway)
+
+    def _log_paths(self) -> list[Path]:
+        return [
+            _log("localstack", self.ports.gateway),
+            _log("dynamodb-local", self.ports.dynamodb),
+            _log("redis", self.ports.redis),
+        ]
 
     def __enter__(self) -> LocalStackTier:
         self.start()

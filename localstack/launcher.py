@@ -39,6 +39,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dynamodb-port", type=int, default=defaults.dynamodb)
     parser.add_argument("--redis-port", type=int, default=defaults.redis)
     parser.add_argument("--no-redis", action="store_true", help="do not start a redis-server")
+    parser.add_argument(
+        "--ephemeral", action="store_true", help="delete the state and logs when stopped (tests)"
+    )
     return parser.parse_args(argv)
 
 
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     ports = TierPorts(args.port, args.dynamodb_port, args.redis_port)
-    tier = LocalStackTier(ports, start_redis=not args.no_redis)
+    tier = LocalStackTier(ports, start_redis=not args.no_redis, ephemeral=args.ephemeral)
     try:
         started = time.monotonic()
         print("starting LocalStack, DynamoDB Local and redis-server ...", flush=True)

@@ -37,7 +37,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def tier() -> Iterator[LocalStackTier]:
     """The tier, started once for the session and stopped at its end."""
     for attempt in range(3):
-        stack = LocalStackTier(TierPorts.free(), app_env=TIER_APP_ENV)
+        stack = LocalStackTier(TierPorts.free(), app_env=TIER_APP_ENV, ephemeral=True)
         try:
             stack.start()
             break

@@ -42,7 +42,7 @@ def _alive(pid: int) -> bool:
 
 def _launch(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(LAUNCHER), *args],
+        [sys.executable, str(LAUNCHER), "--ephemeral", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
