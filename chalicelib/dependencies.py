@@ -115,10 +115,15 @@ def report_dependencies() -> ReportDeps:
     from chalicelib.services.reports import ReportDeps
 
     return ReportDeps(
-        snapshots=RedisSnapshotStore(get_redis), deliveries=deliveries(),
-        reports=report_repository(), archive=report_archive(),
-        mailer=SesMailer(get_ses, get_settings().ses_sender), users=user_repository(),
-        jobs=DynamoJobReader(), renderer=PdfRenderer())
+        snapshots=RedisSnapshotStore(get_redis),
+        deliveries=deliveries(),
+        reports=report_repository(),
+        archive=report_archive(),
+        mailer=SesMailer(get_ses, get_settings().ses_sender),
+        users=user_repository(),
+        jobs=DynamoJobReader(),
+        renderer=PdfRenderer(),
+    )
 
 
 def report_policy() -> ReportPolicy:
@@ -126,9 +131,13 @@ def report_policy() -> ReportPolicy:
     from chalicelib.services.reports import ReportPolicy
 
     s = get_settings()
-    return ReportPolicy(workers=s.report_workers, max_attempts=s.report_max_attempts,
-                        backoff_base_seconds=s.report_backoff_seconds,
-                        send_rate=s.report_send_rate, report_prefix=s.report_prefix)
+    return ReportPolicy(
+        workers=s.report_workers,
+        max_attempts=s.report_max_attempts,
+        backoff_base_seconds=s.report_backoff_seconds,
+        send_rate=s.report_send_rate,
+        report_prefix=s.report_prefix,
+    )
 
 
 def reset_dependencies() -> None:
