@@ -63,10 +63,8 @@ def ensure_bucket(settings: Settings) -> None:
         if settings.region == "us-east-1":
             s3.create_bucket(Bucket=settings.bucket)
         else:
-            s3.create_bucket(
-                Bucket=settings.bucket,
-                CreateBucketConfiguration={"LocationConstraint": settings.region},
-            )  # type: ignore[typeddict-item]
+            location: Any = {"LocationConstraint": settings.region}
+            s3.create_bucket(Bucket=settings.bucket, CreateBucketConfiguration=location)
     except ClientError as exc:
         if exc.response["Error"]["Code"] not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
             raise

@@ -7,6 +7,7 @@ DynamoDB Local; the deploy template merges the same dictionaries into ``chalice 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pynamodb.attributes import TTLAttribute
@@ -30,7 +31,7 @@ def _ttl_attribute(models: list[type[BoundModel]]) -> str | None:
     return None
 
 
-def _keys(key_schema: list[dict[str, str]]) -> list[dict[str, str]]:
+def _keys(key_schema: Sequence[Any]) -> list[dict[str, str]]:
     """Key schema with HASH first, as CreateTable and CloudFormation require."""
     return sorted(
         ({"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in key_schema),
