@@ -69,6 +69,9 @@ class MotoServer:
     def __init__(self, port: int) -> None:
         from moto.server import ThreadedMotoServer
 
+        from localdev import moto_tuning
+
+        moto_tuning.apply()
         # werkzeug logs every request at INFO: far too chatty next to the app's own logs.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.port = port

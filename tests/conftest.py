@@ -113,6 +113,9 @@ def aws(monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer) -> Iterator[
     from moto import mock_aws
 
     from chalicelib.dependencies import reset_dependencies
+    from localdev import moto_tuning
+
+    moto_tuning.apply()
 
     _apply_env(monkeypatch, {"REDIS_URL": redis_server.url})
     if redis_server.process is None:

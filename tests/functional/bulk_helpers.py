@@ -5,10 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
 from typing import Any
 
-import pytest
 import redis
 
 from tests.conftest import Api
@@ -141,26 +139,3 @@ def stored_counts(user_id: str) -> tuple[int, int]:
                 break
         counts.append(total)
     return counts[0], counts[1]
-
-
-_MOTO_DYNAMODB_LOCK = threading.RLock()
-
-
-@pytest.fixture
-def serial_moto_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Serialise moto's DynamoDB requests, as a real server applies each one atomically.
-
-    moto's in-process ``TransactWriteItems`` deep-copies whole tables while other threads
-    write to them, which fails with "dictionary changed size during iteration"; DynamoDB itself
-    has no such limit, so the parallel chunk writers and parallel runs get one request at a
-    time here, in any interleaving.
-    """
-    from moto.dynamodb.responses import DynamoHandler
-
-    original = DynamoHandler.call_action
-
-    def call_action(self: Any) -> Any:
-        with _MOTO_DYNAMODB_LOCK:
-            return original(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", call_action)

@@ -6,22 +6,17 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
-
 from tests.functional.bulk_helpers import (
     as_csv,
     errors,
     invoke_bulk_insert,
     job,
     job_ids_of,
-    serial_moto_dynamodb,  # noqa: F401 (fixture)
     status_record,
     stored_counts,
     submit_csv,
     submit_json,
 )
-
-pytestmark = pytest.mark.usefixtures("serial_moto_dynamodb")
 
 
 def isbn10_of(isbn13: str) -> str:

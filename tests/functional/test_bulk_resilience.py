@@ -21,13 +21,11 @@ from tests.functional.bulk_helpers import (
     job,
     job_ids_of,
     run_insert,
-    serial_moto_dynamodb,  # noqa: F401 (fixture)
     status_record,
     stored_counts,
     submit_json,
 )
 
-pytestmark = pytest.mark.usefixtures("serial_moto_dynamodb")
 LATER = 10 * 60 * 1000  # well past any lease
 
 
