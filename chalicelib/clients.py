@@ -34,11 +34,24 @@ _BOTO_CONFIG = BotoConfig(
 )
 
 
+# Presigned report links must be SigV4 (SigV2 is legacy and refused in newer regions).
+_SERVICE_CONFIG = {"s3": _BOTO_CONFIG.merge(BotoConfig(signature_version="s3v4"))}
+
+
+@functools.cache
+def _session() -> Any:
+    # One session for the process: it caches the (large) service models its clients load.
+    return boto3.session.Session()
+
+
 @functools.cache
 def _boto_client(service: str) -> Any:
     with _lock:  # boto3 sessions are not thread-safe while they create clients
-        session: Any = boto3.session.Session()
-        return session.client(service, region_name=get_settings().region, config=_BOTO_CONFIG)
+        return _session().client(
+            service,
+            region_name=get_settings().region,
+            config=_SERVICE_CONFIG.get(service, _BOTO_CONFIG),
+        )
 
 
 def get_dynamodb() -> DynamoDBClient:
