@@ -121,6 +121,14 @@ def policy(stage: str, account: str = "*", region: str = "*") -> dict[str, Any]:
             "Condition": {"StringEquals": {"ses:FromAddress": settings.ses_sender}},
         },
         {
+            # send_reports paces itself by the account's maximum send rate; GetSendQuota has no
+            # resource-level permissions, so "*" is the narrowest resource it accepts.
+            "Sid": "ReadSendQuota",
+            "Effect": "Allow",
+            "Action": "ses:GetSendQuota",
+            "Resource": "*",
+        },
+        {
             "Sid": "JwtSecretParameter",
             "Effect": "Allow",
             "Action": "ssm:GetParameter",

@@ -163,7 +163,9 @@ def test_policy_grants_only_the_stage_resources(stage: str) -> None:
         f":parameter/books-api/{stage}/jwt-secret"
     )
     wildcard_resources = {s["Sid"] for s in document["Statement"] if s["Resource"] == "*"}
-    assert wildcard_resources == {"XRayTraces", "VpcNetworkInterfaces"}
+    # Only actions without resource-level permissions may name "*".
+    assert wildcard_resources == {"XRayTraces", "VpcNetworkInterfaces", "ReadSendQuota"}
+    assert _as_list(statements["ReadSendQuota"]["Action"]) == ["ses:GetSendQuota"]
 
 
 def test_each_stage_uses_its_own_policy_file(packaged: Any) -> None:
