@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import logging
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -15,8 +12,9 @@ from pathlib import Path
 
 import redis
 
+from localdev.managed_process import die_with_parent
+
 LOG = logging.getLogger("localdev.runner")
-_PR_SET_PDEATHSIG = 1
 
 
 class StartupError(RuntimeError):
@@ -89,12 +87,6 @@ class MotoServer:
             inner.server_close()
 
 
-def _die_with_parent() -> None:
-    # Linux only: redis-server gets SIGTERM if the runner dies without cleaning up (SIGKILL).
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 class RedisServer:
     """A ``redis-server`` child process without persistence, bound to 127.0.0.1."""
 
@@ -111,6 +103,7 @@ class RedisServer:
 
     def start(self, timeout: float = 10.0) -> None:
         """Start it and wait until it answers PING."""
+        self._dir.mkdir(parents=True, exist_ok=True)  # stop() removes it; start() may follow
         binary = shutil.which("redis-server")
         if binary is None:
             raise StartupError(
@@ -136,7 +129,7 @@ class RedisServer:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -147,6 +140,11 @@ class RedisServer:
             time.sleep(0.05)
         self.stop()
         raise StartupError(f"redis-server did not answer within {timeout:.0f} s")
+
+    @property
+    def running(self) -> bool:
+        """True while the server process is alive."""
+        return self._process is not None and self._process.poll() is None
 
     def exit_code(self) -> int | None:
         """``None`` while it runs; its exit code once it stopped."""

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import redis
+
+from localdev.managed_process import free_port
+from localdev.services import RedisServer as LocalRedisServer
 
 TEST_ENV = {
     "STAGE": "local",
@@ -37,57 +36,11 @@ TEST_ENV = {
 }
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisServer:
-    """A throw-away ``redis-server`` process that tests can stop and start again."""
+class RedisServer(LocalRedisServer):
+    """A throw-away ``redis-server`` on a free port, which tests may stop and start again."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is not installed: run `make test`, which installs it")
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                redis.Redis(port=self.port, socket_timeout=0.2).ping()
-                return
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
+        super().__init__(free_port())
 
 
 @pytest.fixture(scope="session")
@@ -118,7 +71,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer) -> Iterator[
     moto_tuning.apply()
 
     _apply_env(monkeypatch, {"REDIS_URL": redis_server.url})
-    if redis_server.process is None:
+    if not redis_server.running:
         redis_server.start()
     redis.Redis.from_url(redis_server.url).flushdb()
     reset_dependencies()
