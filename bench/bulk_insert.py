@@ -88,22 +88,14 @@ def configure(ddb_endpoint: str, s3_endpoint: str, redis_url: str, workers: int)
 def pipeline_run(user_id: str, rows: list[dict[str, Any]]) -> tuple[float, dict[str, Any]]:
     """Submit the rows as one job and run the scheduled insert until it is done."""
     from chalicelib import dependencies as deps
-    from chalicelib.services.bulk_insert import BulkDeps, BulkOptions, run_bulk_insert
+    from chalicelib.services.bulk_insert import run_bulk_insert
     from chalicelib.services.bulk_submit import submit_bulk
 
     body = json.dumps({"books": rows}).encode()
     job = submit_bulk(deps.job_repository(), deps.upload_store(), user_id, "application/json", body)
     del body
-    settings = deps.settings()
-    bulk = BulkDeps(
-        jobs=deps.job_repository(),
-        uploads=deps.upload_store(),
-        writer=deps.bulk_writer(),
-        status=deps.status_store(),
-    )
-    options = BulkOptions(chunk_rows=settings.bulk_chunk_rows, workers=settings.bulk_workers)
     started, cpu_started = time.perf_counter(), time.process_time()
-    summary = run_bulk_insert(bulk, Unlimited(), options)
+    summary = run_bulk_insert(deps.bulk_dependencies(), Unlimited(), deps.bulk_options())
     elapsed = time.perf_counter() - started
     summary["client_cpu_seconds"] = time.process_time() - cpu_started
     done = deps.job_repository().get(user_id, job.job_id)

@@ -28,6 +28,7 @@ from chalicelib.clients import get_dynamodb, get_redis, get_s3, get_ses, reset_c
 from chalicelib.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from chalicelib.services.bulk_insert import BulkDeps, BulkOptions
     from chalicelib.services.reports import ReportDeps, ReportPolicy
 
 
@@ -79,6 +80,26 @@ def status_store() -> RedisStatusStore:
     return RedisStatusStore(get_redis)
 
 
+def bulk_dependencies() -> BulkDeps:
+    """Everything ``bulk_insert`` talks to, wired to the real adapters."""
+    from chalicelib.services.bulk_insert import BulkDeps
+
+    return BulkDeps(
+        jobs=job_repository(),
+        uploads=upload_store(),
+        writer=bulk_writer(),
+        status=status_store(),
+    )
+
+
+def bulk_options() -> BulkOptions:
+    """The bulk run's tunables, from the settings."""
+    from chalicelib.services.bulk_insert import BulkOptions
+
+    s = get_settings()
+    return BulkOptions(chunk_rows=s.bulk_chunk_rows, workers=s.bulk_workers)
+
+
 def signing_secret() -> str:
     """The JWT secret (cached by the secrets adapter when it comes from SSM)."""
     return jwt_secret(get_settings())
@@ -121,7 +142,7 @@ def report_dependencies() -> ReportDeps:
         archive=report_archive(),
         mailer=SesMailer(get_ses, get_settings().ses_sender),
         users=user_repository(),
-        jobs=DynamoJobReader(),
+        jobs=DynamoJobReader(job_repository()),
         renderer=PdfRenderer(),
     )
 

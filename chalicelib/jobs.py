@@ -18,17 +18,9 @@ JobFunc = Callable[[Any], dict[str, Any]]
 def _bulk_insert(context: Any) -> dict[str, Any]:
     """Insert queued bulk rows until the Lambda's time is nearly up; publish finished jobs."""
     from chalicelib import dependencies as deps
-    from chalicelib.services.bulk_insert import BulkDeps, BulkOptions, budget_for, run_bulk_insert
+    from chalicelib.services.bulk_insert import budget_for, run_bulk_insert
 
-    settings = deps.settings()
-    bulk = BulkDeps(
-        jobs=deps.job_repository(),
-        uploads=deps.upload_store(),
-        writer=deps.bulk_writer(),
-        status=deps.status_store(),
-    )
-    options = BulkOptions(chunk_rows=settings.bulk_chunk_rows, workers=settings.bulk_workers)
-    return run_bulk_insert(bulk, budget_for(context), options)
+    return run_bulk_insert(deps.bulk_dependencies(), budget_for(context), deps.bulk_options())
 
 
 def _send_reports(context: Any) -> dict[str, Any]:

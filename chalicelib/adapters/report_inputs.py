@@ -1,58 +1,45 @@
-"""Read-only view of the bulk jobs a report covers: the jobs and their first failed rows.
+"""The bulk jobs a report covers, as the report pipeline sees them.
 
-The report pipeline only reads the bulk import's tables (``JobModel``, ``JobErrorModel``); it
-never writes them, so it reads the few stable attributes it shows and nothing else.
+The jobs and their row errors belong to the bulk import; this reads them through its repository
+and only translates them into the report's own types (``JobLine``, ``FailedRow``).
 """
 
 from __future__ import annotations
 
-from chalicelib.adapters.dynamo_errors import dynamo_unavailable_as_domain_error
-from chalicelib.adapters.dynamo_models import JobErrorModel, JobModel, bind_models
+from chalicelib.adapters.job_repository import DynamoJobRepository
 from chalicelib.domain.reports import FailedRow, JobLine
-
-_BATCH = 100  # BatchGetItem's own cap
 
 
 class DynamoJobReader:
-    """``JobReader`` on the jobs and job-errors tables."""
+    """``JobReader`` over the bulk import's ``DynamoJobRepository``."""
 
-    def __init__(self) -> None:
-        bind_models()
+    def __init__(self, jobs: DynamoJobRepository) -> None:
+        self._jobs = jobs
 
     def jobs(self, user_id: str, job_ids: list[str]) -> list[JobLine]:
         """The user's jobs among ``job_ids`` (unknown ids skipped), oldest first."""
-        found: list[JobLine] = []
-        with dynamo_unavailable_as_domain_error("read jobs"):
-            for start in range(0, len(job_ids), _BATCH):
-                keys = [(user_id, job_id) for job_id in job_ids[start : start + _BATCH]]
-                for item in JobModel.batch_get(keys):
-                    found.append(
-                        JobLine(
-                            job_id=item.job_id,
-                            status=item.status,
-                            submitted_at=item.created_at,
-                            completed_at=item.completed_at or "",
-                            success_count=int(item.success_count or 0),
-                            failure_count=int(item.failure_count or 0),
-                        )
-                    )
-        return sorted(found, key=lambda job: (job.submitted_at, job.job_id))
+        lines = [
+            JobLine(
+                job_id=job.job_id,
+                status=job.status,
+                submitted_at=job.created_at,
+                completed_at=job.completed_at or "",
+                success_count=job.success_count,
+                failure_count=job.failure_count,
+            )
+            for job in self._jobs.get_jobs(user_id, job_ids)
+        ]
+        return sorted(lines, key=lambda line: (line.submitted_at, line.job_id))
 
     def failed_rows(self, job_ids: list[str], limit: int) -> list[FailedRow]:
         """Up to ``limit`` failed rows over the jobs, in job order then row order."""
         rows: list[FailedRow] = []
-        with dynamo_unavailable_as_domain_error("read job errors"):
-            for job_id in job_ids:
-                remaining = limit - len(rows)
-                if remaining <= 0:
-                    break
-                for item in JobErrorModel.query(job_id, limit=remaining):
-                    rows.append(
-                        FailedRow(
-                            job_id=item.job_id,
-                            row=int(item.row),
-                            isbn=item.isbn or "",
-                            reason=item.reason,
-                        )
-                    )
+        for job_id in job_ids:
+            remaining = limit - len(rows)
+            if remaining <= 0:
+                break
+            rows += [
+                FailedRow(job_id=job_id, row=error.row, isbn=error.isbn, reason=error.reason)
+                for error in self._jobs.first_errors(job_id, remaining)
+            ]
         return rows
