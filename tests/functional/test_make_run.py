@@ -25,6 +25,7 @@ import pytest
 import requests
 
 from tests.conftest import free_port
+from tests.processes import alive, child_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90  # a cold start imports the app and bootstraps every table
@@ -58,31 +59,6 @@ def _port_free(port: int) -> bool:
             sock.bind(("127.0.0.1", port))
         except OSError:
             return False
-    return True
-
-
-def _children(pid: int) -> dict[int, str]:
-    """``{child pid: command name}`` of the direct children of ``pid`` (Linux /proc)."""
-    found: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name is in parentheses and may hold spaces: split after the last ')'.
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid:
-            found[int(entry.name)] = stat.split("(", 1)[1].rsplit(")", 1)[0]
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
     return True
 
 
@@ -271,7 +247,7 @@ def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
     assert f"API           {stack.url}" in output
     assert f"AWS endpoint  http://127.0.0.1:{stack.aws_port}" in output
     assert f"Redis         redis://127.0.0.1:{stack.redis_port}/0" in output
-    children = _children(stack.process.pid)
+    children = child_processes(stack.process.pid)
     assert "redis-server" in children.values(), children
 
     walk_the_api(stack.url)
@@ -283,7 +259,7 @@ def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
     assert "Traceback" not in stack.output()
 
     assert stop_runner(stack) == 0, stack.output()
-    assert [pid for pid in children if _alive(pid)] == []
+    assert [pid for pid in children if alive(pid)] == []
     assert [port for port in stack.ports() if not _port_free(port)] == []
     assert "[runner] stopped" in stack.output()
 

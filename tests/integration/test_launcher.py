@@ -11,33 +11,10 @@ import time
 from pathlib import Path
 
 from localdev.managed_process import free_port
+from tests.processes import alive, child_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = ROOT / "localstack" / "launcher.py"
-
-
-def _children(pid: int) -> list[int]:
-    """Process ids whose parent is ``pid`` (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # "pid (comm) state ppid ...": comm may hold spaces, so split after its ")".
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _launch(*args: str) -> subprocess.Popen[str]:
@@ -61,7 +38,7 @@ def test_ctrl_c_stops_localstack_dynamodb_local_and_redis() -> None:
         if "Ctrl-C stops everything" in line or launcher.poll() is not None:
             break
     assert any(line.startswith("ready in") for line in lines), "".join(lines)
-    children = _children(launcher.pid)
+    children = list(child_processes(launcher.pid))
     assert len(children) == 3, children
 
     os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground job
@@ -70,9 +47,9 @@ def test_ctrl_c_stops_localstack_dynamodb_local_and_redis() -> None:
     assert launcher.returncode == 0, output
     assert "stopped." in output
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)  # init reaps the re-parented children
-    assert [pid for pid in children if _alive(pid)] == []
+    assert [pid for pid in children if alive(pid)] == []
 
 
 def test_a_taken_port_fails_at_once_naming_the_variable() -> None:
