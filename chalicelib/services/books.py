@@ -10,6 +10,7 @@ from chalicelib.domain.clock import now_iso
 from chalicelib.domain.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.ids import is_book_id, new_book_id
+from chalicelib.domain.paging import page_limit
 from chalicelib.services.ports import BookCache, BookRepository
 
 DEFAULT_PAGE = 20
@@ -84,16 +85,6 @@ def delete_book(books: BookRepository, cache: BookCache, user_id: str, book_id: 
         cache.invalidate(user_id, book_id)
 
 
-def _page_size(raw: str | None) -> int:
-    if raw is None or raw == "":
-        return DEFAULT_PAGE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-        raise ValidationFailed(
-            f"limit must be an integer from 1 to {MAX_PAGE}", details={"limit": raw}
-        )
-    return int(raw)
-
-
 def list_books(
     books: BookRepository, cursor_secret: bytes, user_id: str, params: dict[str, str]
 ) -> dict[str, Any]:
@@ -101,7 +92,7 @@ def list_books(
     unknown = sorted(set(params) - {"limit", "cursor", "author", "genre"})
     if unknown:
         raise ValidationFailed("unknown query parameter", details={"unknown": unknown})
-    limit = _page_size(params.get("limit"))
+    limit = page_limit(params.get("limit"), DEFAULT_PAGE, MAX_PAGE)
     cursor = params.get("cursor")
     after = decode_cursor(cursor_secret, user_id, cursor) if cursor else None
     items, position = books.list(user_id, limit, after, params.get("author"), params.get("genre"))

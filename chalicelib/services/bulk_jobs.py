@@ -10,6 +10,7 @@ from typing import Any
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.ids import is_ulid
 from chalicelib.domain.jobs import Job
+from chalicelib.domain.paging import page_limit
 from chalicelib.services.bulk_ports import JobStore
 
 DEFAULT_JOBS = 50
@@ -24,23 +25,13 @@ class ErrorExport:
     headers: dict[str, str | list[str]]
 
 
-def _limit(params: dict[str, str]) -> int:
-    raw = params.get("limit")
-    if raw is None or raw == "":
-        return DEFAULT_JOBS
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_JOBS:
-        raise ValidationFailed(
-            f"limit must be an integer from 1 to {MAX_JOBS}", details={"limit": raw}
-        )
-    return int(raw)
-
-
 def list_jobs(jobs: JobStore, user_id: str, params: dict[str, str]) -> dict[str, Any]:
     """``{"items": [job, ...]}``, newest first (``?limit=`` 1-100, default 50)."""
     unknown = sorted(set(params) - {"limit"})
     if unknown:
         raise ValidationFailed("unknown query parameter", details={"unknown": unknown})
-    return {"items": [job.to_dict() for job in jobs.recent(user_id, _limit(params))]}
+    limit = page_limit(params.get("limit"), DEFAULT_JOBS, MAX_JOBS)
+    return {"items": [job.to_dict() for job in jobs.recent(user_id, limit)]}
 
 
 def get_job(jobs: JobStore, user_id: str, job_id: str) -> Job:
