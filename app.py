@@ -16,11 +16,10 @@ from chalicelib.api.app_class import ThreadLocalChalice
 from chalicelib.api.auth import auth_bp
 from chalicelib.api.authorizer import authorizer_bp
 from chalicelib.api.books import books_bp
-from chalicelib.api.bulk import bulk_bp
+from chalicelib.api.bulk_import import bulk_import_bp
 from chalicelib.api.health import health_bp
-from chalicelib.api.jobs import jobs_bp
 from chalicelib.api.reports import reports_bp
-from chalicelib.jobs import run_job
+from chalicelib.schedules import run_schedule
 
 # Powertools does the logging; Chalice's own logger would print every line twice.
 app = ThreadLocalChalice(app_name="books-api", configure_logs=False)
@@ -31,8 +30,7 @@ for blueprint in (
     health_bp,
     auth_bp,
     books_bp,
-    bulk_bp,
-    jobs_bp,
+    bulk_import_bp,
     reports_bp,
     admin_bp,
 ):
@@ -43,10 +41,10 @@ middleware.register(app)
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="bulk_insert")
 def bulk_insert(event: Any) -> dict[str, Any]:
     """Insert queued bulk rows and publish per-user status records to Redis."""
-    return run_job("bulk_insert", event.context)
+    return run_schedule("bulk_insert", event.context)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="send_reports")
 def send_reports(event: Any) -> dict[str, Any]:
     """Email one PDF report per user with a status record, then delete the record."""
-    return run_job("send_reports", event.context)
+    return run_schedule("send_reports", event.context)

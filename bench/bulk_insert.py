@@ -87,18 +87,20 @@ def configure(ddb_endpoint: str, s3_endpoint: str, redis_url: str, workers: int)
 
 def pipeline_run(user_id: str, rows: list[dict[str, Any]]) -> tuple[float, dict[str, Any]]:
     """Submit the rows as one job and run the scheduled insert until it is done."""
-    from chalicelib import dependencies as deps
-    from chalicelib.services.bulk_insert import run_bulk_insert
-    from chalicelib.services.bulk_submit import submit_bulk
+    from chalicelib import wiring
+    from chalicelib.bulk_import.insert import run_bulk_insert
+    from chalicelib.bulk_import.submit import submit_bulk
 
     body = json.dumps({"books": rows}).encode()
-    job = submit_bulk(deps.job_repository(), deps.upload_store(), user_id, "application/json", body)
+    job = submit_bulk(
+        wiring.job_repository(), wiring.upload_store(), user_id, "application/json", body
+    )
     del body
     started, cpu_started = time.perf_counter(), time.process_time()
-    summary = run_bulk_insert(deps.bulk_dependencies(), Unlimited(), deps.bulk_options())
+    summary = run_bulk_insert(wiring.bulk_dependencies(), Unlimited(), wiring.bulk_options())
     elapsed = time.perf_counter() - started
     summary["client_cpu_seconds"] = time.process_time() - cpu_started
-    done = deps.job_repository().get(user_id, job.job_id)
+    done = wiring.job_repository().get(user_id, job.job_id)
     if done is None or done.status != "completed" or done.success_count != len(rows):
         raise SystemExit(f"pipeline run did not insert every row: {done} {summary}")
     return elapsed, summary
@@ -106,12 +108,12 @@ def pipeline_run(user_id: str, rows: list[dict[str, Any]]) -> tuple[float, dict[
 
 def naive_run(user_id: str, rows: list[dict[str, Any]]) -> float:
     """One PutItem per row, same endpoint, same item shape (book only, no ISBN claim)."""
-    from chalicelib.adapters.book_repository import book_item
+    from chalicelib.books.adapters.book_repository import book_item
+    from chalicelib.books.domain import Book, validate_book
     from chalicelib.clients import get_dynamodb
     from chalicelib.config import get_settings
-    from chalicelib.domain.books import Book, validate_book
-    from chalicelib.domain.clock import now_iso
-    from chalicelib.domain.ids import new_book_id
+    from chalicelib.platform.clock import now_iso
+    from chalicelib.platform.ids import new_book_id
 
     client, table = get_dynamodb(), get_settings().tables.books
     started = time.perf_counter()
@@ -147,7 +149,7 @@ def main() -> None:
         try:
             configure(ddb.endpoint, f"http://127.0.0.1:{s3.port}", cache.url, args.workers)
             from chalicelib.config import get_settings
-            from chalicelib.dependencies import reset_dependencies
+            from chalicelib.wiring import reset_dependencies
             from infra.bootstrap import ensure_bucket, ensure_tables
 
             reset_dependencies()

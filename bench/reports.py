@@ -92,9 +92,9 @@ def _environment(moto_port: int, redis_url: str) -> None:
 
 def _seed(users: list[str], round_no: int) -> None:
     """A finished job with 20 rows (4 failed) and a status record for every user."""
-    from chalicelib.adapters.dynamo_models import JobErrorModel, JobModel
-    from chalicelib.adapters.status_store import RedisStatusStore
+    from chalicelib.bulk_import.adapters.models import JobErrorModel, JobModel
     from chalicelib.clients import get_redis
+    from chalicelib.status_record.adapters.redis_store import RedisStatusStore
 
     status = RedisStatusStore(get_redis)
     reasons = [
@@ -134,9 +134,11 @@ def _seed(users: list[str], round_no: int) -> None:
 
 
 def _register(count: int) -> list[str]:
-    from chalicelib.adapters.dynamo_models import EmailClaimModel, UserModel, bind_models
+    from chalicelib.accounts.adapters.models import EmailClaimModel, UserModel
+    from chalicelib.config import get_settings
+    from chalicelib.platform.adapters.dynamodb_models import bind_models
 
-    bind_models()
+    bind_models(get_settings(), UserModel, EmailClaimModel)
     users = [f"01JBENCHUSER{n:014d}" for n in range(count)]
     with UserModel.batch_write() as batch, EmailClaimModel.batch_write() as claims:
         for n, user_id in enumerate(users):
@@ -157,16 +159,16 @@ def _register(count: int) -> list[str]:
 
 
 def _run(label: str, workers: int, users: list[str], round_no: int) -> dict[str, Any]:
-    from chalicelib import dependencies as deps
+    from chalicelib import wiring
     from chalicelib.observability import metrics
-    from chalicelib.services.reports import ReportPolicy, send_reports
+    from chalicelib.reports.service import ReportPolicy, send_reports
 
     # Powertools prints an EMF line every 100 values even when metrics are disabled: in a
     # benchmark they are noise, so they are dropped here (Lambda publishes them for real).
     metrics.add_metric = lambda *args, **kwargs: None  # type: ignore[method-assign]
     _seed(users, round_no)
-    timed = TimedRenderer(deps.report_dependencies().renderer)
-    report_deps = replace(deps.report_dependencies(), renderer=timed)
+    timed = TimedRenderer(wiring.report_dependencies().renderer)
+    report_deps = replace(wiring.report_dependencies(), renderer=timed)
     # The emulator reports a 1/s quota; SES production accounts are set per account.
     policy = ReportPolicy(workers=workers, send_rate=100_000.0, lock_ttl_ms=600_000)
     started = time.perf_counter()
@@ -194,14 +196,14 @@ def _run(label: str, workers: int, users: list[str], round_no: int) -> dict[str,
 
 def sample_content() -> Any:
     """A typical report: three jobs, a dozen failed rows, user text that needs escaping."""
-    from chalicelib.domain.reports import (
+    from chalicelib.reports.domain import (
         FailedRow,
         JobLine,
         Recipient,
         ReportContent,
-        StatusSnapshot,
         group_reasons,
     )
+    from chalicelib.status_record.record import StatusSnapshot
 
     jobs = [
         JobLine(
@@ -274,7 +276,7 @@ def sample_content() -> Any:
 
 def _render_alone(times: int = 100) -> tuple[float, float]:
     """PDF render time of the sample report, without any other work in the process."""
-    from chalicelib.adapters.pdf_report import render_report_pdf
+    from chalicelib.reports.adapters.pdf_report import render_report_pdf
 
     content = sample_content()
     render_report_pdf(content)  # fonts registered, modules imported
@@ -293,7 +295,7 @@ def main() -> None:
     parser.add_argument("--sample", help="write a sample report PDF to this path and exit")
     args = parser.parse_args()
     if args.sample:
-        from chalicelib.adapters.pdf_report import render_report_pdf
+        from chalicelib.reports.adapters.pdf_report import render_report_pdf
 
         Path(args.sample).write_bytes(render_report_pdf(sample_content()))
         print(f"wrote {args.sample}")

@@ -16,7 +16,7 @@ import boto3
 import redis
 from botocore.config import Config as BotoConfig
 
-from chalicelib.config import get_settings
+from chalicelib.config import AwsClientSettings, get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -25,17 +25,23 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 
-# Adaptive retry mode gives exponential backoff with jitter on throttling for every call.
-_BOTO_CONFIG = BotoConfig(
-    retries={"max_attempts": 5, "mode": "adaptive"},
-    connect_timeout=3,
-    read_timeout=10,
-    max_pool_connections=32,
-)
 
+def botocore_config(settings: AwsClientSettings, service: str = "") -> BotoConfig:
+    """The botocore configuration of every AWS client, from the one ``AwsClientSettings``.
 
-# Presigned report links must be SigV4 (SigV2 is legacy and refused in newer regions).
-_SERVICE_CONFIG = {"s3": _BOTO_CONFIG.merge(BotoConfig(signature_version="s3v4"))}
+    PynamoDB's models get the same timeouts and attempts (``dynamodb_models.bind_models``).
+    """
+    retries: Any = {"total_max_attempts": settings.max_attempts, "mode": settings.retry_mode}
+    config = BotoConfig(
+        retries=retries,
+        connect_timeout=settings.connect_timeout_seconds,
+        read_timeout=settings.read_timeout_seconds,
+        max_pool_connections=settings.max_pool_connections,
+    )
+    if service == "s3":
+        # Presigned report links must be SigV4 (SigV2 is legacy and refused in newer regions).
+        config = config.merge(BotoConfig(signature_version="s3v4"))
+    return config
 
 
 @functools.cache
@@ -46,11 +52,12 @@ def _session() -> Any:
 
 @functools.cache
 def _boto_client(service: str) -> Any:
+    settings = get_settings()
     with _lock:  # boto3 sessions are not thread-safe while they create clients
         return _session().client(
             service,
-            region_name=get_settings().region,
-            config=_SERVICE_CONFIG.get(service, _BOTO_CONFIG),
+            region_name=settings.region,
+            config=botocore_config(settings.aws_client, service),
         )
 
 
@@ -99,7 +106,3 @@ def reset_clients() -> None:
         get_redis().close()
     get_redis.cache_clear()
     get_settings.cache_clear()
-    from chalicelib.adapters import dynamo_models
-
-    dynamo_models.bind_models.cache_clear()
-    dynamo_models.transaction_connection.cache_clear()

@@ -49,7 +49,6 @@ class Tables:
 
     users: str
     books: str
-    isbns: str
     jobs: str
     job_errors: str
     reports: str
@@ -57,21 +56,48 @@ class Tables:
 
 
 @dataclass(frozen=True)
+class AwsClientSettings:
+    """Timeouts and retries of every AWS call: boto3 clients and PynamoDB models alike.
+
+    The bounds keep the worst case of one call (``worst_case_seconds``) inside the shortest
+    Lambda timeout (the API's 30 s) and well inside the bulk lease (60 s). botocore's
+    ``standard`` retry mode retries throttling and transient errors with jittered backoff.
+    """
+
+    connect_timeout_seconds: float = 2.0
+    read_timeout_seconds: float = 5.0
+    # Total attempts, the first included (botocore's ``total_max_attempts``).
+    max_attempts: int = 3
+    max_pool_connections: int = 32
+    retry_mode: str = "standard"
+
+    def worst_case_seconds(self) -> float:
+        """Upper bound of one call: every attempt times out, plus botocore's capped backoffs."""
+        per_attempt = self.connect_timeout_seconds + self.read_timeout_seconds
+        # standard mode sleeps at most min(2 ** attempt, 20) s between attempts
+        backoff = sum(min(2.0**i, 20.0) for i in range(1, self.max_attempts))
+        return self.max_attempts * per_attempt + backoff
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the application reads from its environment."""
 
+    # Every default below is the one definition of that setting: ``from_env`` reads them
+    # from the class, and the features' option objects (``BulkOptions``, ``ReportPolicy``) too.
     stage: str
     region: str
     tables: Tables
     bucket: str
-    redis_url: str
-    redis_timeout_seconds: float
-    cache_ttl_seconds: int
     jwt_secret: str
     jwt_secret_parameter: str
-    jwt_ttl_seconds: int
-    ses_sender: str
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout_seconds: float = 0.5
+    cache_ttl_seconds: int = 300
+    jwt_ttl_seconds: int = 3600
+    ses_sender: str = "reports@books.local"
     admin_emails: frozenset[str] = field(default_factory=frozenset)
+    aws_client: AwsClientSettings = field(default_factory=AwsClientSettings)
     aws_endpoint_url: str = ""
     # Stamped on staged uploads and report objects; lifecycle rules expire them in AWS.
     upload_prefix: str = "uploads"
@@ -94,7 +120,6 @@ class Settings:
         tables = Tables(
             users=env.get("USERS_TABLE", f"{prefix}-users"),
             books=env.get("BOOKS_TABLE", f"{prefix}-books"),
-            isbns=env.get("ISBNS_TABLE", f"{prefix}-isbns"),
             jobs=env.get("JOBS_TABLE", f"{prefix}-jobs"),
             job_errors=env.get("JOB_ERRORS_TABLE", f"{prefix}-job-errors"),
             reports=env.get("REPORTS_TABLE", f"{prefix}-reports"),
@@ -112,22 +137,38 @@ class Settings:
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             tables=tables,
             bucket=env.get("BUCKET_NAME", f"{prefix}-files"),
-            redis_url=env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-            redis_timeout_seconds=_float(env, "REDIS_TIMEOUT_SECONDS", 0.5),
-            cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", 300, minimum=1),
+            redis_url=env.get("REDIS_URL", cls.redis_url),
+            redis_timeout_seconds=_float(env, "REDIS_TIMEOUT_SECONDS", cls.redis_timeout_seconds),
+            cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", cls.cache_ttl_seconds, minimum=1),
             jwt_secret=jwt_secret,
             jwt_secret_parameter=jwt_parameter,
-            jwt_ttl_seconds=_int(env, "JWT_TTL_SECONDS", 3600, minimum=60),
-            ses_sender=env.get("SES_SENDER", "reports@books.local"),
+            jwt_ttl_seconds=_int(env, "JWT_TTL_SECONDS", cls.jwt_ttl_seconds, minimum=60),
+            ses_sender=env.get("SES_SENDER", cls.ses_sender),
             admin_emails=admins,
             aws_endpoint_url=env.get("AWS_ENDPOINT_URL", ""),
-            bulk_chunk_rows=_int(env, "BULK_CHUNK_ROWS", 50, minimum=1),
-            bulk_workers=_int(env, "BULK_WORKERS", 4, minimum=1),
-            report_workers=_int(env, "REPORT_WORKERS", 8, minimum=1),
-            report_max_attempts=_int(env, "REPORT_MAX_ATTEMPTS", 5, minimum=1),
-            report_backoff_seconds=_float(env, "REPORT_BACKOFF_SECONDS", 60.0),
-            report_send_rate=_float(env, "REPORT_SEND_RATE", 0.0, allow_zero=True),
+            aws_client=_aws_client(env),
+            bulk_chunk_rows=_int(env, "BULK_CHUNK_ROWS", cls.bulk_chunk_rows, minimum=1),
+            bulk_workers=_int(env, "BULK_WORKERS", cls.bulk_workers, minimum=1),
+            report_workers=_int(env, "REPORT_WORKERS", cls.report_workers, minimum=1),
+            report_max_attempts=_int(
+                env, "REPORT_MAX_ATTEMPTS", cls.report_max_attempts, minimum=1
+            ),
+            report_backoff_seconds=_float(
+                env, "REPORT_BACKOFF_SECONDS", cls.report_backoff_seconds
+            ),
+            report_send_rate=_float(env, "REPORT_SEND_RATE", cls.report_send_rate, allow_zero=True),
         )
+
+
+def _aws_client(env: Mapping[str, str]) -> AwsClientSettings:
+    base = AwsClientSettings
+    return AwsClientSettings(
+        connect_timeout_seconds=_float(
+            env, "AWS_CONNECT_TIMEOUT_SECONDS", base.connect_timeout_seconds
+        ),
+        read_timeout_seconds=_float(env, "AWS_READ_TIMEOUT_SECONDS", base.read_timeout_seconds),
+        max_attempts=_int(env, "AWS_MAX_ATTEMPTS", base.max_attempts, minimum=1),
+    )
 
 
 @functools.lru_cache(maxsize=1)

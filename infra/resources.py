@@ -12,8 +12,9 @@ from typing import Any
 
 from pynamodb.attributes import TTLAttribute
 
-from chalicelib.adapters.dynamo_models import ALL_MODELS, BoundModel
 from chalicelib.config import Settings
+from chalicelib.platform.adapters.dynamodb_models import BoundModel
+from chalicelib.tables import ALL_MODELS
 
 REPORT_RETENTION_DAYS = 7
 UPLOAD_RETENTION_DAYS = 1

@@ -65,7 +65,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer) -> Iterator[
     """moto for every AWS service, resources bootstrapped, Redis flushed; yields the settings."""
     from moto import mock_aws
 
-    from chalicelib.dependencies import reset_dependencies
+    from chalicelib.wiring import reset_dependencies
     from localdev import moto_tuning
 
     moto_tuning.apply()

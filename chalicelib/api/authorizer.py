@@ -11,9 +11,9 @@ from __future__ import annotations
 from chalice import AuthResponse, Blueprint
 from chalice.app import AuthRequest
 
-from chalicelib.dependencies import signing_secret
-from chalicelib.domain.errors import Unauthorized
-from chalicelib.services.tokens import bearer_token, verify_token
+from chalicelib.accounts.tokens import bearer_token, verify_token
+from chalicelib.platform.errors import Unauthorized
+from chalicelib.wiring import signing_secret
 
 authorizer_bp = Blueprint(__name__)
 

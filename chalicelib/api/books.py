@@ -6,9 +6,9 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib import dependencies as deps
+from chalicelib import wiring
 from chalicelib.api.http import caller, json_body, query_params, route
-from chalicelib.services import books
+from chalicelib.books import service as books
 
 books_bp = Blueprint(__name__)
 
@@ -17,7 +17,7 @@ books_bp = Blueprint(__name__)
 def create_book() -> Response:
     """Add a book."""
     request = books_bp.current_request
-    book = books.create_book(deps.book_repository(), caller(request).user_id, json_body(request))
+    book = books.create_book(wiring.book_repository(), caller(request).user_id, json_body(request))
     return Response(body=book.to_dict(), status_code=201)
 
 
@@ -26,7 +26,10 @@ def list_books() -> dict[str, Any]:
     """A page of the caller's books."""
     request = books_bp.current_request
     return books.list_books(
-        deps.book_repository(), deps.cursor_secret(), caller(request).user_id, query_params(request)
+        wiring.book_repository(),
+        wiring.cursor_secret(),
+        caller(request).user_id,
+        query_params(request, frozenset({"limit", "cursor", "author", "genre"})),
     )
 
 
@@ -34,31 +37,18 @@ def list_books() -> dict[str, Any]:
 def get_book(book_id: str) -> Response:
     """One book, through the cache (``X-Cache`` says which)."""
     user_id = caller(books_bp.current_request).user_id
-    book, hit = books.get_book(deps.book_repository(), deps.book_cache(), user_id, book_id)
+    book, hit = books.get_book(wiring.book_repository(), wiring.book_cache(), user_id, book_id)
     return Response(body=book.to_dict(), headers={"X-Cache": "hit" if hit else "miss"})
 
 
-@route(books_bp, "/books/{book_id}", ["PUT"])
-def replace_book(book_id: str) -> dict[str, Any]:
-    """Replace every field of a book."""
+@route(books_bp, "/books/{book_id}", ["PUT", "PATCH"])
+def update_book(book_id: str) -> dict[str, Any]:
+    """PUT replaces every field of a book; PATCH changes the fields given."""
     request = books_bp.current_request
-    book = books.replace_book(
-        deps.book_repository(),
-        deps.book_cache(),
-        caller(request).user_id,
-        book_id,
-        json_body(request),
-    )
-    return book.to_dict()
-
-
-@route(books_bp, "/books/{book_id}", ["PATCH"])
-def patch_book(book_id: str) -> dict[str, Any]:
-    """Change some fields of a book."""
-    request = books_bp.current_request
-    book = books.patch_book(
-        deps.book_repository(),
-        deps.book_cache(),
+    update = books.replace_book if request.method == "PUT" else books.patch_book
+    book = update(
+        wiring.book_repository(),
+        wiring.book_cache(),
         caller(request).user_id,
         book_id,
         json_body(request),
@@ -70,5 +60,5 @@ def patch_book(book_id: str) -> dict[str, Any]:
 def delete_book(book_id: str) -> Response:
     """Delete a book."""
     user_id = caller(books_bp.current_request).user_id
-    books.delete_book(deps.book_repository(), deps.book_cache(), user_id, book_id)
+    books.delete_book(wiring.book_repository(), wiring.book_cache(), user_id, book_id)
     return Response(body="", status_code=204)

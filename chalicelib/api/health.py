@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import dependencies as deps
-from chalicelib.adapters.health import run_checks
+from chalicelib import wiring
 from chalicelib.api.http import route
 
 health_bp = Blueprint(__name__)
@@ -14,7 +13,7 @@ health_bp = Blueprint(__name__)
 @route(health_bp, "/health", ["GET"], public=True)
 def health() -> Response:
     """200 when Redis, DynamoDB and S3 answer; 503 naming the failing check otherwise."""
-    checks = run_checks(deps.settings())
+    checks = wiring.health_checks().run()
     healthy = all(state == "ok" for state in checks.values())
     return Response(
         body={"status": "ok" if healthy else "degraded", "checks": checks},

@@ -16,17 +16,18 @@ from typing import Any
 from chalice import Blueprint, Response
 from chalice.app import Request
 
+from chalicelib.accounts.domain import ROLE_ADMIN
+from chalicelib.accounts.tokens import Principal
 from chalicelib.api.authorizer import jwt_authorizer
-from chalicelib.domain.errors import (
+from chalicelib.observability import logger
+from chalicelib.platform.errors import (
     BadRequest,
     DomainError,
     Forbidden,
     Unauthorized,
     UnsupportedMediaType,
+    ValidationFailed,
 )
-from chalicelib.domain.users import ROLE_ADMIN
-from chalicelib.observability import logger
-from chalicelib.services.tokens import Principal
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 View = Callable[..., Any]
@@ -128,6 +129,13 @@ def json_body(request: Request) -> Any:
         raise BadRequest("the request body is not valid JSON") from exc
 
 
-def query_params(request: Request) -> dict[str, str]:
-    """Query string parameters as a plain dict (empty when there are none)."""
-    return dict(request.query_params or {})
+def query_params(request: Request, allowed: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Query string parameters as a plain dict (empty when there are none).
+
+    Raises ``ValidationFailed`` (400) naming any parameter outside ``allowed``.
+    """
+    params = dict(request.query_params or {})
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ValidationFailed("unknown query parameter", details={"unknown": unknown})
+    return params

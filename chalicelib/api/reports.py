@@ -6,9 +6,9 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib import dependencies as deps
+from chalicelib import wiring
 from chalicelib.api.http import caller, route
-from chalicelib.services import reports_queries
+from chalicelib.reports import queries as reports_queries
 
 reports_bp = Blueprint(__name__)
 
@@ -17,7 +17,7 @@ reports_bp = Blueprint(__name__)
 def list_reports() -> dict[str, Any]:
     """The caller's reports, newest first."""
     user_id = caller(reports_bp.current_request).user_id
-    return reports_queries.list_reports(deps.report_repository(), user_id)
+    return reports_queries.list_reports(wiring.report_repository(), user_id)
 
 
 @route(reports_bp, "/reports/{report_id}", ["GET"])
@@ -25,5 +25,5 @@ def get_report(report_id: str) -> dict[str, Any]:
     """One report with a download URL valid for 15 minutes."""
     user_id = caller(reports_bp.current_request).user_id
     return reports_queries.get_report(
-        deps.report_repository(), deps.report_archive(), user_id, report_id
+        wiring.report_repository(), wiring.report_archive(), user_id, report_id
     )

@@ -63,14 +63,14 @@ class Unlimited:
 
 def bulk_deps(**overrides: Any) -> Any:
     """The real adapters of the scheduled insert, with some replaced."""
-    from chalicelib import dependencies as deps
-    from chalicelib.services.bulk_insert import BulkDeps
+    from chalicelib import wiring
+    from chalicelib.bulk_import.insert import BulkDeps
 
     parts = {
-        "jobs": deps.job_repository(),
-        "uploads": deps.upload_store(),
-        "writer": deps.bulk_writer(),
-        "status": deps.status_store(),
+        "jobs": wiring.job_repository(),
+        "uploads": wiring.upload_store(),
+        "writer": wiring.bulk_writer(),
+        "status": wiring.status_store(),
     }
     parts.update(overrides)
     return BulkDeps(**parts)
@@ -78,7 +78,7 @@ def bulk_deps(**overrides: Any) -> Any:
 
 def run_insert(budget: Any = None, **options: Any) -> dict[str, Any]:
     """Run the scheduled insert's service once with the real adapters."""
-    from chalicelib.services.bulk_insert import BulkOptions, run_bulk_insert
+    from chalicelib.bulk_import.insert import BulkOptions, run_bulk_insert
 
     deps_overrides = {
         k: options.pop(k) for k in ("jobs", "uploads", "writer", "status") if k in options

@@ -18,12 +18,14 @@ from typing import Any
 import redis
 from pypdf import PdfReader
 
-from chalicelib import dependencies as deps
-from chalicelib.adapters.dynamo_models import JobErrorModel, JobModel, bind_models
-from chalicelib.adapters.status_store import RedisStatusStore
+from chalicelib import wiring
+from chalicelib.bulk_import.adapters.models import JobErrorModel, JobModel
 from chalicelib.clients import get_redis
-from chalicelib.domain.ids import new_ulid
-from chalicelib.services.reports import ReportDeps, ReportPolicy
+from chalicelib.config import get_settings
+from chalicelib.platform.adapters.dynamodb_models import bind_models
+from chalicelib.platform.ids import new_ulid
+from chalicelib.reports.service import ReportDeps, ReportPolicy
+from chalicelib.status_record.adapters.redis_store import RedisStatusStore
 
 REGION = "us-east-1"
 # Quick runs: no SES pacing (the emulator's quota is 1/s), repair scan every run.
@@ -65,7 +67,7 @@ def seed_job(
     created_at: str = "2026-11-25T10:00:00.000Z",
 ) -> SeededJob:
     """A completed job with ``ok``/``failed`` rows and its row errors (row, isbn, reason)."""
-    bind_models()
+    bind_models(get_settings(), JobModel, JobErrorModel)
     job_id = new_ulid()
     JobModel(
         user_id=user_id,
@@ -103,7 +105,7 @@ def redis_client() -> redis.Redis:
 
 def report_deps(**overrides: Any) -> ReportDeps:
     """The real adapters, with some replaced (fakes for fault injection, a fake clock)."""
-    return replace(deps.report_dependencies(), **overrides)
+    return replace(wiring.report_dependencies(), **overrides)
 
 
 def sent_messages() -> list[Any]:

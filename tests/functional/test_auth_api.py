@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from chalicelib.services.tokens import Principal, issue_token
+from chalicelib.accounts.tokens import Principal, issue_token
 from tests.conftest import TEST_ENV
 
 

@@ -4,9 +4,9 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib.domain.books import Book, BookFields
-from chalicelib.domain.errors import Conflict
-from chalicelib.domain.ids import new_book_id
+from chalicelib.books.domain import Book, BookFields
+from chalicelib.platform.errors import Conflict
+from chalicelib.platform.ids import new_book_id
 from tests.unit.fakes import FakeBookRepository
 
 ISBNS = ["9780306406157", "9780804429573", "9791090636071", "9780131103627", "9780262033848"]
@@ -16,10 +16,10 @@ ISBNS = ["9780306406157", "9780804429573", "9791090636071", "9780131103627", "97
 def repo(request):
     if request.param == "fake":
         return FakeBookRepository()
-    request.getfixturevalue("aws")
-    from chalicelib.adapters.book_repository import DynamoBookRepository
+    settings = request.getfixturevalue("aws")
+    from chalicelib.books.adapters.book_repository import DynamoBookRepository
 
-    return DynamoBookRepository()
+    return DynamoBookRepository(settings)
 
 
 def a_book(user_id="alice", isbn=ISBNS[0], author="Ada"):

@@ -235,7 +235,7 @@ def test_finished_jobs_and_errors_expire_by_ttl(api, client, valid_book):
     user, token = api.new_user()
     job_id = submit_json(api, token, [valid_book(), {}]).json_body["job_id"]
     _run_until_done(client, api, token, job_id)
-    from chalicelib.adapters.dynamo_models import JobErrorModel, JobModel
+    from chalicelib.bulk_import.adapters.models import JobErrorModel, JobModel
 
     stored = JobModel.get(user["user_id"], job_id)
     error = JobErrorModel.get(job_id, 2)

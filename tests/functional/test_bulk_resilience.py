@@ -13,8 +13,9 @@ import pytest
 import redis
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.bulk_writer import Backoff, DynamoBulkWriter
-from chalicelib.adapters.status_store import RedisStatusStore
+from chalicelib.bulk_import.adapters.bulk_writer import Backoff, DynamoBulkWriter
+from chalicelib.config import get_settings
+from chalicelib.status_record.adapters.redis_store import RedisStatusStore
 from tests.conftest import RedisServer
 from tests.functional.bulk_helpers import (
     errors,
@@ -99,13 +100,13 @@ def _expected_failures(rows: list[Any], existing: set[str]) -> dict[int, str]:
 
 
 def _claimed(user_id: str, job_id: str) -> Any:
-    from chalicelib.adapters.dynamo_models import JobModel
+    from chalicelib.bulk_import.adapters.models import JobModel
 
     return JobModel.get(user_id, job_id, consistent_read=True)
 
 
 def test_two_parallel_runs_insert_every_row_once(api, client, valid_book, redis_server):
-    from chalicelib.jobs import run_job
+    from chalicelib.schedules import run_schedule
 
     users = [api.new_user() for _ in range(2)]
     shared = valid_book()["isbn"]  # the same ISBN in two jobs of one user: one insert wins
@@ -119,7 +120,7 @@ def test_two_parallel_runs_insert_every_row_once(api, client, valid_book, redis_
 
     def run() -> None:
         barrier.wait()
-        summaries.append(run_job("bulk_insert", None))
+        summaries.append(run_schedule("bulk_insert", None))
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
@@ -142,7 +143,7 @@ def test_two_parallel_runs_insert_every_row_once(api, client, valid_book, redis_
 
 
 def test_a_run_killed_mid_job_is_resumed_with_exact_counts(api, client, valid_book, redis_server):
-    from chalicelib import dependencies as deps
+    from chalicelib import wiring
 
     user, token = api.new_user()
     existing = valid_book()
@@ -150,7 +151,7 @@ def test_a_run_killed_mid_job_is_resumed_with_exact_counts(api, client, valid_bo
     rows = _mixed_rows(valid_book, 400, existing["isbn"])
     expected = _expected_failures(rows, {existing["isbn"]})
     job_id = submit_json(api, token, rows).json_body["job_id"]
-    crashing = CrashingWriter(deps.bulk_writer(), crash_after=3)
+    crashing = CrashingWriter(wiring.bulk_writer(), crash_after=3)
 
     with pytest.raises(SimulatedCrash):
         run_insert(writer=crashing, workers=2, chunk_rows=50)
@@ -179,13 +180,13 @@ def test_a_run_killed_mid_job_is_resumed_with_exact_counts(api, client, valid_bo
 def test_a_run_near_its_time_limit_checkpoints_and_the_next_run_continues(
     api, client, valid_book, redis_server
 ):
-    from chalicelib import dependencies as deps
+    from chalicelib import wiring
 
     user, token = api.new_user()
     rows = _mixed_rows(valid_book, 300, valid_book()["isbn"])
     expected = _expected_failures(rows, set())
     job_id = submit_json(api, token, rows).json_body["job_id"]
-    counting = CountingWriter(deps.bulk_writer())
+    counting = CountingWriter(wiring.bulk_writer())
 
     first = run_insert(RunsOutAfter(counting, 1), writer=counting, workers=1, chunk_rows=50)
 
@@ -273,11 +274,11 @@ class ForgetsToMarkPublished:
 
 
 def test_a_job_published_twice_after_a_crash_counts_once(api, client, valid_book, redis_server):
-    from chalicelib import dependencies as deps
+    from chalicelib import wiring
 
     user, token = api.new_user()
     job_id = submit_json(api, token, [valid_book(), {}]).json_body["job_id"]
-    jobs = ForgetsToMarkPublished(deps.job_repository())
+    jobs = ForgetsToMarkPublished(wiring.job_repository())
 
     with pytest.raises(SimulatedCrash):
         run_insert(jobs=jobs)
@@ -415,7 +416,7 @@ def test_rows_fail_only_after_the_retries_are_exhausted(api, client, valid_book)
 
 
 def test_unprocessed_error_rows_are_written_again(api, client, valid_book):
-    from chalicelib.adapters.job_repository import DynamoJobRepository
+    from chalicelib.bulk_import.adapters.job_repository import DynamoJobRepository
     from chalicelib.clients import get_dynamodb
 
     _, token = api.new_user()
@@ -432,7 +433,7 @@ def test_unprocessed_error_rows_are_written_again(api, client, valid_book):
     sleeps: list[float] = []
     backoff = Backoff(base_seconds=0.01, sleep=sleeps.append)
 
-    run_insert(jobs=DynamoJobRepository(lambda: flaky, backoff))
+    run_insert(jobs=DynamoJobRepository(get_settings(), lambda: flaky, backoff))
 
     assert [e["row"] for e in errors(api, token, job_id)] == [1, 2]
     assert flaky.calls == 2 and len(sleeps) == 1
@@ -476,12 +477,12 @@ def test_a_job_whose_upload_expired_fails_with_a_reason(api, client, aws, valid_
 
 
 def test_leases_exclude_other_runs_until_they_expire(api, aws, valid_book):
-    from chalicelib import dependencies as deps
-    from chalicelib.domain.jobs import LeaseLost
+    from chalicelib import wiring
+    from chalicelib.bulk_import.domain import LeaseLost
 
     _, token = api.new_user()
     submit_json(api, token, [valid_book()])
-    repo = deps.job_repository()
+    repo = wiring.job_repository()
     (queued,) = list(repo.active(10))
 
     mine = repo.claim(queued, "run-a", now_ms=1_000, lease_ms=60_000)

@@ -8,7 +8,7 @@ from tests.conftest import RedisServer
 @pytest.fixture
 def own_redis(aws, monkeypatch):
     """A redis-server of this test's own, so stopping it disturbs nobody else."""
-    from chalicelib.dependencies import reset_dependencies
+    from chalicelib.wiring import reset_dependencies
 
     server = RedisServer()
     server.start()

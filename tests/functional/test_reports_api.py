@@ -6,7 +6,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from chalicelib import dependencies as deps
+from chalicelib import wiring
 from tests.functional.reports_support import (
     FAST_POLICY,
     live_status_keys,
@@ -21,7 +21,7 @@ from tests.functional.reports_support import (
 
 
 def _report_for(api: Any) -> tuple[dict[str, Any], str]:
-    from chalicelib.services.reports import send_reports
+    from chalicelib.reports.service import send_reports
 
     user, token = api.new_user()
     publish(seed_job(user["user_id"], ok=3, failed=2))
@@ -57,9 +57,9 @@ def test_reports_list_and_detail_with_a_short_lived_download_url(api: Any) -> No
         assert int(query["Expires"][0]) - time.time() <= 900
 
     # the staged object is the PDF that was emailed, stored encrypted
-    s3 = deps.report_archive()._client()
+    s3 = wiring.report_archive()._client()
     obj = s3.get_object(
-        Bucket=deps.settings().bucket, Key=f"reports/{user['user_id']}/{item['report_id']}.pdf"
+        Bucket=wiring.settings().bucket, Key=f"reports/{user['user_id']}/{item['report_id']}.pdf"
     )
     assert obj["ContentType"] == "application/pdf"
     assert obj["ServerSideEncryption"] == "AES256"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib import dependencies as deps
-from chalicelib.domain.users import User
-from chalicelib.services.reports import send_reports
+from chalicelib import wiring
+from chalicelib.accounts.domain import User
+from chalicelib.reports.service import send_reports
 from tests.functional.reports_support import (
     FAST_POLICY,
     live_status_keys,
@@ -32,7 +32,7 @@ def _add_user(n: int, name: str | None = None) -> User:
         created_at="2026-11-25T09:00:00.000Z",
         password_hash="unused",
     )
-    deps.user_repository().add(user)
+    wiring.user_repository().add(user)
     return user
 
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib import dependencies as deps
-from chalicelib.domain.errors import DependencyUnavailable
-from chalicelib.domain.users import User
-from chalicelib.services.reports import send_reports
+from chalicelib import wiring
+from chalicelib.accounts.domain import User
+from chalicelib.platform.errors import DependencyUnavailable
+from chalicelib.reports.service import send_reports
 from tests.functional.reports_support import (
     FAST_POLICY,
     FakeClock,
@@ -104,7 +104,7 @@ def _user(n: int) -> User:
         created_at="2026-11-25T09:00:00.000Z",
         password_hash="unused",
     )
-    deps.user_repository().add(user)
+    wiring.user_repository().add(user)
     return user
 
 
@@ -116,13 +116,13 @@ def test_ses_failing_then_recovering_sends_one_email_after_the_backoff(aws: Any)
     user = _user(1)
     publish(seed_job(user.user_id, ok=3, failed=1))
     clock = FakeClock()
-    mailer = FlakyMailer(deps.report_dependencies().mailer, failures=1)
+    mailer = FlakyMailer(wiring.report_dependencies().mailer, failures=1)
     flaky = report_deps(mailer=mailer, clock=clock)
 
     first = send_reports(flaky, FAST_POLICY)
     assert first["reports_failed"] == 1 and parsed_mail() == []
     assert _snapshot_exists(user)  # kept for the retry
-    delivery = deps.deliveries().dead_letters()
+    delivery = wiring.deliveries().dead_letters()
     assert delivery == []  # one failure is not a dead letter
 
     too_soon = send_reports(flaky, FAST_POLICY)
@@ -144,7 +144,7 @@ def test_backoff_doubles_with_each_failed_attempt(aws: Any) -> None:
     publish(seed_job(user.user_id, ok=1, failed=0))
     clock = FakeClock()
     flaky = report_deps(
-        mailer=FlakyMailer(deps.report_dependencies().mailer, failures=10), clock=clock
+        mailer=FlakyMailer(wiring.report_dependencies().mailer, failures=10), clock=clock
     )
     send_reports(flaky, FAST_POLICY)
     send_reports(flaky, FAST_POLICY)  # attempt 1 failed at t0; next at t0 + 60
@@ -161,7 +161,7 @@ def test_five_failures_go_to_the_dead_letter_list_and_an_admin_retry_sends_it(ap
     _, admin = api.new_user("admin@example.com")
     publish(seed_job(user["user_id"], ok=2, failed=2))
     clock = FakeClock()
-    real_mailer = deps.report_dependencies().mailer
+    real_mailer = wiring.report_dependencies().mailer
     down = report_deps(mailer=FlakyMailer(real_mailer, failures=100), clock=clock)
 
     outcomes = []
@@ -218,7 +218,7 @@ def test_s3_failure_keeps_the_snapshot_and_the_next_run_sends_it(aws: Any) -> No
 def test_a_crash_between_send_and_delete_never_sends_a_second_email(aws: Any) -> None:
     user = _user(4)
     publish(seed_job(user.user_id, ok=2, failed=1))
-    real = deps.report_dependencies()
+    real = wiring.report_dependencies()
 
     with pytest.raises(Crash):
         send_reports(report_deps(snapshots=CrashOnComplete(real.snapshots)), FAST_POLICY)
@@ -236,7 +236,7 @@ def test_a_crash_before_recording_the_send_is_dead_lettered_not_resent(aws: Any)
     user = _user(5)
     publish(seed_job(user.user_id, ok=1, failed=1))
     clock = FakeClock()
-    real = deps.report_dependencies()
+    real = wiring.report_dependencies()
     with pytest.raises(Crash):
         send_reports(
             report_deps(deliveries=CrashOnMarkSent(real.deliveries), clock=clock), FAST_POLICY
@@ -249,7 +249,7 @@ def test_a_crash_before_recording_the_send_is_dead_lettered_not_resent(aws: Any)
     summary = send_reports(report_deps(clock=clock), FAST_POLICY)
     assert summary["dead_lettered"] == 1 and summary["reports_sent"] == 0
     assert len(mail_for(user.email)) == 1
-    (entry,) = deps.deliveries().dead_letters()
+    (entry,) = wiring.deliveries().dead_letters()
     assert entry.user_id == user.user_id and "in doubt" in entry.last_error
 
 
@@ -257,7 +257,7 @@ def test_two_runs_in_parallel_send_one_email_per_snapshot(aws: Any) -> None:
     users = [_user(10 + n) for n in range(20)]
     for n, user in enumerate(users):
         publish(seed_job(user.user_id, ok=n + 1, failed=1))
-    real = deps.report_dependencies()
+    real = wiring.report_dependencies()
 
     class SlowRenderer:
         """Rendering takes a while, so the two runs overlap on every user."""
@@ -291,7 +291,7 @@ def test_two_runs_in_parallel_send_one_email_per_snapshot(aws: Any) -> None:
 def test_a_held_lock_skips_the_user_until_it_is_released(aws: Any) -> None:
     user = _user(6)
     publish(seed_job(user.user_id, ok=1, failed=0))
-    store = deps.report_dependencies().snapshots
+    store = wiring.report_dependencies().snapshots
     token = store.lock(user.user_id, 60_000)
     assert token is not None
     assert send_reports(report_deps(), FAST_POLICY)["locked"] == 1

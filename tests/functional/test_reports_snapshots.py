@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import redis
 
-from chalicelib.adapters.snapshot_store import RedisSnapshotStore
+from chalicelib.status_record.adapters.redis_store import RedisSnapshotStore
 
 
 @pytest.fixture

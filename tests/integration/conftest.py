@@ -77,7 +77,7 @@ class SentMail:
 def aws(monkeypatch: pytest.MonkeyPatch, tier: LocalStackTier) -> Iterator[Any]:
     """The app's environment pointed at the tier; Redis flushed, sent mail cleared."""
     from chalicelib.config import get_settings
-    from chalicelib.dependencies import reset_dependencies
+    from chalicelib.wiring import reset_dependencies
 
     _apply_env(monkeypatch, tier.app_env())
     redis.Redis.from_url(tier.redis_url).flushdb()

@@ -14,11 +14,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from chalicelib import dependencies as deps
-from chalicelib.domain.ids import new_ulid
-from chalicelib.domain.reports import Delivery
-from chalicelib.domain.users import User
-from chalicelib.services.reports import send_reports
+from chalicelib import wiring
+from chalicelib.accounts.domain import User
+from chalicelib.platform.ids import new_ulid
+from chalicelib.reports.domain import Delivery
+from chalicelib.reports.service import send_reports
 from tests.functional.reports_support import (
     FAST_POLICY,
     pdf_attachment,
@@ -71,7 +71,7 @@ def _user(name: str) -> User:
         created_at="2026-11-25T09:00:00.000Z",
         password_hash="unused",
     )
-    deps.user_repository().add(user)
+    wiring.user_repository().add(user)
     return user
 
 
@@ -82,7 +82,7 @@ def _mail_to(sent_mail: Any, address: str) -> list[Any]:
 def test_only_one_of_many_concurrent_creators_gets_the_delivery(aws: Any) -> None:
     delivery = Delivery(snapshot_id=new_ulid(), user_id=new_ulid(), report_id=new_ulid(),
                         state="pending")  # fmt: skip
-    log = deps.deliveries()
+    log = wiring.deliveries()
 
     created = _all_at_once(lambda: log.create(delivery))
 
@@ -92,7 +92,7 @@ def test_only_one_of_many_concurrent_creators_gets_the_delivery(aws: Any) -> Non
 def test_only_one_of_many_concurrent_senders_claims_the_send(aws: Any) -> None:
     delivery = Delivery(snapshot_id=new_ulid(), user_id=new_ulid(), report_id=new_ulid(),
                         state="pending")  # fmt: skip
-    log = deps.deliveries()
+    log = wiring.deliveries()
     assert log.create(delivery)
 
     claimed = _all_at_once(lambda: log.begin_send(delivery.snapshot_id, 0, 2_000_000_000.0))
@@ -107,7 +107,7 @@ def test_a_crash_between_send_and_snapshot_delete_never_sends_a_second_email(
 ) -> None:
     user = _user("Crashy")
     publish(seed_job(user.user_id, ok=4, failed=2))
-    real = deps.report_dependencies()
+    real = wiring.report_dependencies()
 
     with pytest.raises(Crash):
         send_reports(report_deps(snapshots=CrashBeforeSnapshotDelete(real.snapshots)), FAST_POLICY)

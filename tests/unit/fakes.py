@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.books import Book
-from chalicelib.domain.errors import Conflict
-from chalicelib.domain.users import User
-from chalicelib.services.ports import BookCache, BookRepository, UserRepository
+from chalicelib.accounts.domain import User
+from chalicelib.accounts.ports import UserRepository
+from chalicelib.books.domain import DUPLICATE_ISBN, Book
+from chalicelib.books.ports import BookCache, BookRepository
+from chalicelib.platform.errors import Conflict
 
 
 class FakeUserRepository(UserRepository):
@@ -41,7 +42,7 @@ class FakeBookRepository(BookRepository):
 
     def add(self, book: Book) -> None:
         if self._isbn_taken(book):
-            raise Conflict("duplicate isbn")
+            raise Conflict(DUPLICATE_ISBN)
         self.books[(book.user_id, book.book_id)] = book
 
     def get(self, user_id: str, book_id: str) -> Book | None:
@@ -50,7 +51,7 @@ class FakeBookRepository(BookRepository):
 
     def replace(self, current: Book, updated: Book) -> None:
         if self._isbn_taken(updated):
-            raise Conflict("duplicate isbn")
+            raise Conflict(DUPLICATE_ISBN)
         self.books[(updated.user_id, updated.book_id)] = updated
 
     def delete(self, book: Book) -> None:

@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
-from chalicelib.domain.books import BookFields, apply_patch, book_from_csv_row, validate_book
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.books.domain import BookFields, apply_patch, book_from_csv_row, validate_book
+from chalicelib.platform.errors import ValidationFailed
 
 TODAY = dt.date(2026, 11, 25)
 VALID = {"title": "Dune", "author": "Frank Herbert", "isbn": "0-306-40615-2"}

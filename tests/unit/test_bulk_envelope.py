@@ -6,19 +6,19 @@ import json
 
 import pytest
 
-from chalicelib.domain.errors import (
-    BadRequest,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    ValidationFailed,
-)
-from chalicelib.domain.jobs import (
+from chalicelib.bulk_import.domain import (
     MAX_BYTES,
     Job,
     failure_reason,
     inspect_submission,
     iter_payloads,
     plan_rows,
+)
+from chalicelib.platform.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
 )
 
 BOOK = {"title": "Dune", "author": "Frank Herbert", "isbn": "9780441013593"}

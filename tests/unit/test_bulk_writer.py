@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.bulk_writer import (
+from chalicelib.books.domain import Book, BookFields
+from chalicelib.bulk_import.adapters.bulk_writer import (
     Backoff,
     DynamoBulkWriter,
     RetriesExhausted,
     batch_put,
 )
-from chalicelib.domain.books import Book, BookFields
-from chalicelib.domain.ids import book_id_for_row
+from chalicelib.platform.ids import book_id_for_row
 
 
 def _book(row: int, isbn: str) -> tuple[int, Book]:

@@ -3,9 +3,9 @@ import time
 import jwt
 import pytest
 
-from chalicelib.domain.cursor import decode_cursor, encode_cursor
-from chalicelib.domain.errors import BadRequest, Unauthorized
-from chalicelib.services.tokens import Principal, bearer_token, issue_token, verify_token
+from chalicelib.accounts.tokens import Principal, bearer_token, issue_token, verify_token
+from chalicelib.platform.cursor import decode_cursor, encode_cursor
+from chalicelib.platform.errors import BadRequest, Unauthorized
 
 SECRET = b"k" * 32
 ALICE = Principal(user_id="u-alice", email="alice@example.com", role="user")

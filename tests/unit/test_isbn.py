@@ -1,6 +1,6 @@
 import pytest
 
-from chalicelib.domain.isbn import InvalidIsbn, normalize_isbn
+from chalicelib.books.isbn import InvalidIsbn, normalize_isbn
 
 
 @pytest.mark.parametrize(

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from chalicelib.domain.reports import (
+from chalicelib.reports.domain import (
     Delivery,
     FailedRow,
     Recipient,
     ReportContent,
-    StatusSnapshot,
     backoff_seconds,
     group_reasons,
 )
+from chalicelib.status_record.record import StatusSnapshot
 
 
 def test_a_snapshot_reads_the_status_hash_and_tolerates_bad_values() -> None:

@@ -6,8 +6,12 @@ import email
 import email.policy
 from typing import Any
 
-from chalicelib.adapters.mailer import SesMailer, build_message, header_safe
-from chalicelib.domain.reports import Recipient, ReportContent, StatusSnapshot
+from chalicelib.reports.adapters.mailer import SesMailer, build_message, header_safe
+from chalicelib.reports.domain import (
+    Recipient,
+    ReportContent,
+)
+from chalicelib.status_record.record import StatusSnapshot
 
 
 def _content(name: str = "Ada") -> ReportContent:

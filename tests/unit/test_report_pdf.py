@@ -7,15 +7,15 @@ import re
 
 from pypdf import PdfReader
 
-from chalicelib.adapters.pdf_report import render_report_pdf
-from chalicelib.domain.reports import (
+from chalicelib.reports.adapters.pdf_report import render_report_pdf
+from chalicelib.reports.domain import (
     FailedRow,
     JobLine,
     Recipient,
     ReportContent,
-    StatusSnapshot,
     group_reasons,
 )
+from chalicelib.status_record.record import StatusSnapshot
 
 
 def _text(pdf: bytes) -> tuple[int, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from chalicelib.services.reports_ratelimit import TokenBucket
+from chalicelib.reports.ratelimit import TokenBucket
 
 
 class FakeTime:

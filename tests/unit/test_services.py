@@ -2,8 +2,9 @@
 
 import pytest
 
-from chalicelib.domain.errors import Conflict, NotFound, Unauthorized, ValidationFailed
-from chalicelib.services import auth, books
+from chalicelib.accounts import service as auth
+from chalicelib.books import service as books
+from chalicelib.platform.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from tests.unit.fakes import FakeBookCache, FakeBookRepository, FakeUserRepository
 
 VALID = {"title": "Dune", "author": "Frank Herbert", "isbn": "9780306406157"}

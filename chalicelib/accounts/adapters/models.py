@@ -1,0 +1,38 @@
+"""The users table: a user item and an email-claim item that makes the email unique."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    UnicodeAttribute,
+)
+
+from chalicelib.platform.adapters.dynamodb_models import BoundModel
+
+
+class UserModel(BoundModel):
+    """``pk = USER#<user_id>``: the user's profile and password hash."""
+
+    table_key = "users"
+
+    class Meta(BoundModel.Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    role = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class EmailClaimModel(BoundModel):
+    """``pk = EMAIL#<email>``: written with the user in one transaction, so an email is unique."""
+
+    table_key = "users"
+
+    class Meta(BoundModel.Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()

@@ -1,0 +1,97 @@
+"""Catalogue use cases: create, read (through the cache), list, replace, patch, delete."""
+
+from __future__ import annotations
+
+from dataclasses import replace as dc_replace
+from typing import Any
+
+from chalicelib.books.domain import Book, apply_patch, validate_book
+from chalicelib.books.ports import BookCache, BookRepository
+from chalicelib.platform.clock import now_iso
+from chalicelib.platform.cursor import decode_cursor, encode_cursor
+from chalicelib.platform.errors import NotFound
+from chalicelib.platform.ids import is_book_id, new_book_id
+from chalicelib.platform.paging import page_limit
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+
+
+def create_book(books: BookRepository, user_id: str, data: Any) -> Book:
+    """Validate and store a new book."""
+    fields = validate_book(data)
+    stamp = now_iso()
+    book = Book(
+        book_id=new_book_id(), user_id=user_id, fields=fields, created_at=stamp, updated_at=stamp
+    )
+    books.add(book)
+    return book
+
+
+def _existing(books: BookRepository, user_id: str, book_id: str) -> Book:
+    # A malformed id cannot exist; answering 404 keeps ids opaque to clients.
+    book = books.get(user_id, book_id) if is_book_id(book_id) else None
+    if book is None:
+        raise NotFound("book not found")
+    return book
+
+
+def get_book(
+    books: BookRepository, cache: BookCache, user_id: str, book_id: str
+) -> tuple[Book, bool]:
+    """The book and whether it came from the cache."""
+    if not is_book_id(book_id):
+        raise NotFound("book not found")
+    cached, token = cache.get(user_id, book_id)
+    if cached is not None:
+        return cached, True
+    book = _existing(books, user_id, book_id)
+    cache.put(book, token)
+    return book, False
+
+
+def _save(books: BookRepository, cache: BookCache, current: Book, fields: Any) -> Book:
+    updated = dc_replace(current, fields=fields, updated_at=now_iso())
+    try:
+        books.replace(current, updated)
+    finally:
+        # Invalidate even if the write failed half-way: a stale cache is worse than a miss.
+        cache.invalidate(current.user_id, current.book_id)
+    return updated
+
+
+def replace_book(
+    books: BookRepository, cache: BookCache, user_id: str, book_id: str, data: Any
+) -> Book:
+    """PUT: replace every editable field."""
+    current = _existing(books, user_id, book_id)
+    return _save(books, cache, current, validate_book(data))
+
+
+def patch_book(
+    books: BookRepository, cache: BookCache, user_id: str, book_id: str, data: Any
+) -> Book:
+    """PATCH: change only the given fields."""
+    current = _existing(books, user_id, book_id)
+    return _save(books, cache, current, apply_patch(current.fields, data))
+
+
+def delete_book(books: BookRepository, cache: BookCache, user_id: str, book_id: str) -> None:
+    """Delete the book; its ISBN becomes free again."""
+    current = _existing(books, user_id, book_id)
+    try:
+        books.delete(current)
+    finally:
+        cache.invalidate(user_id, book_id)
+
+
+def list_books(
+    books: BookRepository, cursor_secret: bytes, user_id: str, params: dict[str, str]
+) -> dict[str, Any]:
+    """A page of the user's books: ``{"items": [...], "next_cursor": str | None}``."""
+    limit = page_limit(params.get("limit"), DEFAULT_PAGE, MAX_PAGE)
+    cursor = params.get("cursor")
+    after = decode_cursor(cursor_secret, user_id, cursor) if cursor else None
+    items, position = books.list(user_id, limit, after, params.get("author"), params.get("genre"))
+    next_cursor = encode_cursor(cursor_secret, user_id, position) if position else None
+    return {"items": [b.to_dict() for b in items], "next_cursor": next_cursor}

@@ -1,0 +1,257 @@
+"""Bulk jobs and their per-row errors in DynamoDB.
+
+A job that still needs work (queued, in progress, or finished but not yet published to Redis)
+carries ``queue_state = "active"``, which puts it in the sparse ``active-jobs`` index; workers
+find work there and take a job with a conditional write (the lease), so two runs never work on
+the same job. Every later write of a run is conditional on still holding that lease.
+
+The reports helper reads jobs through ``get_jobs(user_id, job_ids)`` and
+``first_errors(job_id, limit)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
+
+from chalicelib.bulk_import.adapters.bulk_writer import Backoff, batch_put
+from chalicelib.bulk_import.adapters.models import JobErrorModel, JobModel
+from chalicelib.bulk_import.domain import (
+    FAILED,
+    FINISHED,
+    MEDIA_TYPES,
+    PROCESSING,
+    QUEUED,
+    Job,
+    LeaseLost,
+    RowError,
+)
+from chalicelib.config import Settings
+from chalicelib.platform.adapters.dynamodb_errors import dynamo_unavailable_as_domain_error
+from chalicelib.platform.adapters.dynamodb_models import bind_models
+
+ACTIVE = "active"
+_FORMAT_BY_MEDIA = {media: fmt for fmt, media in MEDIA_TYPES.items()}
+
+
+def to_job(item: JobModel) -> Job:
+    """Domain job from its item."""
+    return Job(
+        job_id=item.job_id,
+        user_id=item.user_id,
+        status=item.status,
+        fmt=_FORMAT_BY_MEDIA.get(item.content_type, "json"),
+        source_key=item.source_key,
+        total_rows=int(item.total_rows),
+        created_at=item.created_at,
+        next_row=int(item.next_row or 0),
+        success_count=int(item.success_count or 0),
+        failure_count=int(item.failure_count or 0),
+        started_at=item.started_at,
+        completed_at=item.completed_at,
+        error=item.error,
+        published=bool(item.published),
+        attempts=int(item.attempts or 0),
+    )
+
+
+def _conditional_update(item: JobModel, actions: list[Any], condition: Condition) -> bool:
+    """Apply ``actions`` if ``condition`` holds; False (not an error) when it does not."""
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+class DynamoJobRepository:
+    """Jobs table + job-errors table."""
+
+    def __init__(
+        self, settings: Settings, client: Callable[[], Any], backoff: Backoff | None = None
+    ) -> None:
+        bind_models(settings, JobModel, JobErrorModel)
+        self._errors_table = settings.tables.job_errors
+        self._client = client
+        self._backoff = backoff or Backoff()
+
+    # --- submissions and reads ----------------------------------------------------------------
+
+    def create(self, job: Job) -> None:
+        """Store a new queued job (in the active index)."""
+        item = JobModel(
+            user_id=job.user_id,
+            job_id=job.job_id,
+            status=job.status,
+            queue_state=ACTIVE,
+            source_key=job.source_key,
+            content_type=MEDIA_TYPES[job.fmt],
+            total_rows=job.total_rows,
+            next_row=0,
+            success_count=0,
+            failure_count=0,
+            attempts=0,
+            published=False,
+            created_at=job.created_at,
+        )
+        with dynamo_unavailable_as_domain_error("create job"):
+            item.save(condition=JobModel.job_id.does_not_exist())
+
+    def get(self, user_id: str, job_id: str) -> Job | None:
+        """The job, or None (also when it is someone else's)."""
+        with dynamo_unavailable_as_domain_error("read job"):
+            try:
+                return to_job(JobModel.get(user_id, job_id, consistent_read=True))
+            except JobModel.DoesNotExist:
+                return None
+
+    def recent(self, user_id: str, limit: int) -> list[Job]:
+        """The user's newest ``limit`` jobs, newest first (job ids are ULIDs: key order)."""
+        with dynamo_unavailable_as_domain_error("list jobs"):
+            items = JobModel.query(user_id, scan_index_forward=False, limit=limit, page_size=limit)
+            return [to_job(item) for item in items]
+
+    def get_jobs(self, user_id: str, job_ids: list[str]) -> list[Job]:
+        """The user's jobs among ``job_ids`` (missing or expired ones are skipped), in order."""
+        keys = [(user_id, job_id) for job_id in dict.fromkeys(job_ids)]
+        with dynamo_unavailable_as_domain_error("read jobs"):
+            found = {item.job_id: to_job(item) for item in JobModel.batch_get(keys)}
+        return [found[job_id] for job_id in dict.fromkeys(job_ids) if job_id in found]
+
+    def errors(self, job_id: str) -> list[RowError]:
+        """Every row error of the job, by row number."""
+        return self.first_errors(job_id, None)
+
+    def first_errors(self, job_id: str, limit: int | None) -> list[RowError]:
+        """The first ``limit`` row errors of the job (all when ``limit`` is None), by row."""
+        with dynamo_unavailable_as_domain_error("read job errors"):
+            items = JobErrorModel.query(job_id, limit=limit, page_size=min(limit or 1000, 1000))
+            return [RowError(row=int(i.row), isbn=i.isbn or "", reason=i.reason) for i in items]
+
+    # --- the worker side ----------------------------------------------------------------------
+
+    def active(self, page_size: int) -> Iterator[Job]:
+        """Every job that needs work, oldest first, read lazily ``page_size`` at a time.
+
+        The index is eventually consistent: a job in it may already be taken or finished,
+        which the conditional claim finds out.
+        """
+        for item in JobModel.active_jobs.query(ACTIVE, page_size=page_size):
+            yield to_job(item)
+
+    def claim(self, job: Job, owner: str, now_ms: int, lease_ms: int) -> Job | None:
+        """Take the job for ``lease_ms`` if nobody holds an unexpired lease; None otherwise.
+
+        A queued job becomes processing. The claim counts an attempt, so a job that keeps
+        killing its runs can be given up (see ``fail``).
+        """
+        item = JobModel(user_id=job.user_id, job_id=job.job_id)
+        free = JobModel.lease_expires_at.does_not_exist() | (JobModel.lease_expires_at < now_ms)
+        actions: list[Any] = [
+            JobModel.lease_owner.set(owner),
+            JobModel.lease_expires_at.set(now_ms + lease_ms),
+            JobModel.attempts.add(1),
+        ]
+        if job.status == QUEUED:
+            actions.append(JobModel.status.set(PROCESSING))
+        condition = free & (JobModel.queue_state == ACTIVE) & (JobModel.status == job.status)
+        if not _conditional_update(item, actions, condition):
+            return None
+        return to_job(item)
+
+    def mark_started(self, job: Job, owner: str, started_at: str) -> Job:
+        """Stamp ``started_at`` once (the first run that works on the job)."""
+        item = JobModel(user_id=job.user_id, job_id=job.job_id)
+        actions = [JobModel.started_at.set(JobModel.started_at | started_at)]
+        if not _conditional_update(item, actions, JobModel.lease_owner == owner):
+            raise LeaseLost(job.job_id)
+        return to_job(item)
+
+    def checkpoint(
+        self, job: Job, owner: str, next_row: int, success: int, failure: int, lease_until_ms: int
+    ) -> None:
+        """Record progress (absolute counts) and renew the lease; ``LeaseLost`` if not ours."""
+        item = JobModel(user_id=job.user_id, job_id=job.job_id)
+        actions = [
+            JobModel.next_row.set(next_row),
+            JobModel.success_count.set(success),
+            JobModel.failure_count.set(failure),
+            JobModel.lease_expires_at.set(lease_until_ms),
+        ]
+        if not _conditional_update(item, actions, JobModel.lease_owner == owner):
+            raise LeaseLost(job.job_id)
+
+    def finish(
+        self,
+        job: Job,
+        owner: str,
+        status: str,
+        completed_at: str,
+        expires_at: dt.datetime,
+        error: str | None = None,
+    ) -> Job:
+        """Mark the job completed or failed; it stays active until its counts are published."""
+        item = JobModel(user_id=job.user_id, job_id=job.job_id)
+        actions: list[Any] = [
+            JobModel.status.set(status),
+            JobModel.completed_at.set(completed_at),
+            JobModel.expires_at.set(expires_at),
+        ]
+        if error is not None:
+            actions.append(JobModel.error.set(error))
+        if not _conditional_update(item, actions, JobModel.lease_owner == owner):
+            raise LeaseLost(job.job_id)
+        return to_job(item)
+
+    def mark_published(self, job: Job) -> None:
+        """The counts are in Redis: the job leaves the active index and its lease is dropped."""
+        item = JobModel(user_id=job.user_id, job_id=job.job_id)
+        item.update(
+            actions=[
+                JobModel.published.set(True),
+                JobModel.queue_state.remove(),
+                JobModel.lease_owner.remove(),
+                JobModel.lease_expires_at.remove(),
+            ],
+            condition=JobModel.status.is_in(*FINISHED),
+        )
+
+    def release(self, job: Job, owner: str, *, clean: bool) -> None:
+        """Give the lease back so the next run continues at once.
+
+        A clean release (the run ran out of time) also resets the attempt counter, which only
+        counts runs that died or failed on this job.
+        """
+        item = JobModel(user_id=job.user_id, job_id=job.job_id)
+        actions: list[Any] = [JobModel.lease_owner.remove(), JobModel.lease_expires_at.remove()]
+        if clean:
+            actions.append(JobModel.attempts.set(0))
+        _conditional_update(item, actions, JobModel.lease_owner == owner)
+
+    def fail(
+        self, job: Job, owner: str, completed_at: str, expires_at: dt.datetime, error: str
+    ) -> Job:
+        """Give up on the job: status failed with ``error``; its counts so far still publish."""
+        return self.finish(job, owner, FAILED, completed_at, expires_at, error)
+
+    def put_errors(self, job_id: str, errors: list[RowError], expires_at: dt.datetime) -> None:
+        """Store row errors (keyed by row, so writing one twice is harmless)."""
+        if not errors:
+            return
+        items = [
+            JobErrorModel(
+                job_id=job_id,
+                row=e.row,
+                isbn=e.isbn or None,
+                reason=e.reason,
+                expires_at=expires_at,
+            ).serialize()
+            for e in errors
+        ]
+        batch_put(self._client(), self._errors_table, items, self._backoff)

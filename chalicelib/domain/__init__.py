@@ -1,1 +1,0 @@
-"""Domain: entities, validation rules and errors. No AWS, Redis or PynamoDB in here."""

@@ -1,0 +1,1 @@
+"""Shared adapters: the DynamoDB model base and error translation, and the health probes."""

@@ -1,0 +1,45 @@
+"""The bulk jobs a report covers, as the report pipeline sees them.
+
+The jobs and their row errors belong to the bulk import; this reads them through its repository
+and only translates them into the report's own types (``JobLine``, ``FailedRow``).
+"""
+
+from __future__ import annotations
+
+from chalicelib.bulk_import.adapters.job_repository import DynamoJobRepository
+from chalicelib.reports.domain import FailedRow, JobLine
+
+
+class DynamoJobReader:
+    """``JobReader`` over the bulk import's ``DynamoJobRepository``."""
+
+    def __init__(self, jobs: DynamoJobRepository) -> None:
+        self._jobs = jobs
+
+    def jobs(self, user_id: str, job_ids: list[str]) -> list[JobLine]:
+        """The user's jobs among ``job_ids`` (unknown ids skipped), oldest first."""
+        lines = [
+            JobLine(
+                job_id=job.job_id,
+                status=job.status,
+                submitted_at=job.created_at,
+                completed_at=job.completed_at or "",
+                success_count=job.success_count,
+                failure_count=job.failure_count,
+            )
+            for job in self._jobs.get_jobs(user_id, job_ids)
+        ]
+        return sorted(lines, key=lambda line: (line.submitted_at, line.job_id))
+
+    def failed_rows(self, job_ids: list[str], limit: int) -> list[FailedRow]:
+        """Up to ``limit`` failed rows over the jobs, in job order then row order."""
+        rows: list[FailedRow] = []
+        for job_id in job_ids:
+            remaining = limit - len(rows)
+            if remaining <= 0:
+                break
+            rows += [
+                FailedRow(job_id=job_id, row=error.row, isbn=error.isbn, reason=error.reason)
+                for error in self._jobs.first_errors(job_id, remaining)
+            ]
+        return rows

@@ -1,0 +1,154 @@
+"""Report emails through SES v1 ``send_raw_email``: text and HTML alternatives plus the PDF.
+
+Header values are built from sanitised text (control characters, CR and LF removed) and encoded
+by the ``email`` package, so nothing a user typed can add a header. The recipient is taken from
+the ``To`` header (no ``Destinations`` argument): SES and the emulators then count it once.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, make_msgid
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.platform.errors import DependencyUnavailable
+from chalicelib.reports.domain import ReportContent
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"  # chalicelib/templates
+# SES v1 rejects raw messages over 10 MB (after base64), so bigger ones carry a link instead.
+SES_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SendQuota:
+    """SES's sending limits for the account."""
+
+    max_send_rate: float
+    max_24_hour_send: float
+    sent_last_24_hours: float
+
+
+@functools.lru_cache(maxsize=4)
+def _template(name: str) -> Template:
+    return Template((TEMPLATE_DIR / name).read_text(encoding="utf-8"))
+
+
+def header_safe(value: str, max_len: int = 200) -> str:
+    """One line of printable text: no CR/LF/control characters can reach a header."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in value)
+    return " ".join(cleaned.split())[:max_len]
+
+
+def subject_for(content: ReportContent) -> str:
+    """The email subject (numbers only: nothing user-typed)."""
+    snap = content.snapshot
+    return header_safe(
+        f"Your books import report: {snap.success_count} added, {snap.failure_count} failed"
+    )
+
+
+def _fields(content: ReportContent) -> dict[str, str]:
+    snap = content.snapshot
+    return {
+        "name": content.recipient.name,
+        "report_id": content.report_id,
+        "generated_at": content.generated_at,
+        "window_start": snap.first_processed_at or "-",
+        "window_end": snap.processed_at or "-",
+        "total": str(snap.total),
+        "ok": str(snap.success_count),
+        "failed": str(snap.failure_count),
+        "rate": f"{content.success_rate:.1f}%",
+    }
+
+
+def build_message(
+    content: ReportContent, sender: str, pdf: bytes | None, link: str | None = None
+) -> bytes:
+    """The raw MIME message: multipart/mixed with the PDF, or alternatives with a link."""
+    fields = _fields(content)
+    if pdf is not None:
+        note = "The full report is attached as a PDF."
+        note_html = html.escape(note)
+    else:
+        note = f"The report is too large to attach; download it here: {link}"
+        note_html = (
+            f'The report is too large to attach: <a href="{html.escape(link or "")}">'
+            "download the PDF</a>."
+        )
+    text = _template("report_email.txt").substitute(fields, delivery_note=note)
+    html_fields = {k: html.escape(v) for k, v in fields.items()}
+    body_html = _template("report_email.html").substitute(html_fields, delivery_note_html=note_html)
+    # The compat32 MIME classes: about twice as fast as EmailMessage for a PDF-sized message.
+    message = MIMEMultipart("mixed")
+    message["Subject"] = subject_for(content)
+    message["From"] = header_safe(sender)
+    message["To"] = formataddr(
+        (header_safe(content.recipient.name), header_safe(content.recipient.email, 254)),
+        charset="utf-8",
+    )
+    message["Message-ID"] = make_msgid(domain="books-api.local")
+    message["X-Report-Id"] = header_safe(content.report_id)
+    alternatives = MIMEMultipart("alternative")
+    alternatives.attach(MIMEText(text, "plain", "utf-8"))
+    alternatives.attach(MIMEText(body_html, "html", "utf-8"))
+    message.attach(alternatives)
+    if pdf is not None:
+        attachment = MIMEApplication(pdf, "pdf")
+        attachment.add_header(
+            "Content-Disposition",
+            "attachment",
+            filename=f"books-report-{header_safe(content.report_id)}.pdf",
+        )
+        message.attach(attachment)
+    return message.as_bytes()
+
+
+class SesMailer:
+    """``ReportMailer`` on SES v1. SES/botocore failures become ``DependencyUnavailable``."""
+
+    def __init__(
+        self, client: Callable[[], Any], sender: str, max_message_bytes: int = SES_MAX_MESSAGE_BYTES
+    ) -> None:
+        self._client = client
+        self._sender = sender
+        self._max_bytes = max_message_bytes
+
+    def compose(
+        self, content: ReportContent, pdf: bytes, link: Callable[[], str]
+    ) -> tuple[bytes, bool]:
+        """``(raw message, attached)``: the PDF attached unless that breaks the size limit."""
+        raw = build_message(content, self._sender, pdf)
+        if len(raw) <= self._max_bytes:
+            return raw, True
+        return build_message(content, self._sender, None, link()), False
+
+    def send(self, raw: bytes) -> str:
+        """Send a raw message; return SES's message id."""
+        try:
+            response = self._client().send_raw_email(Source=self._sender, RawMessage={"Data": raw})
+        except (ClientError, BotoCoreError) as exc:
+            raise DependencyUnavailable(f"SES did not accept the email ({exc})") from exc
+        return str(response["MessageId"])
+
+    def quota(self) -> SendQuota:
+        """SES's sending quota (``GetSendQuota``)."""
+        try:
+            response = self._client().get_send_quota()
+        except (ClientError, BotoCoreError) as exc:
+            raise DependencyUnavailable(f"SES quota unavailable ({exc})") from exc
+        return SendQuota(
+            max_send_rate=float(response.get("MaxSendRate", 1.0)),
+            max_24_hour_send=float(response.get("Max24HourSend", 0.0)),
+            sent_last_24_hours=float(response.get("SentLast24Hours", 0.0)),
+        )

@@ -1,0 +1,76 @@
+"""The report tables: the history behind ``GET /reports``, and deliveries (idempotency and
+dead letters)."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.platform.adapters.dynamodb_models import BoundModel
+
+
+class ReportModel(BoundModel):
+    """``(user_id, report_id)``: a report that was rendered, staged and (once sent) delivered."""
+
+    table_key = "reports"
+
+    class Meta(BoundModel.Meta):
+        pass
+
+    user_id = UnicodeAttribute(hash_key=True)
+    report_id = UnicodeAttribute(range_key=True)
+    email = UnicodeAttribute()
+    s3_key = UnicodeAttribute()
+    success_count = NumberAttribute()
+    failure_count = NumberAttribute()
+    job_ids = JSONAttribute(null=True)
+    created_at = UnicodeAttribute()
+    sent_at = UnicodeAttribute(null=True)
+    message_id = UnicodeAttribute(null=True)
+
+
+class DeadLetterIndex(GlobalSecondaryIndex["DeliveryModel"]):  # type: ignore[no-untyped-call]
+    """Sparse index of the deliveries that gave up (``dead_letter`` set), oldest failure first."""
+
+    class Meta:
+        index_name = "dead-letters"
+        projection = AllProjection()
+
+    dead_letter = UnicodeAttribute(hash_key=True)
+    failed_at = UnicodeAttribute(range_key=True)
+
+
+class DeliveryModel(BoundModel):
+    """``snapshot_id``: the idempotency and retry record of one status snapshot's report.
+
+    Moved ``pending``/``failed`` -> ``sending`` by a conditional write before SES is called and
+    to ``sent`` (with the SES message id) right after, so a later run never sends it again.
+    """
+
+    table_key = "deliveries"
+
+    class Meta(BoundModel.Meta):
+        pass
+
+    snapshot_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    report_id = UnicodeAttribute()
+    state = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    next_attempt_at = NumberAttribute(default=0)
+    lease_until = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+    failed_at = UnicodeAttribute(null=True)
+    message_id = UnicodeAttribute(null=True)
+    sent_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    # Set ("1") only while the delivery is in the dead-letter list: a sparse index.
+    dead_letter = UnicodeAttribute(null=True)
+    dead_letters = DeadLetterIndex()
+    expires_at = TTLAttribute(null=True)

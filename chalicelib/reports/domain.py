@@ -1,0 +1,138 @@
+"""Report entities and rules: what a PDF shows, delivery states, backoff.
+
+No AWS, Redis or reportlab in here: adapters turn stored data into these objects and back.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.status_record.record import StatusSnapshot
+
+# Delivery states. A delivery is keyed by the snapshot it reports, so it is the idempotency
+# record: ``sending`` is written (conditionally) before SES is called and ``sent`` right after.
+PENDING = "pending"
+FAILED = "failed"
+SENDING = "sending"
+SENT = "sent"
+DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class JobLine:
+    """One bulk job as the report's table shows it."""
+
+    job_id: str
+    status: str
+    submitted_at: str
+    completed_at: str
+    success_count: int
+    failure_count: int
+
+
+@dataclass(frozen=True)
+class FailedRow:
+    """One failed row of a bulk job."""
+
+    job_id: str
+    row: int
+    isbn: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who the report is about and for."""
+
+    user_id: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    """Everything one PDF shows."""
+
+    report_id: str
+    recipient: Recipient
+    generated_at: str
+    snapshot: StatusSnapshot
+    jobs: list[JobLine]
+    failed_rows: list[FailedRow]
+    # Reason -> count over every failed row that was read (not only the ones listed).
+    reasons: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def success_rate(self) -> float:
+        """Successes over processed rows, in percent (0 when nothing was processed)."""
+        total = self.snapshot.total
+        return 100.0 * self.snapshot.success_count / total if total else 0.0
+
+
+def group_reasons(rows: list[FailedRow]) -> list[tuple[str, int]]:
+    """Failure reasons with their counts, most frequent first (ties alphabetically)."""
+    counts = Counter(row.reason for row in rows)
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def backoff_seconds(attempts: int, base: float, cap: float = 3600.0) -> float:
+    """Delay before attempt ``attempts + 1``: base, 2x base, 4x base... capped."""
+    if attempts <= 0:
+        return 0.0
+    return float(min(cap, base * 2 ** (attempts - 1)))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The idempotency and retry record of one snapshot's report."""
+
+    snapshot_id: str
+    user_id: str
+    report_id: str
+    state: str
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    lease_until: float = 0.0
+    last_error: str = ""
+    failed_at: str = ""
+    message_id: str = ""
+    sent_at: str = ""
+
+    def dlq_entry(self) -> dict[str, Any]:
+        """The ``GET /admin/dlq`` item shape."""
+        return {
+            "entry_id": self.snapshot_id,
+            "user_id": self.user_id,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "failed_at": self.failed_at,
+        }
+
+
+@dataclass(frozen=True)
+class ReportRecord:
+    """A report in the history behind ``GET /reports``."""
+
+    user_id: str
+    report_id: str
+    email: str
+    s3_key: str
+    success_count: int
+    failure_count: int
+    created_at: str
+    sent_at: str | None = None
+    message_id: str | None = None
+    job_ids: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The public JSON shape."""
+        return {
+            "report_id": self.report_id,
+            "created_at": self.created_at,
+            "sent_at": self.sent_at,
+            "success_count": self.success_count,
+            "failure_count": self.failure_count,
+            "email": self.email,
+        }

@@ -1,0 +1,122 @@
+"""The interfaces the report pipeline depends on. Adapters implement them; tests inject fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from chalicelib.reports.domain import (
+    Delivery,
+    FailedRow,
+    JobLine,
+    ReportContent,
+    ReportRecord,
+)
+from chalicelib.status_record.record import StatusSnapshot
+
+
+class SnapshotStore(Protocol):
+    """The Redis status records: users set, atomic snapshots, per-user locks."""
+
+    def users(self) -> list[str]:
+        """Every user id in the users set."""
+
+    def repair_users(self, interval_seconds: int, force: bool = False) -> list[str]:
+        """Re-add users whose live record is missing from the set (throttled)."""
+
+    def take(self, user_id: str, snapshot_id: str, taken_at: str) -> StatusSnapshot | None:
+        """The pending snapshot, else a new one from the live record, else None."""
+
+    def complete(self, user_id: str, snapshot_id: str) -> bool:
+        """Delete the reported snapshot (and the user from the set if nothing new arrived)."""
+
+    def lock(self, user_id: str, ttl_ms: int) -> str | None:
+        """A token if the user's lock was acquired, else None."""
+
+    def unlock(self, user_id: str, token: str) -> None:
+        """Release the lock if ``token`` still holds it."""
+
+
+class DeliveryLog(Protocol):
+    """Idempotency and retry records, one per snapshot."""
+
+    def get(self, snapshot_id: str) -> Delivery | None:
+        """The delivery, or None."""
+
+    def create(self, delivery: Delivery) -> bool:
+        """Store a new pending delivery; False if it exists."""
+
+    def begin_send(self, snapshot_id: str, attempts: int, lease_until: float) -> bool:
+        """Claim the send; False if another run moved the delivery since it was read."""
+
+    def mark_sent(self, snapshot_id: str, message_id: str, sent_at: str) -> None:
+        """Record SES's acceptance."""
+
+    def mark_failed(
+        self, snapshot_id: str, attempts: int, error: str, next_attempt_at: float, dead: bool
+    ) -> bool:
+        """Record a failed attempt; ``dead`` moves it to the dead-letter list."""
+
+    def dead_letters(self, limit: int = 100) -> list[Delivery]:
+        """The dead-letter list."""
+
+    def requeue(self, snapshot_id: str) -> Delivery:
+        """Move a dead delivery back to pending."""
+
+
+class ReportRepository(Protocol):
+    """The report history."""
+
+    def save(self, record: ReportRecord) -> None:
+        """Create or overwrite a report item."""
+
+    def mark_sent(self, user_id: str, report_id: str, sent_at: str, message_id: str) -> None:
+        """Stamp a report as delivered."""
+
+    def list(self, user_id: str, limit: int = 50) -> list[ReportRecord]:
+        """The user's reports, newest first."""
+
+    def get(self, user_id: str, report_id: str) -> ReportRecord | None:
+        """One of the user's reports, or None."""
+
+
+class ReportArchive(Protocol):
+    """Where report PDFs are stored."""
+
+    def put_pdf(self, key: str, body: bytes) -> None:
+        """Upload a PDF."""
+
+    def presign(self, key: str, expires_seconds: int) -> str:
+        """A time-limited download URL."""
+
+
+class ReportMailer(Protocol):
+    """Composes and sends report emails."""
+
+    def compose(
+        self, content: ReportContent, pdf: bytes, link: Callable[[], str]
+    ) -> tuple[bytes, bool]:
+        """``(raw message, attached)``."""
+
+    def send(self, raw: bytes) -> str:
+        """Send; return the provider's message id."""
+
+    def quota(self) -> object:
+        """The provider's quota (``SendQuota``)."""
+
+
+class JobReader(Protocol):
+    """Read-only access to the bulk jobs a report covers."""
+
+    def jobs(self, user_id: str, job_ids: list[str]) -> list[JobLine]:
+        """The user's jobs among ``job_ids``."""
+
+    def failed_rows(self, job_ids: list[str], limit: int) -> list[FailedRow]:
+        """Up to ``limit`` failed rows over the jobs."""
+
+
+class ReportRenderer(Protocol):
+    """Turns report content into a document."""
+
+    def render(self, content: ReportContent) -> bytes:
+        """The PDF bytes."""

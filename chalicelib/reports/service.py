@@ -1,0 +1,454 @@
+"""The scheduled ``send_reports``: one PDF report email per user with a status record, once.
+
+Per user, under a Redis lock:
+
+1. take a snapshot (the live status hash is renamed atomically, so counts ``bulk_insert`` adds
+   meanwhile land in a fresh record for the next report); an unsent snapshot from an earlier run
+   is reported first;
+2. for such a left-over snapshot, read its delivery (DynamoDB, keyed by the snapshot id):
+   ``sent`` means an earlier run stopped after SES accepted, so only the clean-up is left;
+3. render the PDF, stage it in S3, compose the email;
+4. claim the send with a conditional write (``sending``), send through SES, record ``sent``
+   with the message id, write the report history, then delete the snapshot.
+
+A failure before SES accepted keeps the snapshot and schedules a retry with exponential backoff;
+after ``max_attempts`` the delivery goes to the dead-letter list. A run stopped between the SES
+call and the ``sent`` write leaves ``sending``: once its lease is over the delivery is moved to
+the dead-letter list as "in doubt" instead of being re-sent, because SES may have accepted it
+(an operator decides with ``POST /admin/dlq/{id}/retry``). That is the at-most-once choice for
+the one window no idempotency record can close; every other crash point is exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.accounts.ports import UserRepository
+from chalicelib.config import Settings
+from chalicelib.observability import logger, mask_email, metrics
+from chalicelib.platform.clock import now_iso
+from chalicelib.platform.deadline import Deadline
+from chalicelib.platform.errors import NotFound
+from chalicelib.platform.ids import new_ulid
+from chalicelib.reports.domain import (
+    DEAD,
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    Delivery,
+    Recipient,
+    ReportContent,
+    ReportRecord,
+    backoff_seconds,
+    group_reasons,
+)
+from chalicelib.reports.ports import (
+    DeliveryLog,
+    JobReader,
+    ReportArchive,
+    ReportMailer,
+    ReportRenderer,
+    ReportRepository,
+    SnapshotStore,
+)
+from chalicelib.reports.ratelimit import TokenBucket
+from chalicelib.status_record.record import StatusSnapshot
+
+
+# Outcomes of one user's turn; the run summary counts them.
+class Result(StrEnum):
+    """What a run did for one user (counted in the run's summary)."""
+
+    SENT = "sent"
+    FAILED = "failed"
+    DEAD_LETTERED = "dead_lettered"
+    DEFERRED = "deferred"
+    LOCKED = "locked"
+    EMPTY = "empty"
+    RECONCILED = "reconciled"
+    WAITING = "waiting"  # in backoff, in the dead-letter list, or being sent by another run
+    ERROR = "error"
+
+
+IN_DOUBT = (
+    "in doubt: the run stopped after calling SES and before recording the result; "
+    "check the mail log before retrying"
+)
+
+
+@dataclass(frozen=True)
+class ReportPolicy:
+    """Tunables of a run (from ``Settings`` in production, small values in tests)."""
+
+    workers: int = Settings.report_workers
+    max_attempts: int = Settings.report_max_attempts
+    backoff_base_seconds: float = Settings.report_backoff_seconds
+    lock_ttl_ms: int = 120_000
+    send_lease_seconds: float = 300.0
+    send_rate: float = Settings.report_send_rate  # > 0 overrides SES GetSendQuota
+    repair_interval_seconds: int = 3600
+    max_failed_rows: int = 1000
+    report_prefix: str = Settings.report_prefix
+    link_ttl_seconds: int = 24 * 3600
+    safety_ms: int = 10_000
+
+
+@dataclass
+class ReportDeps:
+    """Everything the pipeline talks to."""
+
+    snapshots: SnapshotStore
+    deliveries: DeliveryLog
+    reports: ReportRepository
+    archive: ReportArchive
+    mailer: ReportMailer
+    users: UserRepository
+    jobs: JobReader
+    renderer: ReportRenderer
+    clock: Callable[[], float] = time.time
+
+
+@dataclass
+class Outcome:
+    """What happened to one user in this run."""
+
+    user_id: str
+    result: Result
+    duration_ms: float = 0.0
+    render_ms: float = 0.0
+    report_id: str = ""
+    error: str = ""
+
+
+@dataclass
+class _Run:
+    deps: ReportDeps
+    policy: ReportPolicy
+    deadline: Deadline
+    limiter: TokenBucket
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+def _content(
+    deps: ReportDeps, policy: ReportPolicy, snap: StatusSnapshot, report_id: str
+) -> ReportContent:
+    user = deps.users.get(snap.user_id)
+    if user is None:
+        raise NotFound(f"user {snap.user_id} is not registered")
+    jobs = deps.jobs.jobs(snap.user_id, snap.job_ids)
+    rows = (
+        deps.jobs.failed_rows([job.job_id for job in jobs], policy.max_failed_rows)
+        if snap.failure_count
+        else []
+    )
+    return ReportContent(
+        report_id=report_id,
+        recipient=Recipient(user_id=user.user_id, name=user.name, email=user.email),
+        generated_at=now_iso(),
+        snapshot=snap,
+        jobs=jobs,
+        failed_rows=rows,
+        reasons=group_reasons(rows),
+    )
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def _fail(run: _Run, delivery: Delivery, recorded: bool, error: str, started: float) -> Outcome:
+    """Count a failed attempt: back off, or give up into the dead-letter list."""
+    attempts = delivery.attempts + 1
+    dead = attempts >= run.policy.max_attempts
+    next_at = run.deps.clock() + backoff_seconds(attempts, run.policy.backoff_base_seconds)
+    if recorded:
+        run.deps.deliveries.mark_failed(delivery.snapshot_id, attempts, error, next_at, dead)
+    else:
+        run.deps.deliveries.create(
+            replace(
+                delivery,
+                state=DEAD if dead else FAILED,
+                attempts=attempts,
+                next_attempt_at=next_at,
+                last_error=error,
+            )
+        )
+    logger.warning(
+        "report delivery failed",
+        extra={
+            "user_id": delivery.user_id,
+            "report_id": delivery.report_id,
+            "attempts": attempts,
+            "dead_lettered": dead,
+            "error": error,
+        },
+    )
+    return Outcome(
+        delivery.user_id,
+        Result.DEAD_LETTERED if dead else Result.FAILED,
+        _ms(started),
+        report_id=delivery.report_id,
+        error=error,
+    )
+
+
+@dataclass(frozen=True)
+class _Staged:
+    raw: bytes
+    record: ReportRecord
+    render_ms: float
+
+
+def _stage(run: _Run, delivery: Delivery, snap: StatusSnapshot) -> _Staged:
+    """Render the PDF, upload it, compose the email (nothing is sent or recorded yet)."""
+    deps, policy = run.deps, run.policy
+    content = _content(deps, policy, snap, delivery.report_id)
+    render_started = time.perf_counter()
+    pdf = deps.renderer.render(content)
+    render_ms = _ms(render_started)
+    key = f"{policy.report_prefix}/{snap.user_id}/{delivery.report_id}.pdf"
+    deps.archive.put_pdf(key, pdf)
+    raw, _attached = deps.mailer.compose(
+        content, pdf, lambda: deps.archive.presign(key, policy.link_ttl_seconds)
+    )
+    record = ReportRecord(
+        user_id=snap.user_id,
+        report_id=delivery.report_id,
+        email=content.recipient.email,
+        s3_key=key,
+        success_count=snap.success_count,
+        failure_count=snap.failure_count,
+        created_at=content.generated_at,
+        job_ids=snap.job_ids,
+    )
+    return _Staged(raw, record, render_ms)
+
+
+def _claim(run: _Run, delivery: Delivery, recorded: bool) -> bool:
+    """The conditional write that makes this run the only one to send the snapshot."""
+    lease = run.deps.clock() + run.policy.send_lease_seconds
+    if recorded:
+        return run.deps.deliveries.begin_send(delivery.snapshot_id, delivery.attempts, lease)
+    return run.deps.deliveries.create(replace(delivery, state=SENDING, lease_until=lease))
+
+
+def _after_send(run: _Run, delivery: Delivery, staged: _Staged, message_id: str) -> None:
+    """Record the send, keep the history, delete the snapshot (each step safe to repeat)."""
+    deps, record = run.deps, staged.record
+    sent_at = now_iso()
+    deps.deliveries.mark_sent(delivery.snapshot_id, message_id, sent_at)
+    logger.info(
+        "report emailed",
+        extra={
+            "user_id": record.user_id,
+            "to": mask_email(record.email),
+            "ses_message_id": message_id,
+            "report_id": record.report_id,
+            "snapshot_id": delivery.snapshot_id,
+        },
+    )
+    try:
+        deps.reports.save(replace(record, sent_at=sent_at, message_id=message_id))
+        deps.snapshots.complete(record.user_id, delivery.snapshot_id)
+    except Exception:  # sent and recorded: the next run finds the snapshot and reconciles
+        logger.exception(
+            "report sent; history or clean-up left to the next run",
+            extra={"user_id": record.user_id, "snapshot_id": delivery.snapshot_id},
+        )
+
+
+def _attempt(
+    run: _Run, delivery: Delivery, recorded: bool, snap: StatusSnapshot, started: float
+) -> Outcome:
+    """Stage, claim, send. ``recorded``: the delivery item exists already (a retry)."""
+    try:
+        staged = _stage(run, delivery, snap)
+    except Exception as exc:  # one user's failure must never stop the others
+        return _fail(run, delivery, recorded, f"{type(exc).__name__}: {exc}", started)
+    if not run.limiter.acquire(give_up_in=max(0.0, run.deadline.remaining_ms() / 1000)):
+        return Outcome(snap.user_id, Result.DEFERRED, _ms(started), staged.render_ms)
+    if not _claim(run, delivery, recorded):
+        return Outcome(snap.user_id, Result.WAITING, _ms(started), staged.render_ms)
+    try:
+        message_id = run.deps.mailer.send(staged.raw)
+    except Exception as exc:
+        return _fail(run, delivery, True, f"{type(exc).__name__}: {exc}", started)
+    _after_send(run, delivery, staged, message_id)
+    return Outcome(snap.user_id, Result.SENT, _ms(started), staged.render_ms, delivery.report_id)
+
+
+def _reconcile(run: _Run, delivery: Delivery, snap: StatusSnapshot, started: float) -> Outcome:
+    """An earlier run sent this snapshot and stopped before cleaning up: finish its work."""
+    deps = run.deps
+    if deps.reports.get(snap.user_id, delivery.report_id) is None:
+        user = deps.users.get(snap.user_id)
+        key = f"{run.policy.report_prefix}/{snap.user_id}/{delivery.report_id}.pdf"
+        deps.reports.save(
+            ReportRecord(
+                user_id=snap.user_id,
+                report_id=delivery.report_id,
+                email=user.email if user else "",
+                s3_key=key,
+                success_count=snap.success_count,
+                failure_count=snap.failure_count,
+                created_at=delivery.sent_at,
+                sent_at=delivery.sent_at,
+                message_id=delivery.message_id,
+                job_ids=snap.job_ids,
+            )
+        )
+    deps.snapshots.complete(snap.user_id, snap.snapshot_id)
+    logger.info(
+        "snapshot already reported; cleaned up",
+        extra={
+            "user_id": snap.user_id,
+            "snapshot_id": snap.snapshot_id,
+            "ses_message_id": delivery.message_id,
+        },
+    )
+    return Outcome(snap.user_id, Result.RECONCILED, _ms(started), report_id=delivery.report_id)
+
+
+def _resume(run: _Run, delivery: Delivery, snap: StatusSnapshot, started: float) -> Outcome:
+    """A snapshot an earlier run left behind, in whatever state its delivery reached."""
+    now = run.deps.clock()
+    waiting = Outcome(snap.user_id, Result.WAITING, _ms(started), report_id=delivery.report_id)
+    if delivery.state == SENT:
+        return _reconcile(run, delivery, snap, started)
+    if delivery.state == DEAD:
+        return waiting
+    if delivery.state == SENDING:
+        if delivery.lease_until > now:
+            return waiting
+        run.deps.deliveries.mark_failed(snap.snapshot_id, delivery.attempts, IN_DOUBT, now, True)
+        logger.error(
+            "report delivery in doubt; moved to the dead-letter list",
+            extra={"user_id": snap.user_id, "snapshot_id": snap.snapshot_id},
+        )
+        return Outcome(
+            snap.user_id,
+            Result.DEAD_LETTERED,
+            _ms(started),
+            report_id=delivery.report_id,
+            error=IN_DOUBT,
+        )
+    if delivery.next_attempt_at > now:
+        return waiting
+    return _attempt(run, delivery, True, snap, started)
+
+
+def _deliver_locked(run: _Run, user_id: str, started: float) -> Outcome:
+    new_id = new_ulid()
+    snap = run.deps.snapshots.take(user_id, new_id, now_iso())
+    if snap is None:
+        return Outcome(user_id, Result.EMPTY, _ms(started))
+    # A snapshot taken just now cannot have a delivery yet: skip the read.
+    delivery = None if snap.snapshot_id == new_id else run.deps.deliveries.get(snap.snapshot_id)
+    if delivery is not None:
+        return _resume(run, delivery, snap, started)
+    fresh = Delivery(
+        snapshot_id=snap.snapshot_id, user_id=user_id, report_id=new_ulid(), state=PENDING
+    )
+    return _attempt(run, fresh, False, snap, started)
+
+
+def deliver_user(run: _Run, user_id: str) -> Outcome:
+    """One user's turn: lock, snapshot, report, unlock. Never raises."""
+    started = time.perf_counter()
+    if run.deadline.near():
+        return Outcome(user_id, Result.DEFERRED)
+    try:
+        token = run.deps.snapshots.lock(user_id, run.policy.lock_ttl_ms)
+        if token is None:
+            return Outcome(user_id, Result.LOCKED, _ms(started))
+        try:
+            return _deliver_locked(run, user_id, started)
+        finally:
+            run.deps.snapshots.unlock(user_id, token)
+    except Exception as exc:
+        logger.exception("report run failed for a user", extra={"user_id": user_id})
+        return Outcome(user_id, Result.ERROR, _ms(started), error=f"{type(exc).__name__}: {exc}")
+
+
+def _limiter(deps: ReportDeps, policy: ReportPolicy) -> TokenBucket:
+    """A token bucket at SES's max send rate (or the configured override)."""
+    if policy.send_rate > 0:
+        return TokenBucket(policy.send_rate)
+    try:
+        quota: Any = deps.mailer.quota()
+        rate = max(quota.max_send_rate, 0.1)
+        budget = None
+        if quota.max_24_hour_send > 0:
+            budget = max(0, int(quota.max_24_hour_send - quota.sent_last_24_hours))
+        return TokenBucket(rate, budget=budget)
+    except Exception:
+        logger.warning("SES quota unavailable; sending at 1 per second", exc_info=True)
+        return TokenBucket(1.0)
+
+
+def _summary(
+    outcomes: list[Outcome], users_found: int, repaired: int, limiter: TokenBucket
+) -> dict[str, Any]:
+    counts = Counter(outcome.result for outcome in outcomes)
+    renders = sorted(o.render_ms for o in outcomes if o.render_ms)
+    return {
+        "users_found": users_found,
+        "repaired": repaired,
+        "reports_sent": counts[Result.SENT],
+        "reports_failed": counts[Result.FAILED]
+        + counts[Result.DEAD_LETTERED]
+        + counts[Result.ERROR],
+        "reports_deferred": counts[Result.DEFERRED],
+        "dead_lettered": counts[Result.DEAD_LETTERED],
+        "reconciled": counts[Result.RECONCILED],
+        "locked": counts[Result.LOCKED],
+        "waiting": counts[Result.WAITING],
+        "empty": counts[Result.EMPTY],
+        "send_rate": limiter.rate,
+        "render_ms_p50": renders[len(renders) // 2] if renders else None,
+    }
+
+
+def _publish_metrics(outcomes: list[Outcome]) -> None:
+    """Metrics are added from the calling thread only (Powertools' Metrics is not locked)."""
+    sent = [o for o in outcomes if o.result == Result.SENT]
+    failures = sum(
+        1 for o in outcomes if o.result in (Result.FAILED, Result.DEAD_LETTERED, Result.ERROR)
+    )
+    metrics.add_metric(name="ReportsSent", unit="Count", value=len(sent))
+    metrics.add_metric(name="ReportFailures", unit="Count", value=failures)
+    for outcome in sent:
+        metrics.add_metric(name="ReportDurationMs", unit="Milliseconds", value=outcome.duration_ms)
+
+
+def send_reports(deps: ReportDeps, policy: ReportPolicy, context: Any = None) -> dict[str, Any]:
+    """Run once: report every user in ``bulk:status:users``; return the run summary."""
+    deadline = Deadline.from_context(context, safety_ms=policy.safety_ms)
+    repaired = deps.snapshots.repair_users(policy.repair_interval_seconds)
+    users = deps.snapshots.users()
+    logger.info(
+        "report run: users found", extra={"users_found": len(users), "repaired": len(repaired)}
+    )
+    run = _Run(deps, policy, deadline, _limiter(deps, policy) if users else TokenBucket(1.0))
+    if users:
+        with ThreadPoolExecutor(
+            max_workers=min(policy.workers, len(users)), thread_name_prefix="report"
+        ) as pool:
+            run.outcomes = list(pool.map(lambda uid: deliver_user(run, uid), users))
+    _publish_metrics(run.outcomes)
+    summary = _summary(run.outcomes, len(users), len(repaired), run.limiter)
+    logger.info(
+        "report run finished",
+        extra={
+            key: summary[key]
+            for key in ("users_found", "reports_sent", "reports_failed", "reports_deferred")
+        },
+    )
+    return summary

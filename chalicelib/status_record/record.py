@@ -1,0 +1,244 @@
+"""The per-user status record in Redis: the one owner of its keys, fields, scripts and parsing.
+
+``bulk_insert`` adds each finished job's counts to the *live* record; ``send_reports`` renames
+the live record to a *snapshot*, reports it, and deletes the snapshot once SES accepted the email.
+Both sides run the scripts defined here (through ``status_record/adapters/redis_store.py``), so
+the record's shape is written once.
+
+Keys:
+
+- ``bulk:status:{user_id}`` (live record, a hash): ``user_id``, ``success_count``,
+  ``failure_count``, ``processed_at`` (ISO-8601 UTC of the latest job), ``first_processed_at``,
+  ``job_ids`` (a JSON list).
+- ``bulk:status:users`` (a set): the users that have a live record or an unsent snapshot.
+- ``bulk:published:{job_id}``: a job's counts were added (a week's TTL), so publishing twice adds
+  nothing.
+- ``reports:snapshot:{user_id}``: the live hash renamed for one report, plus ``_snapshot_id`` and
+  ``_taken_at``. Deliberately outside the ``bulk:status:`` prefix, so the repair SCAN and
+  ``bulk_insert`` never take it for a live record.
+- ``reports:lock:{user_id}``: one report run at a time per user (``SET NX PX``, a random token,
+  released by compare-and-delete).
+- ``reports:repair``: throttles the repair SCAN to one run per interval.
+
+Every read-then-write is one Lua script, so the two sides interleave only between scripts. The
+live and snapshot keys of a user would need a common hash tag on Redis Cluster; ElastiCache in
+non-cluster mode (what this project provisions) needs nothing.
+
+Nothing here does I/O: each operation is a ``ScriptCall`` (script, keys, arguments) that the
+adapter sends with ``EVAL``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+STATUS_PREFIX = "bulk:status:"
+USERS_KEY = "bulk:status:users"
+PUBLISHED_PREFIX = "bulk:published:"
+SNAPSHOT_PREFIX = "reports:snapshot:"
+LOCK_PREFIX = "reports:lock:"
+REPAIR_KEY = "reports:repair"
+PUBLISHED_MARKER_TTL_SECONDS = 7 * 24 * 3600
+
+# Fields of the live hash.
+USER_ID = "user_id"
+SUCCESS_COUNT = "success_count"
+FAILURE_COUNT = "failure_count"
+PROCESSED_AT = "processed_at"
+FIRST_PROCESSED_AT = "first_processed_at"
+JOB_IDS = "job_ids"
+# Fields the snapshot script adds to the renamed hash.
+SNAPSHOT_ID = "_snapshot_id"
+TAKEN_AT = "_taken_at"
+
+
+def status_key(user_id: str) -> str:
+    """The live status record of a user."""
+    return f"{STATUS_PREFIX}{user_id}"
+
+
+def snapshot_key(user_id: str) -> str:
+    """The user's snapshot taken for a report."""
+    return f"{SNAPSHOT_PREFIX}{user_id}"
+
+
+def published_key(job_id: str) -> str:
+    """The marker saying a job's counts were added."""
+    return f"{PUBLISHED_PREFIX}{job_id}"
+
+
+def lock_key(user_id: str) -> str:
+    """The user's report lock."""
+    return f"{LOCK_PREFIX}{user_id}"
+
+
+def user_of_status_key(key: str) -> str | None:
+    """The user id of a live record key, or None for any other key (the users set included)."""
+    if not key.startswith(STATUS_PREFIX) or key == USERS_KEY:
+        return None
+    return key[len(STATUS_PREFIX) :] or None
+
+
+@dataclass(frozen=True)
+class ScriptCall:
+    """One ``EVAL``: a Lua script with its keys and arguments."""
+
+    script: str
+    keys: Sequence[str]
+    args: Sequence[str]
+
+
+# KEYS: live hash, users set, published marker.
+# ARGV: user_id, job_id, success, failure, processed_at, marker ttl.
+_PUBLISH = f"""
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  return 0
+end
+redis.call('HINCRBY', KEYS[1], '{SUCCESS_COUNT}', ARGV[3])
+redis.call('HINCRBY', KEYS[1], '{FAILURE_COUNT}', ARGV[4])
+redis.call('HSET', KEYS[1], '{USER_ID}', ARGV[1], '{PROCESSED_AT}', ARGV[5])
+redis.call('HSETNX', KEYS[1], '{FIRST_PROCESSED_AT}', ARGV[5])
+local ids = {{}}
+local raw = redis.call('HGET', KEYS[1], '{JOB_IDS}')
+if raw then
+  ids = cjson.decode(raw)
+end
+table.insert(ids, ARGV[2])
+redis.call('HSET', KEYS[1], '{JOB_IDS}', cjson.encode(ids))
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[3], '1', 'EX', tonumber(ARGV[6]))
+return 1
+"""
+
+# KEYS: live, snapshot, users set. ARGV: user id, new snapshot id, taken-at.
+# Returns {state, flat hash}: state "pending" (an earlier snapshot is still unsent: report it
+# first), "new" (the live record was just renamed) or "none" (nothing to report; the user is
+# dropped from the set).
+_TAKE = f"""
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HSETNX', KEYS[2], '{SNAPSHOT_ID}', ARGV[2])
+  return {{'pending', redis.call('HGETALL', KEYS[2])}}
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[3], ARGV[1])
+  return {{'none', {{}}}}
+end
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('HSET', KEYS[2], '{SNAPSHOT_ID}', ARGV[2], '{TAKEN_AT}', ARGV[3])
+return {{'new', redis.call('HGETALL', KEYS[2])}}
+"""
+
+# KEYS: snapshot, live, users set. ARGV: user id, snapshot id. Deletes the snapshot only if it is
+# still the one that was reported, and keeps the user in the set when a new live record arrived.
+_COMPLETE = f"""
+local deleted = 0
+if redis.call('HGET', KEYS[1], '{SNAPSHOT_ID}') == ARGV[2] then
+  deleted = redis.call('DEL', KEYS[1])
+end
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('SREM', KEYS[3], ARGV[1])
+end
+return deleted
+"""
+
+# KEYS: lock. ARGV: token. Deletes the lock only while this token holds it.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def publish_call(
+    user_id: str, job_id: str, success: int, failure: int, processed_at: str
+) -> ScriptCall:
+    """Add one job's counts to the live record, once per job (returns 1, or 0 if already added)."""
+    return ScriptCall(
+        _PUBLISH,
+        [status_key(user_id), USERS_KEY, published_key(job_id)],
+        [
+            user_id,
+            job_id,
+            str(success),
+            str(failure),
+            processed_at,
+            str(PUBLISHED_MARKER_TTL_SECONDS),
+        ],
+    )
+
+
+def take_call(user_id: str, snapshot_id: str, taken_at: str) -> ScriptCall:
+    """The pending snapshot, else the live record renamed to a new one (see ``_TAKE``)."""
+    return ScriptCall(
+        _TAKE,
+        [status_key(user_id), snapshot_key(user_id), USERS_KEY],
+        [user_id, snapshot_id, taken_at],
+    )
+
+
+def complete_call(user_id: str, snapshot_id: str) -> ScriptCall:
+    """Delete the reported snapshot; keep the user in the set if a new live record exists."""
+    return ScriptCall(
+        _COMPLETE, [snapshot_key(user_id), status_key(user_id), USERS_KEY], [user_id, snapshot_id]
+    )
+
+
+def release_call(user_id: str, token: str) -> ScriptCall:
+    """Release the user's report lock if ``token`` still holds it."""
+    return ScriptCall(_RELEASE, [lock_key(user_id)], [token])
+
+
+def _as_int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _job_ids(raw: Any) -> list[str]:
+    try:
+        values = json.loads(raw) if isinstance(raw, str) else []
+    except ValueError:
+        return []
+    if not isinstance(values, list):
+        return []
+    # Order kept, duplicates dropped: a job published twice is still one job.
+    return list(dict.fromkeys(str(v) for v in values))
+
+
+@dataclass(frozen=True)
+class StatusSnapshot:
+    """A frozen copy of one user's status record, taken atomically for one report."""
+
+    snapshot_id: str
+    user_id: str
+    success_count: int
+    failure_count: int
+    first_processed_at: str
+    processed_at: str
+    job_ids: list[str]
+    taken_at: str
+
+    @classmethod
+    def from_hash(cls, user_id: str, data: Mapping[str, str]) -> StatusSnapshot:
+        """From the Redis hash (missing or malformed counts read as 0)."""
+        processed = data.get(PROCESSED_AT, "")
+        return cls(
+            snapshot_id=data.get(SNAPSHOT_ID, ""),
+            user_id=data.get(USER_ID) or user_id,
+            success_count=_as_int(data.get(SUCCESS_COUNT)),
+            failure_count=_as_int(data.get(FAILURE_COUNT)),
+            first_processed_at=data.get(FIRST_PROCESSED_AT) or processed,
+            processed_at=processed,
+            job_ids=_job_ids(data.get(JOB_IDS)),
+            taken_at=data.get(TAKEN_AT, ""),
+        )
+
+    @property
+    def total(self) -> int:
+        """Rows processed in the window."""
+        return self.success_count + self.failure_count

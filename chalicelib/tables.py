@@ -1,0 +1,20 @@
+"""Every DynamoDB model of every feature: the tables that the bootstrap and templates create."""
+
+from __future__ import annotations
+
+from chalicelib.accounts.adapters.models import EmailClaimModel, UserModel
+from chalicelib.books.adapters.models import BookModel, IsbnClaimModel
+from chalicelib.bulk_import.adapters.models import JobErrorModel, JobModel
+from chalicelib.platform.adapters.dynamodb_models import BoundModel
+from chalicelib.reports.adapters.models import DeliveryModel, ReportModel
+
+ALL_MODELS: tuple[type[BoundModel], ...] = (
+    UserModel,
+    EmailClaimModel,
+    BookModel,
+    IsbnClaimModel,
+    JobModel,
+    JobErrorModel,
+    ReportModel,
+    DeliveryModel,
+)

@@ -1,0 +1,197 @@
+"""Wiring: the one place that picks the real adapters for the services.
+
+Routes and schedules ask here for what a use case needs; every adapter gets the settings and
+clients it uses from here, so no adapter reads the environment or builds a client itself.
+Each accessor builds its adapter on first use and caches it for the warm Lambda's lifetime.
+``reset_dependencies()`` forgets them (tests switch endpoints between sessions).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from typing import TYPE_CHECKING
+
+from chalicelib.accounts.adapters.secrets import jwt_secret
+from chalicelib.accounts.adapters.user_repository import DynamoUserRepository
+from chalicelib.books.adapters.book_cache import RedisBookCache
+from chalicelib.books.adapters.book_repository import DynamoBookRepository
+from chalicelib.bulk_import.adapters.bulk_writer import DynamoBulkWriter
+from chalicelib.bulk_import.adapters.job_repository import DynamoJobRepository
+from chalicelib.bulk_import.adapters.upload_store import S3UploadStore
+from chalicelib.clients import get_dynamodb, get_redis, get_s3, get_ses, reset_clients
+from chalicelib.config import Settings, get_settings
+from chalicelib.platform.adapters import dynamodb_models
+from chalicelib.platform.adapters.health import HealthChecks
+from chalicelib.reports.adapters.deliveries import DynamoDeliveries
+from chalicelib.reports.adapters.job_reader import DynamoJobReader
+from chalicelib.reports.adapters.mailer import SesMailer
+from chalicelib.reports.adapters.pdf_report import PdfRenderer
+from chalicelib.reports.adapters.report_store import DynamoReportRepository, S3ReportArchive
+from chalicelib.status_record.adapters.redis_store import RedisSnapshotStore, RedisStatusStore
+
+if TYPE_CHECKING:
+    from chalicelib.bulk_import.insert import BulkDeps, BulkOptions
+    from chalicelib.reports.service import ReportDeps, ReportPolicy
+
+
+def settings() -> Settings:
+    """The validated settings."""
+    return get_settings()
+
+
+@functools.lru_cache(maxsize=1)
+def health_checks() -> HealthChecks:
+    """Liveness probes of Redis, DynamoDB and S3 for ``GET /health``."""
+    s = get_settings()
+    return HealthChecks(get_redis, get_dynamodb, get_s3, s.tables.users, s.bucket)
+
+
+# --- accounts and books ----------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def user_repository() -> DynamoUserRepository:
+    """Users in DynamoDB."""
+    return DynamoUserRepository(get_settings())
+
+
+@functools.lru_cache(maxsize=1)
+def book_repository() -> DynamoBookRepository:
+    """Books in DynamoDB."""
+    return DynamoBookRepository(get_settings())
+
+
+@functools.lru_cache(maxsize=1)
+def book_cache() -> RedisBookCache:
+    """The Redis read-through cache for single books."""
+    return RedisBookCache(get_redis, get_settings().cache_ttl_seconds)
+
+
+def signing_secret() -> str:
+    """The JWT secret (cached by the secrets adapter when it comes from SSM)."""
+    return jwt_secret(get_settings())
+
+
+def cursor_secret() -> bytes:
+    """A key for signing pagination cursors, derived from the JWT secret (separate purpose)."""
+    return hashlib.sha256(b"books-api/cursor\x00" + signing_secret().encode()).digest()
+
+
+# --- bulk import -----------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def job_repository() -> DynamoJobRepository:
+    """Bulk jobs and their row errors in DynamoDB (also read by the reports)."""
+    return DynamoJobRepository(get_settings(), get_dynamodb)
+
+
+@functools.lru_cache(maxsize=1)
+def upload_store() -> S3UploadStore:
+    """Staged bulk submissions in S3."""
+    s = get_settings()
+    return S3UploadStore(get_s3, s.bucket, s.upload_prefix)
+
+
+@functools.lru_cache(maxsize=1)
+def bulk_writer() -> DynamoBulkWriter:
+    """Transactional book + ISBN-claim writes for the bulk insert."""
+    return DynamoBulkWriter(get_dynamodb, get_settings().tables.books)
+
+
+@functools.lru_cache(maxsize=1)
+def status_store() -> RedisStatusStore:
+    """The bulk import's side of the per-user status record in Redis."""
+    return RedisStatusStore(get_redis)
+
+
+def bulk_dependencies() -> BulkDeps:
+    """Everything ``bulk_insert`` talks to, wired to the real adapters."""
+    from chalicelib.bulk_import.insert import BulkDeps
+
+    return BulkDeps(
+        jobs=job_repository(),
+        uploads=upload_store(),
+        writer=bulk_writer(),
+        status=status_store(),
+    )
+
+
+def bulk_options() -> BulkOptions:
+    """The bulk run's tunables, from the settings."""
+    from chalicelib.bulk_import.insert import BulkOptions
+
+    s = get_settings()
+    return BulkOptions(chunk_rows=s.bulk_chunk_rows, workers=s.bulk_workers)
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def report_repository() -> DynamoReportRepository:
+    """The report history in DynamoDB."""
+    return DynamoReportRepository(get_settings())
+
+
+@functools.lru_cache(maxsize=1)
+def report_archive() -> S3ReportArchive:
+    """Report PDFs in S3."""
+    return S3ReportArchive(get_s3, get_settings().bucket)
+
+
+@functools.lru_cache(maxsize=1)
+def deliveries() -> DynamoDeliveries:
+    """Report deliveries (idempotency and dead letters) in DynamoDB."""
+    return DynamoDeliveries(get_settings())
+
+
+def report_dependencies() -> ReportDeps:
+    """Everything ``send_reports`` talks to, wired to the real adapters."""
+    from chalicelib.reports.service import ReportDeps
+
+    return ReportDeps(
+        snapshots=RedisSnapshotStore(get_redis),
+        deliveries=deliveries(),
+        reports=report_repository(),
+        archive=report_archive(),
+        mailer=SesMailer(get_ses, get_settings().ses_sender),
+        users=user_repository(),
+        jobs=DynamoJobReader(job_repository()),
+        renderer=PdfRenderer(),
+    )
+
+
+def report_policy() -> ReportPolicy:
+    """The run's tunables, from the settings."""
+    from chalicelib.reports.service import ReportPolicy
+
+    s = get_settings()
+    return ReportPolicy(
+        workers=s.report_workers,
+        max_attempts=s.report_max_attempts,
+        backoff_base_seconds=s.report_backoff_seconds,
+        send_rate=s.report_send_rate,
+        report_prefix=s.report_prefix,
+    )
+
+
+def reset_dependencies() -> None:
+    """Forget every cached adapter and client, and the settings."""
+    for accessor in (
+        health_checks,
+        user_repository,
+        book_repository,
+        book_cache,
+        job_repository,
+        upload_store,
+        bulk_writer,
+        status_store,
+        report_repository,
+        report_archive,
+        deliveries,
+    ):
+        accessor.cache_clear()
+    dynamodb_models.transaction_connection.cache_clear()
+    reset_clients()
