@@ -18,6 +18,7 @@ from chalicelib.api.authorizer import authorizer_bp
 from chalicelib.api.books import books_bp
 from chalicelib.api.bulk_import import bulk_import_bp
 from chalicelib.api.health import health_bp
+from chalicelib.api.reference import reference_bp
 from chalicelib.api.reports import reports_bp
 from chalicelib.schedules import run_schedule
 
@@ -33,6 +34,7 @@ for blueprint in (
     bulk_import_bp,
     reports_bp,
     admin_bp,
+    reference_bp,
 ):
     app.register_blueprint(blueprint)
 middleware.register(app)

@@ -6,35 +6,46 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.accounts import service as accounts
-from chalicelib.api.http import caller, json_body, route
+from chalicelib.api.body import read_json
+from chalicelib.api.http import caller, route
+from chalicelib.api.schemas import TokenOut, UserOut
 from chalicelib.platform.errors import NotFound
 
 auth_bp = Blueprint(__name__)
 
 
-@route(auth_bp, "/auth/register", ["POST"], public=True)
+@route(auth_bp, "/auth/register", ["POST"], public=True, ok={201: UserOut}, errors=(409,))
 def register() -> Response:
-    """Create an account."""
+    """Create an account.
+
+    The email is trimmed and lower-cased; 409 when it is taken.
+    """
+    request = auth_bp.current_request
     user = accounts.register(
-        wiring.user_repository(), json_body(auth_bp.current_request), wiring.settings().admin_emails
+        wiring.user_repository(),
+        read_json(request.headers, request.raw_body),
+        wiring.settings().admin_emails,
     )
     return Response(body=user.to_dict(), status_code=201)
 
 
-@route(auth_bp, "/auth/login", ["POST"], public=True)
+@route(auth_bp, "/auth/login", ["POST"], public=True, ok={200: TokenOut})
 def login() -> dict[str, object]:
-    """Exchange email and password for an access token."""
-    settings = wiring.settings()
+    """Exchange email and password for an access token.
+
+    A wrong email and a wrong password get the same 401.
+    """
+    request = auth_bp.current_request
     result = accounts.login(
         wiring.user_repository(),
-        json_body(auth_bp.current_request),
+        read_json(request.headers, request.raw_body),
         wiring.signing_secret(),
-        settings.jwt_ttl_seconds,
+        wiring.settings().jwt_ttl_seconds,
     )
     return result.to_dict()
 
 
-@route(auth_bp, "/users/me", ["GET"])
+@route(auth_bp, "/users/me", ["GET"], ok={200: UserOut})
 def me() -> dict[str, str]:
     """The caller's profile."""
     user = wiring.user_repository().get(caller(auth_bp.current_request).user_id)

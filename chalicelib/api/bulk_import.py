@@ -10,16 +10,46 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
-from chalicelib.api.http import caller, query_params, route
+from chalicelib.api.http import caller, route
+from chalicelib.api.schemas import (
+    BulkAccepted,
+    JobErrorsQuery,
+    JobList,
+    JobOut,
+    JobsQuery,
+    RowErrorList,
+)
+from chalicelib.api.spec import JSON, Media
 from chalicelib.bulk_import import queries as bulk_jobs
+from chalicelib.bulk_import.domain import MAX_BYTES, MAX_ROWS
 from chalicelib.bulk_import.submit import submit_bulk
 
 bulk_import_bp = Blueprint(__name__)
 
+BULK_FILE = Media(
+    {JSON: None, "text/csv": None},
+    f'JSON (`{{"books": [book, ...]}}` or a bare array) or CSV (a header row naming the book '
+    f"fields, then one book a row); at most {MAX_ROWS:,} rows and {MAX_BYTES // 2**20} MB.",
+)
+ERRORS_ANSWER = Media(
+    {JSON: RowErrorList, "text/csv": None}, "JSON, or a CSV download with `?format=csv`."
+)
 
-@route(bulk_import_bp, "/books/bulk", ["POST"], content_types=["application/json", "text/csv"])
+
+@route(
+    bulk_import_bp,
+    "/books/bulk",
+    ["POST"],
+    body=BULK_FILE,
+    ok={202: BulkAccepted},
+    max_body_bytes=MAX_BYTES,
+)
 def submit() -> Response:
-    """202 with the queued job; only the envelope is checked here."""
+    """Queue a file of books for the `bulk_insert` schedule.
+
+    Only the envelope is checked here (type, size, row count); rows are validated one by one
+    later and each failure is reported in the job's errors.
+    """
     request = bulk_import_bp.current_request
     raw = request.raw_body or b""
     job = submit_bulk(
@@ -37,29 +67,30 @@ def submit() -> Response:
     )
 
 
-@route(bulk_import_bp, "/jobs", ["GET"])
-def list_jobs() -> dict[str, Any]:
-    """The caller's jobs, newest first."""
-    request = bulk_import_bp.current_request
-    params = query_params(request, frozenset({"limit"}))
-    return bulk_jobs.list_jobs(wiring.job_repository(), caller(request).user_id, params)
+@route(bulk_import_bp, "/jobs", ["GET"], ok={200: JobList}, query=JobsQuery)
+def list_jobs(query: JobsQuery) -> dict[str, Any]:
+    """The caller's bulk jobs, newest first."""
+    user_id = caller(bulk_import_bp.current_request).user_id
+    return bulk_jobs.list_jobs(wiring.job_repository(), user_id, query)
 
 
-@route(bulk_import_bp, "/jobs/{job_id}", ["GET"])
+@route(bulk_import_bp, "/jobs/{job_id}", ["GET"], ok={200: JobOut}, errors=(404,))
 def get_job(job_id: str) -> dict[str, Any]:
-    """One job with its progress."""
+    """One bulk job with its progress and counts."""
     user_id = caller(bulk_import_bp.current_request).user_id
     return bulk_jobs.get_job(wiring.job_repository(), user_id, job_id).to_dict()
 
 
-@route(bulk_import_bp, "/jobs/{job_id}/errors", ["GET"])
-def job_errors(job_id: str) -> Response:
-    """The job's failed rows as JSON, or as a CSV download with ``?format=csv``."""
-    request = bulk_import_bp.current_request
-    export = bulk_jobs.job_errors(
-        wiring.job_repository(),
-        caller(request).user_id,
-        job_id,
-        query_params(request, frozenset({"format"})),
-    )
+@route(
+    bulk_import_bp,
+    "/jobs/{job_id}/errors",
+    ["GET"],
+    ok={200: ERRORS_ANSWER},
+    query=JobErrorsQuery,
+    errors=(404,),
+)
+def job_errors(job_id: str, query: JobErrorsQuery) -> Response:
+    """The job's failed rows by row number, as JSON or as a CSV download."""
+    user_id = caller(bulk_import_bp.current_request).user_id
+    export = bulk_jobs.job_errors(wiring.job_repository(), user_id, job_id, query)
     return Response(body=export.body, headers=dict(export.headers))

@@ -8,50 +8,106 @@ anything else is logged with its stack trace and answered with a bare 500 that l
 from __future__ import annotations
 
 import functools
-import json
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
+from pydantic import BaseModel
 
 from chalicelib.accounts.domain import ROLE_ADMIN
 from chalicelib.accounts.tokens import Principal
 from chalicelib.api.authorizer import jwt_authorizer
+from chalicelib.api.body import DEFAULT_MAX_BODY_BYTES, read_json
+from chalicelib.api.spec import ROUTES, Answer, Media, RouteSpec, error_statuses
 from chalicelib.observability import logger
 from chalicelib.platform.errors import (
-    BadRequest,
     DomainError,
     Forbidden,
     Unauthorized,
-    UnsupportedMediaType,
     ValidationFailed,
 )
+from chalicelib.platform.schema import RequestModel
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 View = Callable[..., Any]
 
+# Error bodies stay small whatever the input: at most this many ``details`` entries, each key
+# and text value cut to these lengths (a 100,000-key body must not echo 2.5 MB back).
+MAX_DETAIL_ENTRIES = 20
+MAX_DETAIL_KEY = 100
+MAX_DETAIL_TEXT = 300
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
-    """A contract error body: ``{"error", "message"[, "details"]}``."""
-    body: dict[str, Any] = {"error": code, "message": message}
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _capped(details: Any) -> Any:
+    if isinstance(details, dict):
+        items = list(details.items())
+        capped = {
+            _cut(str(key), MAX_DETAIL_KEY): _capped(value)
+            for key, value in items[:MAX_DETAIL_ENTRIES]
+        }
+        if len(items) > MAX_DETAIL_ENTRIES:
+            capped["..."] = f"{len(items) - MAX_DETAIL_ENTRIES} more not shown"
+        return capped
+    if isinstance(details, list):
+        return [_capped(v) for v in details[:MAX_DETAIL_ENTRIES]]
+    if isinstance(details, str):
+        return _cut(details, MAX_DETAIL_TEXT)
+    return details
+
+
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> Response:
+    """A contract error body ``{"error", "message"[, "details"]}``, with ``details`` capped."""
+    body: dict[str, Any] = {"error": code, "message": _cut(message, MAX_DETAIL_TEXT)}
     if details is not None:
-        body["details"] = details
-    return Response(body=body, status_code=status, headers=dict(JSON_HEADERS))
+        body["details"] = _capped(details)
+    return Response(body=body, status_code=status, headers={**JSON_HEADERS, **(headers or {})})
 
 
-def _guarded(view: View) -> View:
+def _validate(model: type[BaseModel], data: Any, what: str) -> BaseModel:
+    if issubclass(model, RequestModel):
+        return model.parse(data, what)
+    return model.model_validate(data)
+
+
+def _inputs(bp: Blueprint, spec: RouteSpec) -> dict[str, Any]:
+    """The validated ``body`` and ``query`` the view declared, read from the current request."""
+    request = bp.current_request
+    inputs: dict[str, Any] = {}
+    if spec.query is not None:
+        inputs["query"] = _validate(spec.query, dict(request.query_params or {}), "query string")
+    elif request.query_params:
+        raise ValidationFailed(
+            "unknown query parameter", details={"unknown": sorted(request.query_params)}
+        )
+    if isinstance(spec.body, type):
+        limit = spec.max_body_bytes or DEFAULT_MAX_BODY_BYTES
+        data = read_json(request.headers, request.raw_body, limit)
+        inputs["body"] = _validate(spec.body, data, "request body")
+    return inputs
+
+
+def _guarded(bp: Blueprint, spec: RouteSpec, view: View) -> View:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return view(*args, **kwargs)
+            return view(*args, **kwargs, **_inputs(bp, spec))
         except DomainError as exc:
             if exc.status >= 500:
                 logger.warning(
                     "dependency failure", extra={"error": exc.message}, exc_info=exc.__cause__
                 )
-            return error_response(exc.status, exc.code, exc.message, exc.details)
+            return error_response(
+                exc.status, exc.code, exc.message, exc.details, getattr(exc, "headers", None)
+            )
         except Exception:
             logger.exception("unhandled error")
             return error_response(500, "internal_error", "an internal error occurred")
@@ -64,18 +120,55 @@ def route(
     path: str,
     methods: list[str],
     *,
+    ok: Mapping[int, Answer],
     public: bool = False,
-    content_types: list[str] | None = None,
+    body: type[BaseModel] | Media | None = None,
+    query: type[BaseModel] | None = None,
+    errors: tuple[int, ...] = (),
+    stores: bool = True,
+    max_body_bytes: int | None = None,
+    tag: str = "",
 ) -> Callable[[View], View]:
-    """Register a view on ``bp``: JWT-authorized unless ``public``, errors mapped."""
+    """Register a view on ``bp``, declared once for validation and the OpenAPI document.
+
+    ``ok`` maps success statuses to their answer; ``body``/``query`` are the request models
+    (validated here and passed to the view as ``body=``/``query=``; a ``Media`` body is read by
+    the view itself); ``errors`` adds statuses beyond those implied (400/413/415 for a body, 400
+    for a query, 401 unless ``public``, 503 when ``stores`` are behind it). JWT-authorized
+    unless ``public``; every exception is mapped to the contract's JSON error here.
+    """
     kwargs: dict[str, Any] = {"methods": methods}
     if not public:
         kwargs["authorizer"] = jwt_authorizer
-    if content_types:
-        kwargs["content_types"] = content_types
+    if isinstance(body, Media):
+        kwargs["content_types"] = list(body.types)
 
     def register(view: View) -> View:
-        registered: View = bp.route(path, **kwargs)(_guarded(view))
+        summary, _, description = (inspect.getdoc(view) or "").partition("\n\n")
+        all_errors = error_statuses(
+            public=public,
+            body=body is not None,
+            query=query is not None,
+            declared=errors,
+            stores=stores,
+        )
+        for method in methods:
+            spec = RouteSpec(
+                path=path,
+                method=method.lower(),
+                operation_id=view.__name__ if len(methods) == 1 else f"{view.__name__}_{method}",
+                summary=summary.strip(),
+                description=description.strip(),
+                tag=tag or view.__module__.rsplit(".", 1)[-1],
+                public=public,
+                body=body,
+                query=query,
+                answers=ok,
+                errors=all_errors,
+                max_body_bytes=max_body_bytes,
+            )
+            ROUTES.append(spec)
+        registered: View = bp.route(path, **kwargs)(_guarded(bp, spec, view))
         return registered
 
     return register
@@ -113,29 +206,3 @@ def admin_caller(request: Request) -> Principal:
     if principal.role != ROLE_ADMIN:
         raise Forbidden("this route needs the admin role")
     return principal
-
-
-def json_body(request: Request) -> Any:
-    """The parsed JSON body; 415 for another content type, 400 for unreadable JSON."""
-    content_type = (request.headers.get("content-type") or "application/json").lower()
-    if not content_type.startswith("application/json"):
-        raise UnsupportedMediaType("send the body as application/json")
-    raw = request.raw_body
-    if not raw:
-        raise BadRequest("the request body is empty")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("the request body is not valid JSON") from exc
-
-
-def query_params(request: Request, allowed: frozenset[str] = frozenset()) -> dict[str, str]:
-    """Query string parameters as a plain dict (empty when there are none).
-
-    Raises ``ValidationFailed`` (400) naming any parameter outside ``allowed``.
-    """
-    params = dict(request.query_params or {})
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise ValidationFailed("unknown query parameter", details={"unknown": unknown})
-    return params

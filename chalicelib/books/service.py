@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace as dc_replace
 from typing import Any
 
 from chalicelib.books.domain import Book, apply_patch, validate_book
 from chalicelib.books.ports import BookCache, BookRepository
+from chalicelib.books.schemas import BooksQuery
 from chalicelib.platform.clock import now_iso
 from chalicelib.platform.cursor import decode_cursor, encode_cursor
 from chalicelib.platform.errors import NotFound
 from chalicelib.platform.ids import is_book_id, new_book_id
-from chalicelib.platform.paging import page_limit
-
-DEFAULT_PAGE = 20
-MAX_PAGE = 100
 
 
 def create_book(books: BookRepository, user_id: str, data: Any) -> Book:
@@ -86,12 +84,17 @@ def delete_book(books: BookRepository, cache: BookCache, user_id: str, book_id: 
 
 
 def list_books(
-    books: BookRepository, cursor_secret: bytes, user_id: str, params: dict[str, str]
+    books: BookRepository,
+    cursor_secret: bytes,
+    user_id: str,
+    params: Mapping[str, Any] | BooksQuery,
 ) -> dict[str, Any]:
-    """A page of the user's books: ``{"items": [...], "next_cursor": str | None}``."""
-    limit = page_limit(params.get("limit"), DEFAULT_PAGE, MAX_PAGE)
-    cursor = params.get("cursor")
-    after = decode_cursor(cursor_secret, user_id, cursor) if cursor else None
-    items, position = books.list(user_id, limit, after, params.get("author"), params.get("genre"))
+    """A page of the user's books: ``{"items": [...], "next_cursor": str | None}``.
+
+    ``ValidationFailed`` for a bad query; ``BadRequest`` for a malformed or tampered cursor.
+    """
+    query = BooksQuery.parse(params, "query string")
+    after = decode_cursor(cursor_secret, user_id, query.cursor) if query.cursor else None
+    items, position = books.list(user_id, query.limit, after, query.author, query.genre)
     next_cursor = encode_cursor(cursor_secret, user_id, position) if position else None
     return {"items": [b.to_dict() for b in items], "next_cursor": next_cursor}

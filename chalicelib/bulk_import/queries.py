@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.bulk_import.domain import Job
 from chalicelib.bulk_import.ports import JobStore
-from chalicelib.platform.errors import NotFound, ValidationFailed
+from chalicelib.bulk_import.schemas import JobErrorsQuery, JobsQuery
+from chalicelib.platform.csv_safety import render_csv
+from chalicelib.platform.errors import NotFound
 from chalicelib.platform.ids import is_ulid
-from chalicelib.platform.paging import page_limit
-
-DEFAULT_JOBS = 50
-MAX_JOBS = 100
 
 
 @dataclass(frozen=True)
@@ -25,10 +22,12 @@ class ErrorExport:
     headers: dict[str, str | list[str]]
 
 
-def list_jobs(jobs: JobStore, user_id: str, params: dict[str, str]) -> dict[str, Any]:
-    """``{"items": [job, ...]}``, newest first (``?limit=`` 1-100, default 50)."""
-    limit = page_limit(params.get("limit"), DEFAULT_JOBS, MAX_JOBS)
-    return {"items": [job.to_dict() for job in jobs.recent(user_id, limit)]}
+def list_jobs(
+    jobs: JobStore, user_id: str, params: Mapping[str, Any] | JobsQuery
+) -> dict[str, Any]:
+    """``{"items": [job, ...]}``, newest first; ``ValidationFailed`` for a bad query."""
+    query = JobsQuery.parse(params, "query string")
+    return {"items": [job.to_dict() for job in jobs.recent(user_id, query.limit)]}
 
 
 def get_job(jobs: JobStore, user_id: str, job_id: str) -> Job:
@@ -39,11 +38,11 @@ def get_job(jobs: JobStore, user_id: str, job_id: str) -> Job:
     return job
 
 
-def job_errors(jobs: JobStore, user_id: str, job_id: str, params: dict[str, str]) -> ErrorExport:
+def job_errors(
+    jobs: JobStore, user_id: str, job_id: str, params: Mapping[str, Any] | JobErrorsQuery
+) -> ErrorExport:
     """Row errors by row number: JSON ``{"items": [...]}`` or, with ``format=csv``, a CSV file."""
-    fmt = params.get("format") or "json"
-    if fmt not in {"json", "csv"}:
-        raise ValidationFailed("format must be json or csv", details={"format": fmt})
+    fmt = JobErrorsQuery.parse(params, "query string").format
     job = get_job(jobs, user_id, job_id)
     errors = jobs.errors(job.job_id)
     if fmt == "json":
@@ -51,12 +50,9 @@ def job_errors(jobs: JobStore, user_id: str, job_id: str, params: dict[str, str]
             body={"items": [e.to_dict() for e in errors]},
             headers={"Content-Type": "application/json"},
         )
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["row", "isbn", "reason"])
-    writer.writerows([e.row, e.isbn, e.reason] for e in errors)
+    # Reasons and isbns echo client text: render_csv neutralises formula cells (OWASP).
     return ErrorExport(
-        body=out.getvalue(),
+        body=render_csv(["row", "isbn", "reason"], ([e.row, e.isbn, e.reason] for e in errors)),
         headers={
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="job-{job.job_id}-errors.csv"',

@@ -1,0 +1,214 @@
+"""The HTTP shapes: every route's query, body and answers, declared once as pydantic models.
+
+Routes name these in ``route(...)``; the same models validate requests at the edge, shape error
+``details``, and make the OpenAPI document (``GET /openapi.json``), so the three cannot drift.
+Request models forbid unknown fields. Book and account bodies come from their features' domain
+models (``chalicelib/books/domain.py``, ``chalicelib/accounts/domain.py``), which are also the
+rules the bulk import applies to each row.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.books.schemas import BooksQuery
+from chalicelib.bulk_import.schemas import JobErrorsQuery, JobsQuery
+
+
+class Open(BaseModel):
+    """A response shape (documentation and response checks; the routes build plain dicts)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+class ErrorBody(Open):
+    """Every error: a machine code, a human message and, for some, capped ``details``."""
+
+    error: str = Field(examples=["validation_error"])
+    message: str = Field(examples=["the book is invalid"])
+    details: Any = Field(
+        default=None,
+        description="Per-field reasons or other specifics; at most 20 entries, values cut.",
+        examples=[{"isbn": "isbn has an invalid check digit"}],
+    )
+
+
+class RateLimited(ErrorBody):
+    """429, with a ``Retry-After`` header in seconds."""
+
+    error: Literal["rate_limited"] = "rate_limited"
+
+
+# --- health ----------------------------------------------------------------------------------
+
+
+class Health(Open):
+    """``GET /health``."""
+
+    status: Literal["ok", "degraded"]
+    checks: dict[str, Literal["ok", "error"]] = Field(
+        examples=[{"redis": "ok", "dynamodb": "ok", "s3": "ok"}]
+    )
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+class UserOut(Open):
+    """A user's public profile."""
+
+    user_id: str
+    email: str
+    name: str
+    role: Literal["user", "admin"]
+    created_at: str
+
+
+class TokenOut(Open):
+    """``POST /auth/login``."""
+
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(description="Seconds until the token expires.")
+
+
+# --- books -----------------------------------------------------------------------------------
+
+
+class BookOut(Open):
+    """A stored book. ``isbn`` is always the 13 digits."""
+
+    book_id: str
+    title: str
+    author: str
+    isbn: str = Field(pattern=r"^[0-9]{13}$")
+    published_year: int | None
+    genre: str | None
+    pages: int | None
+    created_at: str
+    updated_at: str
+
+
+class BookPage(Open):
+    """``GET /books``: a page and the cursor of the next one (null on the last page)."""
+
+    items: list[BookOut]
+    next_cursor: str | None
+
+
+# --- bulk import -----------------------------------------------------------------------------
+
+
+class BulkAccepted(Open):
+    """``POST /books/bulk``: the queued bulk job."""
+
+    job_id: str
+    status: Literal["queued"]
+    status_url: str
+    total_rows: int
+
+
+class JobOut(Open):
+    """A bulk job and its progress."""
+
+    job_id: str
+    status: Literal["queued", "processing", "completed", "failed"]
+    progress: int = Field(ge=0, le=100)
+    total_rows: int
+    success_count: int
+    failure_count: int
+    created_at: str
+    started_at: str | None
+    completed_at: str | None
+    error: str | None
+
+
+class JobList(Open):
+    """``GET /jobs``: newest first."""
+
+    items: list[JobOut]
+
+
+class RowErrorOut(Open):
+    """Why one row (1-based) was not inserted."""
+
+    row: int
+    isbn: str
+    reason: str
+
+
+class RowErrorList(Open):
+    """``GET /jobs/{job_id}/errors`` as JSON."""
+
+    items: list[RowErrorOut]
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+class ReportOut(Open):
+    """A report in the caller's history."""
+
+    report_id: str
+    created_at: str
+    sent_at: str | None
+    success_count: int
+    failure_count: int
+    email: str
+
+
+class ReportList(Open):
+    """``GET /reports``: newest first."""
+
+    items: list[ReportOut]
+
+
+class ReportDetail(ReportOut):
+    """``GET /reports/{report_id}``: with a presigned link to the PDF, valid 15 minutes."""
+
+    download_url: str
+
+
+# --- admin -----------------------------------------------------------------------------------
+
+
+class ScheduleRun(BaseModel):
+    """``POST /admin/jobs/{name}/run``: the schedule's own summary (its keys vary by schedule)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: Literal["bulk_insert", "send_reports"]
+    duration_ms: float
+
+
+class DeadLetter(Open):
+    """A report delivery that gave up after its last attempt."""
+
+    entry_id: str
+    user_id: str
+    attempts: int
+    last_error: str
+    failed_at: str
+
+
+class DeadLetterList(Open):
+    """``GET /admin/dlq``."""
+
+    items: list[DeadLetter]
+
+
+class Requeued(Open):
+    """``POST /admin/dlq/{entry_id}/retry``."""
+
+    entry_id: str
+    user_id: str
+    status: Literal["requeued"]
+
+
+# Request shapes declared by the features, listed here so every route's models are in one place.
+__all__ = ["BooksQuery", "JobErrorsQuery", "JobsQuery"]

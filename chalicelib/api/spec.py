@@ -1,0 +1,67 @@
+"""What each route declares about itself, collected for the OpenAPI document.
+
+``api.http.route`` records one ``RouteSpec`` per path and method in ``ROUTES`` when the route
+module is imported; ``api.openapi`` turns them into the document. Nothing here runs per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Media:
+    """An answer (or request body) in a media type other than JSON, or in several."""
+
+    types: Mapping[str, type[BaseModel] | None]
+    description: str = ""
+
+
+# An answer: a JSON model, a ``Media`` of several types, or None for no body (204).
+Answer = type[BaseModel] | Media | None
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """One operation: path and method, what it reads, what it answers."""
+
+    path: str
+    method: str
+    operation_id: str
+    summary: str
+    description: str
+    tag: str
+    public: bool
+    body: type[BaseModel] | Media | None
+    query: type[BaseModel] | None
+    answers: Mapping[int, Answer]
+    errors: tuple[int, ...]
+    max_body_bytes: int | None
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+
+ROUTES: list[RouteSpec] = []
+
+
+def error_statuses(
+    *, public: bool, body: bool, query: bool, declared: tuple[int, ...], stores: bool
+) -> tuple[int, ...]:
+    """Every error status a route can answer, from what it reads and what it declares.
+
+    A body brings 400/413/415, a query 400, a private route 401, a store behind it 503.
+    """
+    statuses = set(declared)
+    if body:
+        statuses |= {400, 413, 415}
+    if query:
+        statuses.add(400)
+    if not public:
+        statuses.add(401)
+    if stores:
+        statuses.add(503)
+    return tuple(sorted(statuses))
