@@ -1,7 +1,7 @@
 """The shared Logger, Metrics and Tracer, and log helpers.
 
-Chalice configures a logger named after the app; Powertools gets its own service name so lines
-are not printed twice (see LOCAL-AWS.md).
+Chalice configures a logger named after the app; Powertools gets its own service name (and the
+app is created with ``configure_logs=False``) so lines are not printed twice.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Built with Chalice's own ``create_local_server`` (thread-local ``current_request``, a threaded
 HTTP server, so requests are served concurrently), with the request handler swapped for
 ``localdev.gateway.ContractRequestHandler`` so the gateway's own errors (no token, no such
-route) have the contract's JSON shape.
+route) have the API's JSON error shape (``docs/api.md``).
 """
 
 from __future__ import annotations

@@ -4,10 +4,11 @@
 
 Starts, in order: a ``redis-server`` child (unless ``REDIS_URL`` is given), moto server on the
 local AWS endpoint (unless ``BACKEND=localstack``, which expects ``make localstack`` running),
-the resources (``infra.bootstrap.ensure_all``, idempotent), the API (``chalice local`` with the
-contract's gateway errors) and the local scheduler. SIGINT (Ctrl-C) or SIGTERM stops all of it
-and exits 0; so does the death of the parent ``make``. A busy port fails fast, naming the
-variable that moves it. Variables: see ``localdev/env.py`` and the README's Configuration.
+the resources (``infra.bootstrap.ensure_all``, idempotent), the API (``chalice local``, its
+gateway's own answers in the API's error shape) and the local scheduler. SIGINT (Ctrl-C) or
+SIGTERM stops all of it and exits 0; so does the death of the parent ``make``. A busy port fails
+fast, naming the variable that moves it. Variables: ``localdev/env.py`` and
+``docs/configuration.md``.
 """
 
 from __future__ import annotations

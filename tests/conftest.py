@@ -86,7 +86,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer) -> Iterator[
 
 @pytest.fixture
 def client(aws: Any) -> Iterator[Any]:
-    """``chalice.test.Client`` on the real app, with the contract's gateway error bodies."""
+    """``chalice.test.Client`` on the real app, with the API's gateway error bodies."""
     from chalice.test import Client
 
     from app import app

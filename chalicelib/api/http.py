@@ -1,8 +1,9 @@
 """Shared HTTP plumbing: the route decorator, error mapping, body parsing, the caller.
 
 Every route goes through ``route()``, which attaches the authorizer and turns exceptions into the
-contract's JSON errors in one place: ``DomainError`` subclasses carry their status and code;
-anything else is logged with its stack trace and answered with a bare 500 that leaks nothing.
+API's JSON errors (``docs/api.md``) in one place: ``DomainError`` subclasses carry their status
+and code; anything else is logged with its stack trace and answered with a bare 500 that leaks
+nothing.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _capped(details: Any) -> Any:
 def error_response(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> Response:
-    """A contract error body ``{"error", "message"[, "details"]}``, with ``details`` capped."""
+    """An error body ``{"error", "message"[, "details"]}`` (``docs/api.md``), ``details`` capped."""
     body: dict[str, Any] = {"error": code, "message": _cut(message, MAX_DETAIL_TEXT)}
     if details is not None:
         body["details"] = _capped(details)
@@ -135,7 +136,7 @@ def route(
     (validated here and passed to the view as ``body=``/``query=``; a ``Media`` body is read by
     the view itself); ``errors`` adds statuses beyond those implied (400/413/415 for a body, 400
     for a query, 401 unless ``public``, 503 when ``stores`` are behind it). JWT-authorized
-    unless ``public``; every exception is mapped to the contract's JSON error here.
+    unless ``public``; every exception is mapped to the API's JSON error here.
     """
     kwargs: dict[str, Any] = {"methods": methods}
     if not public:
@@ -178,7 +179,7 @@ def caller(request: Request) -> Principal:
     """The authenticated principal, from the authorizer's context.
 
     The authorizer lets requests with a bad token through carrying ``auth_error``, so that the
-    401 is answered here in the contract's shape; the expiry is re-checked because API Gateway
+    401 is answered here in the API's error shape; the expiry is re-checked because API Gateway
     may serve a cached authorizer result.
     """
     context = (request.context or {}).get("authorizer") or {}

@@ -15,7 +15,7 @@ _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
 def _contract_error(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """Rewrite Chalice's own error bodies (405, 415, ...) into the contract's error shape."""
+    """Rewrite Chalice's own error bodies (405, 415, ...) into the API's error shape."""
     response = get_response(event)
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:

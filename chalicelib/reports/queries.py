@@ -8,7 +8,7 @@ from chalicelib.platform.errors import NotFound
 from chalicelib.platform.ids import is_ulid
 from chalicelib.reports.ports import DeliveryLog, ReportArchive, ReportRepository
 
-# The contract caps download links at 15 minutes.
+# The API promises download links valid for at most 15 minutes (docs/api.md).
 DOWNLOAD_URL_SECONDS = 900
 
 

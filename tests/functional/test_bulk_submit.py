@@ -1,4 +1,4 @@
-"""POST /books/bulk: the envelope checks of CONTRACT.md and what a submission leaves behind."""
+"""POST /books/bulk: the envelope checks of docs/api.md and what a submission leaves behind."""
 
 from __future__ import annotations
 
