@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.accounts.adapters.secrets import jwt_secret
 from chalicelib.accounts.adapters.user_repository import DynamoUserRepository
+from chalicelib.accounts.liveness import AccountLiveness
 from chalicelib.books.adapters.book_cache import RedisBookCache
 from chalicelib.books.adapters.book_repository import DynamoBookRepository
 from chalicelib.bulk_import.adapters.bulk_writer import DynamoBulkWriter
@@ -54,6 +55,12 @@ def health_checks() -> HealthChecks:
 def user_repository() -> DynamoUserRepository:
     """Users in DynamoDB."""
     return DynamoUserRepository(get_settings())
+
+
+@functools.lru_cache(maxsize=1)
+def account_liveness() -> AccountLiveness:
+    """Whether a token's account still exists (cached per user for a minute)."""
+    return AccountLiveness(user_repository())
 
 
 @functools.lru_cache(maxsize=1)
@@ -182,6 +189,7 @@ def reset_dependencies() -> None:
     for accessor in (
         health_checks,
         user_repository,
+        account_liveness,
         book_repository,
         book_cache,
         job_repository,

@@ -47,7 +47,13 @@ DYNAMODB_ACTIONS = [
 GATEWAY_RESPONSES: dict[str, tuple[str, str, str]] = {
     "UNAUTHORIZED": ("401", "unauthorized", '"missing or invalid access token"'),
     "ACCESS_DENIED": ("403", "forbidden", '"access denied"'),
+    # An unknown path, with or without a token (with one, AWS asks for a SigV4 signature).
     "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found", '"no such route"'),
+    "REQUEST_TOO_LARGE": (
+        "413",
+        "payload_too_large",
+        '"the body is larger than the gateway accepts (10 MB)"',
+    ),
     "DEFAULT_4XX": ("", "gateway_error", "$context.error.messageString"),
     "DEFAULT_5XX": ("", "internal_error", '"an internal error occurred"'),
 }

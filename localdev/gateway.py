@@ -1,8 +1,12 @@
-"""Chalice's local API Gateway emulation, with the contract's error bodies.
+"""Chalice's local API Gateway emulation, answering what API Gateway answers itself.
 
-API Gateway answers some requests itself (no Authorization header on a private route, a path
-that matches no route) with bodies of its own. In AWS the deploy template customises those
-gateway responses; this subclass gives ``make run`` and the tests the same bodies.
+API Gateway answers some requests without calling the function: no Authorization header on a
+private route, a path that matches no route (with or without a token: AWS says "Missing
+Authentication Token" or asks for a SigV4 signature; both are the MISSING_AUTHENTICATION_TOKEN
+gateway response, which the deploy template turns into a 404), a body over its 10 MB payload
+limit (413), an unreadable request line or Content-Length (400). The deploy template customises
+those gateway responses to the contract's JSON shape; this module gives ``make run`` and the
+tests the same answers.
 """
 
 from __future__ import annotations
@@ -13,11 +17,30 @@ from typing import Any
 
 from chalice.local import ChaliceRequestHandler, LocalGateway, LocalGatewayException
 
+# API Gateway's payload limit for REST APIs.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+
 
 class RouteNotFound(LocalGatewayException):
     """No route matches the path (API Gateway itself says 403 "Missing Authentication Token")."""
 
     CODE = 404
+
+
+class RequestTooLarge(LocalGatewayException):
+    """The body is over API Gateway's payload limit (its REQUEST_TOO_LARGE response)."""
+
+    CODE = 413
+
+
+class BadGatewayRequest(LocalGatewayException):
+    """API Gateway could not read the request (its BAD_REQUEST responses)."""
+
+    CODE = 400
+
+
+# The 403 bodies API Gateway sends for a path that matches no route, without and with a token.
+_NO_ROUTE_MARKERS = (b"Missing Authentication Token", b"Authorization header requires")
 
 
 def _body(code: str, message: str) -> bytes:
@@ -29,7 +52,7 @@ def contract_error(exc: LocalGatewayException) -> LocalGatewayException:
     headers = dict(exc.headers or {})
     headers["Content-Type"] = "application/json"
     body = exc.body or b""
-    if exc.CODE == 403 and b"Missing Authentication Token" in body:
+    if exc.CODE == 403 and any(marker in body for marker in _NO_ROUTE_MARKERS):
         return RouteNotFound(headers, _body("not_found", "no such route"))
     if exc.CODE == 401:
         new = type(exc)(headers, _body("unauthorized", "missing or invalid access token"))
@@ -48,6 +71,13 @@ class ContractLocalGateway(LocalGateway):
             return super().handle_request(method, path, headers, body)
         except LocalGatewayException as exc:
             raise contract_error(exc) from exc
+        except (ValueError, UnicodeError, KeyError) as exc:
+            # Chalice could not turn the request into an event (a malformed path or query
+            # string): API Gateway refuses such requests with a 400 before any function runs.
+            raise BadGatewayRequest(
+                {"Content-Type": "application/json"},
+                _body("bad_request", "the gateway could not read the request"),
+            ) from exc
 
 
 class ContractRequestHandler(ChaliceRequestHandler):
@@ -60,3 +90,27 @@ class ContractRequestHandler(ChaliceRequestHandler):
         # this sets ours and goes straight to the base HTTP handler.
         self.local_gateway = ContractLocalGateway(app_object, config)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
+    def _parse_payload(self) -> tuple[dict[str, str], bytes | None]:
+        """Headers and body, refusing what API Gateway refuses before reading the body."""
+        raw_length = (self.headers.get("content-length") or "0").strip()
+        if not (raw_length.isascii() and raw_length.isdigit()):
+            raise BadGatewayRequest(
+                {"Content-Type": "application/json"},
+                _body("bad_request", "the Content-Length header is not a number"),
+            )
+        length = int(raw_length)
+        if length > MAX_PAYLOAD_BYTES:
+            raise RequestTooLarge(
+                {"Content-Type": "application/json"},
+                _body("payload_too_large", "the body is larger than the gateway accepts (10 MB)"),
+            )
+        body = self.rfile.read(length) if length else None
+        return dict(self.headers), body
+
+    def _generic_handle(self) -> None:
+        try:
+            super()._generic_handle()
+        except LocalGatewayException as exc:  # from _parse_payload, before the gateway runs
+            self.close_connection = True  # the unread body must not be taken for a request
+            self._send_error_response(exc)
