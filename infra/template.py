@@ -6,10 +6,11 @@
 
 ``infra/resources-<stage>.json`` is merged into ``chalice package --merge-template`` output: the
 tables, bucket and SES identity of ``infra/resources.py``, plus ElastiCache Redis (in-transit
-encryption, AUTH token from Secrets Manager), and API Gateway responses in the contract's
-``{"error", "message"}`` shape. ``.chalice/policy-<stage>.json`` grants the Lambda functions only
-what they use, on only the stage's resources. Names come from ``.chalice/config.json`` through
-``Settings``, as in the running app, so the three can not drift apart (a test re-renders them).
+encryption, AUTH token from Secrets Manager), and API Gateway responses in the API's
+``{"error", "message"}`` shape (``docs/api.md``). ``.chalice/policy-<stage>.json`` grants the
+Lambda functions only what they use, on only the stage's resources. Names come from
+``.chalice/config.json`` through ``Settings``, as in the running app, so the three can not drift
+apart (a test re-renders them).
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ def policy(stage: str, account: str = "*", region: str = "*") -> dict[str, Any]:
 
 
 def _gateway_responses() -> dict[str, Any]:
-    """API Gateway's own answers in the contract's shape, inside the API definition.
+    """API Gateway's own answers in the API's error shape, inside the API definition.
 
     They go into the Swagger body (``x-amazon-apigateway-gateway-responses``) rather than
     separate ``AWS::ApiGateway::GatewayResponse`` resources, which a redeployed body would

@@ -5,8 +5,8 @@ private route, a path that matches no route (with or without a token: AWS says "
 Authentication Token" or asks for a SigV4 signature; both are the MISSING_AUTHENTICATION_TOKEN
 gateway response, which the deploy template turns into a 404), a body over its 10 MB payload
 limit (413), an unreadable request line or Content-Length (400). The deploy template customises
-those gateway responses to the contract's JSON shape; this module gives ``make run`` and the
-tests the same answers.
+those gateway responses to the API's JSON error shape (``docs/api.md``); this module gives
+``make run`` and the tests the same answers.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _body(code: str, message: str) -> bytes:
 
 
 def contract_error(exc: LocalGatewayException) -> LocalGatewayException:
-    """The same gateway error with a contract-shaped body (and 404 for unknown routes)."""
+    """The same gateway error with the API's error body (and 404 for unknown routes)."""
     headers = dict(exc.headers or {})
     headers["Content-Type"] = "application/json"
     body = exc.body or b""
@@ -64,7 +64,7 @@ def contract_error(exc: LocalGatewayException) -> LocalGatewayException:
 
 
 class ContractLocalGateway(LocalGateway):
-    """``LocalGateway`` whose own errors follow the contract."""
+    """``LocalGateway`` whose own errors have the API's error shape."""
 
     def handle_request(self, method: str, path: str, headers: Any, body: Any) -> Any:
         try:

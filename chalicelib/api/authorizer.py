@@ -4,7 +4,7 @@ A valid token of an account that no longer exists is refused too (``AccountLiven
 cached read of the users table, at most once a minute per user).
 
 It never denies: a request with a bad token is let through with ``auth_error`` in its context,
-and ``api.http.caller`` answers 401 in the contract's JSON shape. (An API Gateway deny would
+and ``api.http.caller`` answers 401 in the API's JSON error shape. (An API Gateway deny would
 answer with API Gateway's own body.) A missing header never reaches the authorizer; the gateway
 responses in the deploy template and the local gateway give that 401 the same shape.
 """
