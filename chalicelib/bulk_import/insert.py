@@ -5,7 +5,9 @@ through its rows in chunks written by a small thread pool. After every chunk, in
 checkpoints the next row and the absolute counts (conditional on still holding the lease, which
 the checkpoint renews), so a run that stops near its time limit or dies is continued by a later
 run: rows after the checkpoint are written again, and the deterministic book ids make those
-rewrites recognise their own earlier inserts, so no row is inserted or counted twice.
+rewrites recognise their own earlier inserts, so no row is inserted or counted twice. A chunk
+that DynamoDB keeps throttling (``Throttled``) stops its job the same way, at the last
+checkpoint, with no row failed; the run goes on with other jobs.
 
 A finished job's counts are then published to the user's Redis status record exactly once; if
 Redis is down the job stays in the active index, unpublished, and a later run publishes it.
@@ -39,7 +41,7 @@ from chalicelib.bulk_import.ports import BulkWriter, JobStore, StatusStore, Uplo
 from chalicelib.config import Settings
 from chalicelib.observability import logger, metrics
 from chalicelib.platform.clock import now_iso, utc_now
-from chalicelib.platform.errors import BadRequest, DependencyUnavailable, NotFound
+from chalicelib.platform.errors import BadRequest, DependencyUnavailable, NotFound, Throttled
 from chalicelib.platform.ids import book_id_for_row
 
 
@@ -86,7 +88,10 @@ class RunSummary:
     jobs_failed: int = 0
     jobs_published: int = 0
     jobs_unpublished: int = 0
+    # Stopped at a checkpoint for a later run: near the time limit, or throttled (counted
+    # again in jobs_throttled).
     jobs_resumable: int = 0
+    jobs_throttled: int = 0
     rows_ok: int = 0
     rows_failed: int = 0
 
@@ -192,11 +197,20 @@ class BulkInsertRun:
             return self._give_up(job, "the staged upload expired before it was processed")
         except BadRequest as exc:
             return self._give_up(job, f"the staged upload is unreadable: {exc.message}")
-        if self._process(job, plans) < len(plans):
-            self.deps.jobs.release(job, owner, clean=True)
-            self.summary.jobs_resumable += 1
+        try:
+            reached = self._process(job, plans)
+        except Throttled as exc:
+            # Throttling is neither a property of the rows nor a failed attempt: no row is
+            # failed, and the next run writes the chunk again from the last checkpoint.
+            logger.warning(
+                "DynamoDB stayed throttled; a later run continues the job",
+                extra={"job_id": job.job_id, "error": exc.message},
+            )
+            self.summary.jobs_throttled += 1
+            return self._pause(job)
+        if reached < len(plans):
             logger.info("bulk job paused near the time limit", extra={"job_id": job.job_id})
-            return job
+            return self._pause(job)
         done = self.deps.jobs.finish(job, owner, COMPLETED, now_iso(), _expiry())
         self.summary.jobs_completed += 1
         metrics.add_metric(name="JobsCompleted", unit="Count", value=1)
@@ -217,6 +231,15 @@ class BulkInsertRun:
             },
         )
         return done
+
+    def _pause(self, job: Job) -> Job:
+        """Stop at the last checkpoint and hand the lease back: a later run continues the job.
+
+        A clean release resets the attempt counter, so pausing never counts towards giving up.
+        """
+        self.deps.jobs.release(job, self.options.owner, clean=True)
+        self.summary.jobs_resumable += 1
+        return job
 
     def _give_up(self, job: Job, reason: str) -> Job:
         logger.error("bulk job failed", extra={"job_id": job.job_id, "reason": reason})
@@ -306,6 +329,7 @@ class BulkInsertRun:
     def _emit_metrics(self) -> None:
         metrics.add_metric(name="BooksInserted", unit="Count", value=self.summary.rows_ok)
         metrics.add_metric(name="BooksFailed", unit="Count", value=self.summary.rows_failed)
+        metrics.add_metric(name="JobsThrottled", unit="Count", value=self.summary.jobs_throttled)
 
 
 def run_bulk_insert(

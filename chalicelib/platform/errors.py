@@ -66,3 +66,13 @@ class DependencyUnavailable(DomainError):
 
     status = 503
     code = "service_unavailable"
+
+
+class Throttled(DependencyUnavailable):
+    """DynamoDB refused the work for now, and the retries meant for that are spent.
+
+    Raised for throttling that outlasted botocore's attempts, and for contention (transaction
+    conflicts, unprocessed batch items) that outlasted ``dynamodb_retry.Backoff``. Nothing was
+    decided, so it is never a property of the items involved: the caller leaves the work for a
+    later attempt (the bulk insert stops the job at its last checkpoint for this run).
+    """

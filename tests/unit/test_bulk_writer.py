@@ -1,4 +1,7 @@
-"""The bulk writer's decisions on cancelled transactions, its retries, and batch_put."""
+"""The bulk writer's decisions on cancelled transactions, and what it leaves for later.
+
+The retry policy itself (backoff, caps, ``batch_put``) is tested in ``test_dynamodb_retry.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.books.domain import Book, BookFields
-from chalicelib.bulk_import.adapters.bulk_writer import (
-    Backoff,
-    DynamoBulkWriter,
-    RetriesExhausted,
-    batch_put,
-)
+from chalicelib.bulk_import.adapters.bulk_writer import DynamoBulkWriter
+from chalicelib.platform.adapters.dynamodb_retry import Backoff, RetriesExhausted
+from chalicelib.platform.errors import Throttled
 from chalicelib.platform.ids import book_id_for_row
 
 
@@ -99,21 +99,50 @@ def test_a_claim_without_returned_item_is_read_back():
     assert _writer(fake, []).write([_book(1, "9780441013593")]) == {1: "duplicate isbn"}
 
 
-def test_conflicts_back_off_exponentially_then_fail_the_rows():
+def test_a_claim_that_vanished_before_it_was_read_is_tried_again_after_a_pause():
+    fake = FakeDynamo([_cancelled([{"Code": "ConditionalCheckFailed"}, {"Code": "None"}]), None])
+    sleeps: list[float] = []
+    assert _writer(fake, sleeps).write([_book(1, "9780441013593")]) == {1: None}
+    assert sleeps == [0.1] and len(fake.transactions) == 2
+
+
+def test_conflicts_back_off_exponentially_then_leave_the_rows_for_later():
     conflict = _cancelled([{"Code": "TransactionConflict"}, {"Code": "None"}])
     fake = FakeDynamo([conflict] * 4)
     sleeps: list[float] = []
-    outcome = _writer(fake, sleeps, attempts=3).write([_book(1, "9780441013593")])
-    assert outcome == {1: "could not be written: the catalogue stayed busy"}
+    with pytest.raises(RetriesExhausted):  # a Throttled: no row is failed
+        _writer(fake, sleeps, attempts=3).write([_book(1, "9780441013593")])
     assert sleeps == [0.1, 0.2, 0.4] and len(fake.transactions) == 4
 
 
-def test_backoff_is_capped_and_jittered():
+def test_a_throttled_chunk_is_left_for_later_after_one_call_and_no_row_fails():
+    throttled = ClientError(
+        {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems"
+    )  # type: ignore[arg-type]
+    fake = FakeDynamo([throttled])
     sleeps: list[float] = []
-    backoff = Backoff(base_seconds=1, cap_seconds=5, sleep=sleeps.append, rand=lambda: 0.5)
-    for attempt in range(6):
-        backoff.pause(attempt)
-    assert sleeps == [0.5, 1.0, 2.0, 2.5, 2.5, 2.5]
+    with pytest.raises(Throttled):  # botocore already made its attempts: none are added here
+        _writer(fake, sleeps).write([_book(1, "9780441013593"), _book(2, "9780306406157")])
+    assert len(fake.transactions) == 1 and sleeps == []
+
+
+def test_a_throttled_chunk_returns_no_outcome_and_is_decided_in_full_when_written_again():
+    mine = {"Code": "ConditionalCheckFailed", "Item": {"book_id": {"S": book_id_for_row("JOB", 1)}}}
+    row_1_was_inserted = _cancelled(
+        [mine, {"Code": "ConditionalCheckFailed"}] + [{"Code": "None"}] * 2
+    )
+    throttled = ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}},
+        "TransactWriteItems",
+    )  # type: ignore[arg-type]
+    books = [_book(1, "9780441013593"), _book(2, "9780306406157")]
+
+    with pytest.raises(Throttled):  # row 1 was settled, row 2 throttled: nothing is returned
+        _writer(FakeDynamo([row_1_was_inserted, throttled]), []).write(books)
+    again = FakeDynamo([row_1_was_inserted, None])
+
+    assert _writer(again, []).write(books) == {1: None, 2: None}
+    assert [len(actions) for actions in again.transactions] == [4, 2]
 
 
 def test_other_errors_are_not_swallowed():
@@ -127,33 +156,3 @@ def test_other_errors_are_not_swallowed():
 def test_more_than_50_rows_are_refused():
     with pytest.raises(ValueError):
         _writer(FakeDynamo([]), []).write([_book(i, "9780441013593") for i in range(51)])
-
-
-class FakeBatch:
-    def __init__(self, unprocessed_rounds: int) -> None:
-        self.rounds = unprocessed_rounds
-        self.calls: list[int] = []
-
-    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
-        (items,) = RequestItems.values()
-        self.calls.append(len(items))
-        if self.rounds:
-            self.rounds -= 1
-            return {"UnprocessedItems": {"t": items[:1]}}
-        return {}
-
-
-def test_batch_put_sends_25_at_a_time_and_retries_unprocessed_items():
-    fake, sleeps = FakeBatch(unprocessed_rounds=2), []
-    batch_put(fake, "t", [{"n": {"N": str(i)}} for i in range(30)], Backoff(sleep=sleeps.append))
-    assert fake.calls == [25, 1, 1, 5] and len(sleeps) == 2
-
-
-def test_batch_put_gives_up_after_its_attempts():
-    with pytest.raises(RetriesExhausted):
-        batch_put(
-            FakeBatch(unprocessed_rounds=99),
-            "t",
-            [{"n": {"N": "1"}}],
-            Backoff(attempts=2, sleep=lambda s: None),
-        )

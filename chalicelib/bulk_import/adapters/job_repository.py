@@ -18,7 +18,6 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 
-from chalicelib.bulk_import.adapters.bulk_writer import Backoff, batch_put
 from chalicelib.bulk_import.adapters.models import JobErrorModel, JobModel
 from chalicelib.bulk_import.domain import (
     FAILED,
@@ -33,6 +32,7 @@ from chalicelib.bulk_import.domain import (
 from chalicelib.config import Settings
 from chalicelib.platform.adapters.dynamodb_errors import dynamo_unavailable_as_domain_error
 from chalicelib.platform.adapters.dynamodb_models import bind_models
+from chalicelib.platform.adapters.dynamodb_retry import Backoff, batch_put
 
 ACTIVE = "active"
 _FORMAT_BY_MEDIA = {media: fmt for fmt, media in MEDIA_TYPES.items()}
@@ -241,7 +241,10 @@ class DynamoJobRepository:
         return self.finish(job, owner, FAILED, completed_at, expires_at, error)
 
     def put_errors(self, job_id: str, errors: list[RowError], expires_at: dt.datetime) -> None:
-        """Store row errors (keyed by row, so writing one twice is harmless)."""
+        """Store row errors (keyed by row, so writing one twice is harmless).
+
+        ``Throttled`` when DynamoDB refused them for now (see ``dynamodb_retry.batch_put``).
+        """
         if not errors:
             return
         items = [
