@@ -1,7 +1,7 @@
 """Domain errors. Each carries the HTTP status and machine code the API answers with.
 
 Services and adapters raise these; the API maps them to JSON in one place
-(``chalicelib.api.errors``), so no route builds its own error response.
+(``chalicelib/api/http.py``), so no route builds its own error response.
 """
 
 from __future__ import annotations
