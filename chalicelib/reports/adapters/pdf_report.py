@@ -1,77 +1,48 @@
 """Render a ``ReportContent`` as a PDF with reportlab (imported lazily: API Lambdas never load it).
 
-Text that comes from users (names, emails, book titles inside reasons, ISBN cells) is escaped
-before it reaches a reportlab ``Paragraph``, whose mini-markup would otherwise interpret ``<`` and
-``&``. The DejaVu Sans font shipped under ``chalicelib/templates/fonts`` covers Latin, Greek,
-Cyrillic, Armenian, Hebrew, Arabic (unshaped) and many symbols; if it is missing, reportlab's own
-Vera (Latin only) is used, and characters it lacks print as boxes instead of failing the report.
+Every piece of user text (names, emails, ISBNs, reasons, ids) goes through ``pdf_text``: it is
+wrapped to its column, cut with "…" after a few lines, drawn in a font that has its script (the
+fonts load only when a report needs them) and put in visual order and shaped where its script
+needs that. Only fixed text uses reportlab ``Paragraph`` markup. The lists are capped too
+(``MAX_JOBS``, ``MAX_REASONS``, ``MAX_FAILED_ROWS``), so no report runs to more than a handful
+of pages whatever it holds.
 """
 
 from __future__ import annotations
 
 import functools
 import io
-import threading
-from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 from chalicelib.reports.domain import ReportContent
 
-FONT_DIR = Path(__file__).resolve().parents[2] / "templates" / "fonts"  # chalicelib/templates
-FONT = "ReportSans"
-FONT_BOLD = "ReportSans-Bold"
-# The PDF lists at most this many failed rows; the grouped reasons still count every row read.
+# The PDF lists at most this many failed rows, reasons and jobs; the headings say how many
+# there were, and the reasons still count every row read.
 MAX_FAILED_ROWS = 100
-_register_lock = threading.Lock()
+MAX_REASONS = 50
+MAX_JOBS = 100
 
 _OK_COLOUR = "#2e7d32"
 _FAIL_COLOUR = "#c62828"
 _GRID_COLOUR = "#b0b7c3"
 _HEAD_COLOUR = "#e8ecf2"
 _CELL_SIZE = 8
+_PAD = 4  # left and right padding inside a table cell, points
+_FRAME_PAD = 6  # SimpleDocTemplate's frame pads what it holds by this much on each side
 
 
-@functools.lru_cache(maxsize=1)
 def _fonts() -> tuple[str, str]:
-    """Register the TrueType fonts once per process (parsing them costs tens of ms)."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
+    """DejaVu Sans, registered once per process: (regular, bold) names."""
+    from chalicelib.reports.adapters.pdf_fonts import primary_fonts
 
-    regular, bold = FONT_DIR / "DejaVuSans.ttf", FONT_DIR / "DejaVuSans-Bold.ttf"
-    if not (regular.exists() and bold.exists()):
-        import reportlab
-
-        vera = Path(reportlab.__file__).parent / "fonts"
-        regular, bold = vera / "Vera.ttf", vera / "VeraBd.ttf"
-    with _register_lock:
-        pdfmetrics.registerFont(TTFont(FONT, str(regular)))
-        pdfmetrics.registerFont(TTFont(FONT_BOLD, str(bold)))
-    return FONT, FONT_BOLD
+    return primary_fonts()
 
 
-def _printable(value: object) -> str:
-    """Control characters (newlines too) would corrupt a line or the PDF text stream."""
-    return "".join(ch if ch.isprintable() else " " for ch in str(value))
+def _cell(value: object, width: float, max_lines: int) -> Any:
+    """User text wrapped (and cut with "…" after ``max_lines``) for a column ``width`` wide."""
+    from chalicelib.reports.adapters.pdf_text import cell
 
-
-def _text(value: object) -> str:
-    """User text made safe for a Paragraph, whose mini-markup reads ``<`` and ``&``."""
-    return escape(_printable(value))
-
-
-def _cell(value: object, width: float, max_lines: int = 4) -> str:
-    """User text wrapped for a table cell.
-
-    Table cells that are plain strings are drawn verbatim (no markup is parsed, so nothing needs
-    escaping) and are several times cheaper than Paragraphs; ``simpleSplit`` does the wrapping.
-    """
-    from reportlab.lib.utils import simpleSplit
-
-    lines = simpleSplit(_printable(value), _fonts()[0], _CELL_SIZE, width - 6)
-    if len(lines) > max_lines:
-        lines = [*lines[: max_lines - 1], lines[max_lines - 1][:-1] + "…"]
-    return "\n".join(lines) or "-"
+    return cell(value, width - 2 * _PAD, _CELL_SIZE, max_lines)
 
 
 def _short_time(iso: str) -> str:
@@ -109,6 +80,8 @@ def _table(rows: list[list[Any]], widths: list[float], numeric: tuple[int, ...])
                 ("GRID", (0, 0), (-1, -1), 0.4, _GRID_COLOUR),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
+                ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
             ]
         )
@@ -143,17 +116,19 @@ def _chart(content: ReportContent, width: float) -> Any:
 def _summary(content: ReportContent, styles: dict[str, Any], width: float) -> list[Any]:
     from reportlab.platypus import Paragraph
 
+    from chalicelib.reports.adapters.pdf_text import labelled
+
     snap, who = content.snapshot, content.recipient
     lines = [
-        f"<b>User:</b> {_text(who.name)} &lt;{_text(who.email)}&gt;",
-        f"<b>User id:</b> {_text(who.user_id)}",
-        f"<b>Report id:</b> {_text(content.report_id)}",
-        f"<b>Generated at (UTC):</b> {_text(content.generated_at)}",
-        f"<b>Window:</b> {_text(snap.first_processed_at or '-')} to "
-        f"{_text(snap.processed_at or '-')}",
+        ("User:", f"{who.name} <{who.email}>", 3),
+        ("User id:", who.user_id, 1),
+        ("Report id:", content.report_id, 1),
+        ("Generated at (UTC):", content.generated_at, 1),
+        ("Window:", f"{snap.first_processed_at or '-'} to {snap.processed_at or '-'}", 1),
     ]
     flow: list[Any] = [Paragraph("Books import report", styles["title"])]
-    flow += [Paragraph(line, styles["body"]) for line in lines]
+    inner = width - 2 * _FRAME_PAD
+    flow += [labelled(label, value, inner, 9, max_lines) for label, value, max_lines in lines]
     flow.append(Paragraph("Summary", styles["h2"]))
     flow.append(
         _table(
@@ -174,28 +149,34 @@ def _summary(content: ReportContent, styles: dict[str, Any], width: float) -> li
     return flow
 
 
+def _counted(title: str, shown: int, total: int) -> str:
+    """``Jobs (3)``, or ``Jobs (first 100 of 250)`` when the list is capped."""
+    return f"{title} ({total})" if shown == total else f"{title} (first {shown} of {total})"
+
+
 def _jobs(content: ReportContent, styles: dict[str, Any], width: float) -> list[Any]:
     from reportlab.platypus import Paragraph
 
-    flow: list[Any] = [Paragraph(f"Jobs ({len(content.jobs)})", styles["h2"])]
-    if not content.jobs:
+    shown = content.jobs[:MAX_JOBS]
+    flow: list[Any] = [Paragraph(_counted("Jobs", len(shown), len(content.jobs)), styles["h2"])]
+    if not shown:
         return [*flow, Paragraph("No job details are available.", styles["body"])]
+    widths = [width * w for w in (0.30, 0.12, 0.19, 0.19, 0.10, 0.10)]
     rows: list[list[Any]] = [
         ["Job id", "Status", "Submitted (UTC)", "Completed (UTC)", "OK", "Failed"]
     ]
     rows += [
         [
-            job.job_id,
-            job.status,
-            _short_time(job.submitted_at),
-            _short_time(job.completed_at),
+            _cell(job.job_id, widths[0], 2),
+            _cell(job.status, widths[1], 1),
+            _cell(_short_time(job.submitted_at), widths[2], 1),
+            _cell(_short_time(job.completed_at), widths[3], 1),
             str(job.success_count),
             str(job.failure_count),
         ]
-        for job in content.jobs
+        for job in shown
     ]
-    widths = [0.30, 0.12, 0.19, 0.19, 0.10, 0.10]
-    return [*flow, _table(rows, [width * w for w in widths], (4, 5))]
+    return [*flow, _table(rows, widths, (4, 5))]
 
 
 def _failures(content: ReportContent, styles: dict[str, Any], width: float) -> list[Any]:
@@ -203,27 +184,31 @@ def _failures(content: ReportContent, styles: dict[str, Any], width: float) -> l
 
     if not content.reasons and not content.failed_rows:
         return []
-    flow: list[Any] = [Paragraph("Failure reasons", styles["h2"])]
+    reasons = content.reasons[:MAX_REASONS]
+    heading = _counted("Failure reasons", len(reasons), len(content.reasons))
+    flow: list[Any] = [Paragraph(heading, styles["h2"])]
+    reason_widths = [width * 0.85, width * 0.15]
     reason_rows: list[list[Any]] = [["Reason", "Rows"]]
-    reason_rows += [[_cell(reason, width * 0.85), str(count)] for reason, count in content.reasons]
-    flow.append(_table(reason_rows, [width * 0.85, width * 0.15], (1,)))
+    reason_rows += [[_cell(reason, reason_widths[0], 6), str(count)] for reason, count in reasons]
+    flow.append(_table(reason_rows, reason_widths, (1,)))
     shown = content.failed_rows[:MAX_FAILED_ROWS]
     flow.append(
         Paragraph(
             f"First failed rows ({len(shown)} of {content.snapshot.failure_count})", styles["h2"]
         )
     )
+    widths = [width * w for w in (0.30, 0.08, 0.20, 0.42)]
     rows: list[list[Any]] = [["Job id", "Row", "ISBN", "Reason"]]
     rows += [
         [
-            row.job_id,
+            _cell(row.job_id, widths[0], 2),
             str(row.row),
-            _cell(row.isbn or "-", width * 0.20, 2),
-            _cell(row.reason, width * 0.42),
+            _cell(row.isbn or "-", widths[2], 3),
+            _cell(row.reason, widths[3], 6),
         ]
         for row in shown
     ]
-    flow.append(_table(rows, [width * w for w in (0.30, 0.08, 0.20, 0.42)], (1,)))
+    flow.append(_table(rows, widths, (1,)))
     return flow
 
 
