@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv system-deps run invoke test test-unit test-functional test-integration lint bench localstack tier-deps
+.PHONY: help venv system-deps run invoke test test-unit test-functional test-integration test-system lint bench localstack tier-deps
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -30,15 +30,25 @@ lint: venv ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test-unit: venv ## fast unit tests of the domain
+# The test tiers, cheapest first. tests/<tier>/__init__.py says what each one needs and costs.
+test-unit: venv ## unit tier: pure Python, no service, no network (seconds)
 	$(BIN)/pytest -q tests/unit
 
-test-functional: venv system-deps ## chalice test client + moto + a real redis-server
+test-functional: venv system-deps ## functional tier: the app in-process on moto + a real redis-server
 	$(BIN)/pytest -q tests/functional
 
-test: venv system-deps lint tier-deps ## every tier: unit, functional, integration
-	$(BIN)/pytest -q tests/unit tests/functional
+test-integration: tier-deps ## integration tier: the whole flow on the LocalStack tier (free ports)
 	$(BIN)/pytest -q -m integration tests/integration
+
+test-system: venv system-deps ## system tier: `make run` as a process; chalice package + cfn-lint
+	$(BIN)/pytest -q -m system tests/system
+
+# One tier after the other (never in parallel, even under make -j): each installs what it needs.
+test: lint ## lint, then every tier: unit, functional, integration, system
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-functional
+	@$(MAKE) --no-print-directory test-integration
+	@$(MAKE) --no-print-directory test-system
 
 run: venv system-deps ## start the local stack (moto, redis-server, API, scheduler); Ctrl-C stops it
 	exec $(BIN)/python -m localdev.runner
@@ -67,6 +77,3 @@ tier-deps: venv system-deps ## install java and npm (apt) if missing, the LocalS
 
 localstack: tier-deps ## LocalStack + DynamoDB Local + redis-server in the foreground; Ctrl-C stops them
 	exec $(BIN)/python localstack/launcher.py
-
-test-integration: tier-deps ## the whole flow against the LocalStack tier (started on free ports)
-	$(BIN)/pytest -q -m integration tests/integration
