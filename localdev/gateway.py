@@ -39,6 +39,14 @@ class BadGatewayRequest(LocalGatewayException):
     CODE = 400
 
 
+# Machine codes for the statuses http.server itself may answer with.
+_ERROR_CODES = {
+    400: "bad_request",
+    408: "request_timeout",
+    414: "uri_too_long",
+    431: "headers_too_large",
+}
+
 # The 403 bodies API Gateway sends for a path that matches no route, without and with a token.
 _NO_ROUTE_MARKERS = (b"Missing Authentication Token", b"Authorization header requires")
 
@@ -107,6 +115,25 @@ class ContractRequestHandler(ChaliceRequestHandler):
             )
         body = self.rfile.read(length) if length else None
         return dict(self.headers), body
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers a method it has no ``do_<METHOD>`` for (TRACE, CONNECT, any
+        # token) with a 501 HTML page; API Gateway routes every method, and the app answers an
+        # unknown one on a known path with 405 and on an unknown path with 404.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a bad request line, an oversized header) as contract JSON."""
+        body = _body(_ERROR_CODES.get(code, "bad_request"), message or "the request is malformed")
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
 
     def _generic_handle(self) -> None:
         try:

@@ -11,12 +11,19 @@ from chalicelib.api.http import admin_caller, route
 from chalicelib.api.schemas import DeadLetterList, Requeued, ScheduleRun
 from chalicelib.platform.deadline import has_lambda_clock
 from chalicelib.reports import queries as reports_queries
-from chalicelib.schedules import run_schedule
+from chalicelib.schedules import SCHEDULES, run_schedule
 
 admin_bp = Blueprint(__name__)
 
 
-@route(admin_bp, "/admin/jobs/{name}/run", ["POST"], ok={200: ScheduleRun}, errors=(403, 404))
+@route(
+    admin_bp,
+    "/admin/jobs/{name}/run",
+    ["POST"],
+    ok={200: ScheduleRun},
+    errors=(403, 404),
+    path_params={"name": {"type": "string", "enum": sorted(SCHEDULES)}},
+)
 def run_named_schedule(name: str) -> dict[str, Any]:
     """Run a schedule (`bulk_insert` or `send_reports`) once, now.
 

@@ -6,39 +6,44 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.accounts import service as accounts
-from chalicelib.api.body import read_json
 from chalicelib.api.http import caller, route
-from chalicelib.api.schemas import TokenOut, UserOut
+from chalicelib.api.schemas import LoginIn, RegistrationIn, TokenOut, UserOut
 from chalicelib.platform.errors import NotFound
 
 auth_bp = Blueprint(__name__)
 
 
-@route(auth_bp, "/auth/register", ["POST"], public=True, ok={201: UserOut}, errors=(409,))
-def register() -> Response:
+@route(
+    auth_bp,
+    "/auth/register",
+    ["POST"],
+    public=True,
+    body=RegistrationIn,
+    ok={201: UserOut},
+    errors=(409,),
+)
+def register(body: RegistrationIn) -> Response:
     """Create an account.
 
     The email is trimmed and lower-cased; 409 when it is taken.
     """
-    request = auth_bp.current_request
     user = accounts.register(
-        wiring.user_repository(),
-        read_json(request.headers, request.raw_body),
-        wiring.settings().admin_emails,
+        wiring.user_repository(), body.model_dump(), wiring.settings().admin_emails
     )
     return Response(body=user.to_dict(), status_code=201)
 
 
-@route(auth_bp, "/auth/login", ["POST"], public=True, ok={200: TokenOut})
-def login() -> dict[str, object]:
+@route(
+    auth_bp, "/auth/login", ["POST"], public=True, body=LoginIn, ok={200: TokenOut}, errors=(401,)
+)
+def login(body: LoginIn) -> dict[str, object]:
     """Exchange email and password for an access token.
 
     A wrong email and a wrong password get the same 401.
     """
-    request = auth_bp.current_request
     result = accounts.login(
         wiring.user_repository(),
-        read_json(request.headers, request.raw_body),
+        body.model_dump(),
         wiring.signing_secret(),
         wiring.settings().jwt_ttl_seconds,
     )

@@ -7,24 +7,38 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
-from chalicelib.api.body import read_json
 from chalicelib.api.http import caller, route
-from chalicelib.api.schemas import BookOut, BookPage, BooksQuery
+from chalicelib.api.schemas import BookInput, BookOut, BookPage, BookPatch, BooksQuery
 from chalicelib.books import service as books
 
 books_bp = Blueprint(__name__)
 
 
-@route(books_bp, "/books", ["POST"], ok={201: BookOut}, errors=(409,))
-def create_book() -> Response:
+_BOOK_ID = {"book_id": "$response.body#/book_id"}
+
+
+@route(
+    books_bp,
+    "/books",
+    ["POST"],
+    body=BookInput,
+    ok={201: BookOut},
+    errors=(409,),
+    links={
+        "GetBook": ("get_book", _BOOK_ID),
+        "ReplaceBook": ("replace_book", _BOOK_ID),
+        "PatchBook": ("patch_book", _BOOK_ID),
+        "DeleteBook": ("delete_book", _BOOK_ID),
+    },
+)
+def create_book(body: BookInput) -> Response:
     """Add a book.
 
     409 when the caller's catalogue already has a book with that ISBN (also when two requests
     race).
     """
-    request = books_bp.current_request
-    data = read_json(request.headers, request.raw_body)
-    book = books.create_book(wiring.book_repository(), caller(request).user_id, data)
+    user_id = caller(books_bp.current_request).user_id
+    book = books.create_book(wiring.book_repository(), user_id, body.model_dump())
     return Response(body=book.to_dict(), status_code=201)
 
 
@@ -48,20 +62,31 @@ def get_book(book_id: str) -> Response:
     return Response(body=book.to_dict(), headers={"X-Cache": "hit" if hit else "miss"})
 
 
-@route(books_bp, "/books/{book_id}", ["PUT", "PATCH"], ok={200: BookOut}, errors=(404, 409))
-def update_book(book_id: str) -> dict[str, Any]:
-    """Change a book: PUT replaces every field, PATCH only the fields given.
-
-    In a PATCH, `null` clears an optional field. 409 when the new ISBN is already in the
-    catalogue.
-    """
-    request = books_bp.current_request
-    data = read_json(request.headers, request.raw_body)
-    update = books.replace_book if request.method == "PUT" else books.patch_book
-    book = update(
-        wiring.book_repository(), wiring.book_cache(), caller(request).user_id, book_id, data
-    )
+def _update(book_id: str, fields: dict[str, Any], replace: bool) -> dict[str, Any]:
+    user_id = caller(books_bp.current_request).user_id
+    update = books.replace_book if replace else books.patch_book
+    book = update(wiring.book_repository(), wiring.book_cache(), user_id, book_id, fields)
     return book.to_dict()
+
+
+@route(books_bp, "/books/{book_id}", ["PUT"], body=BookInput, ok={200: BookOut}, errors=(404, 409))
+def replace_book(book_id: str, body: BookInput) -> dict[str, Any]:
+    """Replace every field of a book.
+
+    409 when the new ISBN is already in the catalogue.
+    """
+    return _update(book_id, body.model_dump(), replace=True)
+
+
+@route(
+    books_bp, "/books/{book_id}", ["PATCH"], body=BookPatch, ok={200: BookOut}, errors=(404, 409)
+)
+def patch_book(book_id: str, body: BookPatch) -> dict[str, Any]:
+    """Change the fields given; `null` clears an optional field.
+
+    At least one field; 409 when the new ISBN is already in the catalogue.
+    """
+    return _update(book_id, body.model_dump(exclude_unset=True), replace=False)
 
 
 @route(books_bp, "/books/{book_id}", ["DELETE"], ok={204: None}, errors=(404,))

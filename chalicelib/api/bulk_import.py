@@ -22,12 +22,13 @@ from chalicelib.api.schemas import (
 from chalicelib.api.spec import JSON, Media
 from chalicelib.bulk_import import queries as bulk_jobs
 from chalicelib.bulk_import.domain import MAX_BYTES, MAX_ROWS
+from chalicelib.bulk_import.schemas import BulkJsonFile
 from chalicelib.bulk_import.submit import submit_bulk
 
 bulk_import_bp = Blueprint(__name__)
 
 BULK_FILE = Media(
-    {JSON: None, "text/csv": None},
+    {JSON: BulkJsonFile, "text/csv": None},
     f'JSON (`{{"books": [book, ...]}}` or a bare array) or CSV (a header row naming the book '
     f"fields, then one book a row); at most {MAX_ROWS:,} rows and {MAX_BYTES // 2**20} MB.",
 )
@@ -43,6 +44,10 @@ ERRORS_ANSWER = Media(
     body=BULK_FILE,
     ok={202: BulkAccepted},
     max_body_bytes=MAX_BYTES,
+    links={
+        "GetJob": ("get_job", {"job_id": "$response.body#/job_id"}),
+        "GetJobErrors": ("job_errors", {"job_id": "$response.body#/job_id"}),
+    },
 )
 def submit() -> Response:
     """Queue a file of books for the `bulk_insert` schedule.

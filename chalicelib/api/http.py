@@ -129,6 +129,8 @@ def route(
     stores: bool = True,
     max_body_bytes: int | None = None,
     tag: str = "",
+    links: Mapping[str, tuple[str, Mapping[str, str]]] | None = None,
+    path_params: Mapping[str, Mapping[str, object]] | None = None,
 ) -> Callable[[View], View]:
     """Register a view on ``bp``, declared once for validation and the OpenAPI document.
 
@@ -136,7 +138,9 @@ def route(
     (validated here and passed to the view as ``body=``/``query=``; a ``Media`` body is read by
     the view itself); ``errors`` adds statuses beyond those implied (400/413/415 for a body, 400
     for a query, 401 unless ``public``, 503 when ``stores`` are behind it). JWT-authorized
-    unless ``public``; every exception is mapped to the API's JSON error here.
+    unless ``public``; every exception is mapped to the API's JSON error here. ``links``
+    (OpenAPI links of the first success answer) name the operations that take this answer's
+    values: ``{"GetBook": ("get_book", {"book_id": "$response.body#/book_id"})}``.
     """
     kwargs: dict[str, Any] = {"methods": methods}
     if not public:
@@ -167,6 +171,8 @@ def route(
                 answers=ok,
                 errors=all_errors,
                 max_body_bytes=max_body_bytes,
+                links=links or {},
+                path_params=path_params or {},
             )
             ROUTES.append(spec)
         registered: View = bp.route(path, **kwargs)(_guarded(bp, spec, view))

@@ -84,7 +84,12 @@ def _content(answer: Answer | type[BaseModel]) -> dict[str, Any] | None:
 
 def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": dict(spec.path_params.get(name, {"type": "string"})),
+        }
         for name in _PATH_PARAM.findall(spec.path)
     ]
     if spec.query is not None:
@@ -112,6 +117,11 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         content = _content(answer)
         if content:
             entry["content"] = content
+        if spec.links and not responses:
+            entry["links"] = {
+                name: {"operationId": operation, "parameters": dict(parameters)}
+                for name, (operation, parameters) in spec.links.items()
+            }
         responses[str(status)] = entry
     for status in spec.errors:
         entry = {"description": STATUS_TEXT[status], "content": _content(ErrorBody)}

@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.books.schemas import BooksQuery
+from chalicelib.accounts.schemas import LoginIn, RegistrationIn
+from chalicelib.books.schemas import BookInput, BookPatch, BooksQuery
 from chalicelib.bulk_import.schemas import JobErrorsQuery, JobsQuery
 
 
@@ -211,4 +212,12 @@ class Requeued(Open):
 
 
 # Request shapes declared by the features, listed here so every route's models are in one place.
-__all__ = ["BooksQuery", "JobErrorsQuery", "JobsQuery"]
+__all__ = [
+    "BookInput",
+    "BookPatch",
+    "BooksQuery",
+    "JobErrorsQuery",
+    "JobsQuery",
+    "LoginIn",
+    "RegistrationIn",
+]

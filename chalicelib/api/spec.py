@@ -42,7 +42,10 @@ class RouteSpec:
     answers: Mapping[int, Answer]
     errors: tuple[int, ...]
     max_body_bytes: int | None
-    extra: Mapping[str, object] = field(default_factory=dict)
+    # OpenAPI links of the first success answer: name -> (operationId, {parameter: expression}).
+    links: Mapping[str, tuple[str, Mapping[str, str]]] = field(default_factory=dict)
+    # JSON Schemas of path parameters that are more than any string (an enum of names).
+    path_params: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
 
 ROUTES: list[RouteSpec] = []

@@ -1,12 +1,15 @@
-"""The catalogue's request shapes (pydantic): validated at the API edge and by the use cases."""
+"""The catalogue's request shapes (pydantic): used by the API, the use cases and the bulk import."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo
 
+from chalicelib.books.isbn import MAX_ISBN_CHARS, normalize_isbn
 from chalicelib.platform.schema import RequestModel, ascii_int
+from chalicelib.platform.text_rules import clean_text
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
@@ -25,3 +28,113 @@ class BooksQuery(RequestModel):
     )
     author: str | None = Field(default=None, max_length=200, description="Only this author.")
     genre: str | None = Field(default=None, max_length=50, description="Only this genre.")
+
+
+# --- a book's fields: the one rule for the API and for every bulk row ------------------------
+
+TITLE_MAX = 300
+AUTHOR_MAX = 200
+GENRE_MAX = 50
+FIRST_YEAR = 1450
+PAGES_MAX = 100_000
+
+
+def _next_year(info: ValidationInfo) -> int:
+    today = (info.context or {}).get("today") or dt.datetime.now(dt.UTC).date()
+    return int(today.year) + 1
+
+
+def _text(name: str, max_len: int, *, required: bool) -> Any:
+    def check(value: Any) -> str | None:
+        return clean_text(value, name, max_len=max_len, required=required)
+
+    return BeforeValidator(check)
+
+
+def _isbn(value: Any) -> str:
+    if value is None:
+        raise ValueError("isbn is required")
+    return normalize_isbn(value)
+
+
+def _integer(name: str, low: int, high: int | None = None) -> Any:
+    def check(value: Any, info: ValidationInfo) -> int | None:
+        if value is None:
+            return None
+        # bool is an int in Python; JSON true is not a year. Floats and text are refused too.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be an integer")
+        top = high if high is not None else _next_year(info)
+        if not low <= value <= top:
+            raise ValueError(f"{name} must be between {low} and {top}")
+        return int(value)
+
+    return BeforeValidator(check)
+
+
+Title = Annotated[
+    str,
+    _text("title", TITLE_MAX, required=True),
+    Field(min_length=1, max_length=TITLE_MAX, examples=["The Left Hand of Darkness"]),
+]
+Author = Annotated[
+    str,
+    _text("author", AUTHOR_MAX, required=True),
+    Field(min_length=1, max_length=AUTHOR_MAX, examples=["Ursula K. Le Guin"]),
+]
+Isbn = Annotated[
+    str,
+    BeforeValidator(_isbn),
+    Field(
+        max_length=MAX_ISBN_CHARS,
+        pattern=r"^[0-9Xx -]+$",
+        description="ISBN-10 or ISBN-13 with a correct check digit; ASCII digits, hyphens and "
+        "spaces. Stored and answered as the 13 digits.",
+        examples=["978-0-441-47812-5"],
+    ),
+]
+Year = Annotated[
+    Annotated[int, Field(ge=FIRST_YEAR, description=f"{FIRST_YEAR} to next year.")] | None,
+    _integer("published_year", FIRST_YEAR),
+]
+Genre = Annotated[
+    Annotated[str, Field(max_length=GENRE_MAX, examples=["science fiction"])] | None,
+    _text("genre", GENRE_MAX, required=False),
+]
+Pages = Annotated[Annotated[int, Field(ge=1, le=PAGES_MAX)] | None, _integer("pages", 1, PAGES_MAX)]
+
+
+class BookInput(RequestModel):
+    """A whole book: ``POST /books``, ``PUT /books/{book_id}``, and each bulk row.
+
+    Text is trimmed and put in Unicode NFC; lone surrogates, control characters and
+    noncharacters are refused (``chalicelib/platform/text_rules.py``). ``null`` or an empty
+    optional field means absent.
+    """
+
+    title: Title
+    author: Author
+    isbn: Isbn
+    published_year: Year = None
+    genre: Genre = None
+    pages: Pages = None
+
+
+def _no_defaults(schema: dict[str, Any]) -> None:
+    # An absent field is "unchanged", not null: the document must not claim a null default
+    # for the required fields (title, author, isbn), which may be left out but never cleared.
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+
+
+class BookPatch(RequestModel):
+    """Some fields of a book (``PATCH /books/{book_id}``); ``null`` clears an optional one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_no_defaults)
+
+    title: Title = None  # type: ignore[assignment]
+    author: Author = None  # type: ignore[assignment]
+    isbn: Isbn = None  # type: ignore[assignment]
+    published_year: Year = None
+    genre: Genre = None
+    pages: Pages = None

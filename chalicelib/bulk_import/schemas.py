@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, RootModel
 
+from chalicelib.bulk_import.domain import MAX_ROWS
 from chalicelib.platform.schema import RequestModel, ascii_int
 
 DEFAULT_JOBS = 50
@@ -28,3 +29,17 @@ class JobErrorsQuery(RequestModel):
     format: Literal["json", "csv"] = Field(
         default="json", description="`csv` answers a `text/csv` download."
     )
+
+
+class BulkEnvelope(RequestModel):
+    """A JSON bulk file as an object: ``{"books": [book, ...]}`` and nothing else."""
+
+    books: list[Any] = Field(min_length=1, max_length=MAX_ROWS)
+
+
+class BulkJsonFile(RootModel[BulkEnvelope | Annotated[list[Any], Field(min_length=1)]]):
+    """A JSON bulk file: ``{"books": [...]}`` or a bare array of books.
+
+    Only the envelope is checked when the file is submitted; each row is checked later against
+    the book rules and a bad row becomes one failed row of the job, so items may be anything.
+    """

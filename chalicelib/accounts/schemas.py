@@ -1,0 +1,66 @@
+"""The accounts' request shapes (pydantic): validated at the API edge and by the use cases."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+from chalicelib.accounts.domain import (
+    MAX_EMAIL_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    check_password,
+    normalize_email,
+)
+from chalicelib.platform.errors import ValidationFailed
+from chalicelib.platform.schema import RequestModel
+from chalicelib.platform.text_rules import clean_text
+
+
+def _email(value: Any) -> str:
+    try:
+        return normalize_email(value)
+    except ValidationFailed as exc:
+        raise ValueError((exc.details or {}).get("email", exc.message)) from exc
+
+
+def _name(value: Any) -> str | None:
+    return clean_text(value, "name", max_len=MAX_NAME_LENGTH, required=True)
+
+
+Email = Annotated[
+    str,
+    BeforeValidator(_email),
+    Field(
+        max_length=MAX_EMAIL_LENGTH,
+        description="Trimmed and lower-cased; an internationalised domain is stored in its "
+        "ASCII (IDNA) form; an address mail could never reach is refused.",
+        examples=["reader@example.com"],
+    ),
+]
+Password = Annotated[
+    str,
+    BeforeValidator(check_password),
+    Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH),
+]
+
+
+class RegistrationIn(RequestModel):
+    """``POST /auth/register``."""
+
+    email: Email
+    password: Password
+    name: Annotated[
+        str,
+        BeforeValidator(_name),
+        Field(min_length=1, max_length=MAX_NAME_LENGTH, examples=["Ursula"]),
+    ]
+
+
+class LoginIn(RequestModel):
+    """``POST /auth/login``: any wrong email or password gets the same 401, never a 400."""
+
+    email: Annotated[str, Field(max_length=MAX_EMAIL_LENGTH, examples=["reader@example.com"])]
+    password: Annotated[str, Field(max_length=MAX_PASSWORD_LENGTH)]

@@ -1,0 +1,60 @@
+"""The OpenAPI document is valid OpenAPI 3.1 and describes every route the app serves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    from app import app  # registers every route
+    from chalicelib.api.openapi import document
+
+    assert app.routes
+    return document()
+
+
+def test_the_document_is_valid_openapi_3_1(document):
+    validate(document)
+    assert document["openapi"] == "3.1.0"
+
+
+def test_every_route_and_method_of_the_app_is_documented(document):
+    from app import app
+
+    served = {(path, method.lower()) for path, entry in app.routes.items() for method in entry}
+    documented = {(path, method) for path, ops in document["paths"].items() for method in ops}
+    assert served == documented
+
+
+def test_private_operations_name_the_bearer_scheme_and_answer_401(document):
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if operation["security"]:
+                assert operation["security"] == [{"bearerAuth": []}], (method, path)
+                assert "401" in operation["responses"], (method, path)
+
+
+def test_operations_with_a_body_document_413_and_415(document):
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" in operation:
+                assert {"400", "413", "415"} <= set(operation["responses"]), (method, path)
+
+
+def test_request_bodies_forbid_unknown_fields(document):
+    schemas = document["components"]["schemas"]
+    for name in ("BookInput", "BookPatch", "RegistrationIn", "LoginIn"):
+        assert schemas[name]["additionalProperties"] is False, name
+
+
+def test_book_creation_links_to_the_book_operations(document):
+    links = document["paths"]["/books"]["post"]["responses"]["201"]["links"]
+    operation_ids = {op["operationId"] for ops in document["paths"].values() for op in ops.values()}
+    assert {link["operationId"] for link in links.values()} <= operation_ids
+    assert {"get_book", "replace_book", "patch_book", "delete_book"} <= {
+        link["operationId"] for link in links.values()
+    }
