@@ -33,6 +33,7 @@ from localdev.managed_process import (
     port_free,
     wait_all,
 )
+from localdev.services import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_DIR = ROOT / "localstack" / ".venv"
@@ -177,7 +178,7 @@ class LocalStackTier:
         self.ephemeral = ephemeral
         # Settings such as RESOURCE_PREFIX that the bootstrap must share with the app.
         self.extra_app_env = dict(app_env or {})
-        self._redis: ManagedProcess | None = None
+        self._redis: RedisServer | None = None
         self._dynamodb = DynamoDBLocal(
             self.ports.dynamodb, log_path=_log("dynamodb-local", self.ports.dynamodb)
         )
@@ -224,9 +225,8 @@ class LocalStackTier:
             (self._localstack, lambda: http_answers(health)),
         ]
         if self.start_redis:
-            self._redis = self._redis_process()
-            self._redis.start()
-            waits.append((self._redis, self._redis_answers))
+            self._redis = RedisServer(self.ports.redis, log_path=_log("redis", self.ports.redis))
+            waits.append((self._redis.launch(), self._redis.ready))
         wait_all(waits, timeout)
 
     def _require_free_ports(self) -> None:
@@ -240,22 +240,6 @@ class LocalStackTier:
                 f"port already in use: {', '.join(busy)} (another tier or `make run`?); stop it "
                 "or choose other ports with those variables"
             )
-
-    def _redis_process(self) -> ManagedProcess:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed: apt-get install -y redis-server")
-        argv = [binary, "--port", str(self.ports.redis), "--bind", "127.0.0.1", "--save", ""]
-        argv += ["--appendonly", "no"]
-        return ManagedProcess("redis-server", argv, log_path=_log("redis", self.ports.redis))
-
-    def _redis_answers(self) -> bool:
-        import redis
-
-        try:
-            return bool(redis.Redis.from_url(self.redis_url, socket_timeout=0.5).ping())
-        except redis.RedisError:
-            return False
 
     def _localstack_process(self) -> ManagedProcess:
         volume = self._volume_dir()
@@ -302,14 +286,16 @@ class LocalStackTier:
 
     def alive(self) -> bool:
         """True while every started process runs."""
-        parts = [self._localstack, self._redis]
-        return self._dynamodb.alive() and all(p.alive() for p in parts if p is not None)
+        redis_alive = self._redis is None or self._redis.running
+        localstack_alive = self._localstack is None or self._localstack.alive()
+        return self._dynamodb.alive() and redis_alive and localstack_alive
 
     def stop(self) -> None:
         """Stop everything that was started (safe to call twice)."""
-        for process in (self._localstack, self._redis):
-            if process is not None:
-                process.stop()
+        if self._localstack is not None:
+            self._localstack.stop()
+        if self._redis is not None:
+            self._redis.stop()
         self._dynamodb.stop()
         self._localstack = self._redis = None
         if self.ephemeral:

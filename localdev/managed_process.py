@@ -31,8 +31,9 @@ def free_port() -> int:
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
-    """True when nothing listens on ``host:port`` (binding would succeed)."""
+    """Whether nothing listens on ``host:port`` (SO_REUSEADDR: a closing socket doesn't count)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

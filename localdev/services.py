@@ -1,35 +1,26 @@
-"""The local stack's backing services: moto server, a redis-server process, and port checks."""
+"""The local stack's backing services: moto server, redis-server, and port checks.
+
+``RedisServer`` is the one redis-server launcher: ``make run`` (``localdev/runner.py``), the
+LocalStack tier (``localdev/localstack_tier.py``), the tests and the benchmarks all start it here.
+"""
 
 from __future__ import annotations
 
 import logging
 import shutil
 import socket
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import redis
 
-from localdev.managed_process import die_with_parent
+from localdev.managed_process import ManagedProcess, port_free
 
 LOG = logging.getLogger("localdev.runner")
 
 
 class StartupError(RuntimeError):
     """A part of the local stack could not start (the message says which and why)."""
-
-
-def port_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether nothing listens on ``host:port`` (SO_REUSEADDR: a closing socket doesn't count)."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
@@ -88,82 +79,81 @@ class MotoServer:
 
 
 class RedisServer:
-    """A ``redis-server`` child process without persistence, bound to 127.0.0.1."""
+    """A ``redis-server`` child process without persistence, bound to 127.0.0.1.
 
-    def __init__(self, port: int) -> None:
+    It runs as a ``ManagedProcess``: its own process group, SIGTERM when its parent dies, its
+    output in ``log_path`` (by default a file in its temporary directory). ``start()`` waits until
+    it answers PING; ``launch()`` and ``ready()`` let a caller wait for it beside other processes.
+    """
+
+    def __init__(self, port: int, *, log_path: Path | None = None) -> None:
         self.port = port
-        self._process: subprocess.Popen[bytes] | None = None
         self._dir = Path(tempfile.mkdtemp(prefix="books-api-redis-"))
-        self._logfile = self._dir / "redis.log"
+        self.log_path = log_path or self._dir / "redis.log"
+        self._process: ManagedProcess | None = None
 
     @property
     def url(self) -> str:
         """The URL of this server, database 0."""
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout: float = 10.0) -> None:
-        """Start it and wait until it answers PING."""
-        self._dir.mkdir(parents=True, exist_ok=True)  # stop() removes it; start() may follow
+    def command(self) -> list[str]:
+        """The redis-server command line: no RDB snapshots, no AOF, loopback only."""
         binary = shutil.which("redis-server")
         if binary is None:
             raise StartupError(
-                "redis-server is not installed: `make run` installs it with apt "
-                "(`make system-deps`)"
+                "redis-server is not installed: `make system-deps` installs it with apt "
+                "(`make run`, `make localstack` and `make test` run it first)"
             )
-        self._process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self._dir),
-                "--logfile",
-                str(self._logfile),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise StartupError(f"redis-server exited at start:\n{self._log_tail()}")
-            if redis_answers(self.url):
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise StartupError(f"redis-server did not answer within {timeout:.0f} s")
+        return [
+            binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self._dir),
+        ]
+
+    def launch(self) -> ManagedProcess:
+        """Start the process without waiting for it (``ready()`` says when it answers)."""
+        command = self.command()
+        self._dir.mkdir(parents=True, exist_ok=True)  # stop() removes it; start() may follow
+        process = ManagedProcess("redis-server", command, log_path=self.log_path)
+        process.start()
+        self._process = process
+        return process
+
+    def ready(self) -> bool:
+        """True once it answers PING."""
+        return redis_answers(self.url)
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start it and wait until it answers PING."""
+        process = self.launch()
+        try:
+            process.wait_until(self.ready, timeout, interval=0.05)
+        except (RuntimeError, TimeoutError) as exc:
+            self.stop()
+            raise StartupError(str(exc)) from exc
 
     @property
     def running(self) -> bool:
         """True while the server process is alive."""
-        return self._process is not None and self._process.poll() is None
+        return self._process is not None and self._process.alive()
 
     def exit_code(self) -> int | None:
         """``None`` while it runs; its exit code once it stopped."""
-        return None if self._process is None else self._process.poll()
-
-    def _log_tail(self) -> str:
-        try:
-            return "\n".join(self._logfile.read_text().splitlines()[-5:])
-        except OSError:
-            return "(no log)"
+        process = self._process.process if self._process is not None else None
+        return None if process is None else process.poll()
 
     def stop(self) -> None:
         """Terminate it (SIGTERM, then SIGKILL after 10 s) and remove its directory."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        self._process = None
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
         shutil.rmtree(self._dir, ignore_errors=True)

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import free_port
+from localdev.managed_process import free_port, port_free
 from tests.processes import alive, child_processes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,16 +50,6 @@ class RunningStack:
 
     def ports(self) -> list[int]:
         return [self.api_port, self.aws_port, self.redis_port]
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _runner_env(api_port: int, aws_port: int, redis_port: int) -> dict[str, str]:
@@ -260,7 +250,7 @@ def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
 
     assert stop_runner(stack) == 0, stack.output()
     assert [pid for pid in children if alive(pid)] == []
-    assert [port for port in stack.ports() if not _port_free(port)] == []
+    assert [port for port in stack.ports() if not port_free(port)] == []
     assert "[runner] stopped" in stack.output()
 
     # Running it twice in a row works: same ports, bootstrap again, a fresh user again.
@@ -271,7 +261,7 @@ def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
     finally:
         if again.process.poll() is None:
             again.process.kill()
-    assert [port for port in again.ports() if not _port_free(port)] == []
+    assert [port for port in again.ports() if not port_free(port)] == []
 
 
 def test_a_busy_port_fails_fast_naming_its_variable(tmp_path: Path) -> None:
@@ -293,4 +283,4 @@ def test_a_busy_port_fails_fast_naming_its_variable(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"port {busy} is busy (set by AWS_ENDPOINT_URL)" in result.stdout
     # What it had started before the check (its redis-server) is stopped again.
-    assert _port_free(redis_port)
+    assert port_free(redis_port)
