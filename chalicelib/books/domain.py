@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from chalicelib.books.isbn import InvalidIsbn, normalize_isbn
 from chalicelib.platform.errors import ValidationFailed
+from chalicelib.platform.text_rules import clean_text
 
 REQUIRED_FIELDS = ("title", "author", "isbn")
 OPTIONAL_FIELDS = ("published_year", "genre", "pages")
@@ -16,6 +18,10 @@ BOOK_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 # The 409 message when a catalogue already holds a book with that isbn.
 DUPLICATE_ISBN = "a book with this isbn already exists in your catalogue"
 _INT_FIELDS = frozenset({"published_year", "pages"})
+# A CSV integer cell is an optional ASCII minus and ASCII digits; anything else (Unicode digits,
+# "+5", "1_000", "1e3") stays text and fails validation instead of being read "somehow" by
+# int(). Thirty digits already lie far outside every range, so longer runs stay text too.
+_CSV_INTEGER = re.compile(r"-?[0-9]{1,30}")
 
 
 @dataclass(frozen=True)
@@ -51,20 +57,8 @@ class Book:
 
 
 def _text(value: Any, name: str, max_len: int, required: bool) -> str | None:
-    if value is None:
-        if required:
-            raise ValueError(f"{name} is required")
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{name} must be a string")
-    value = value.strip()
-    if not value:
-        if required:
-            raise ValueError(f"{name} must not be empty")
-        return None
-    if len(value) > max_len:
-        raise ValueError(f"{name} must be at most {max_len} characters")
-    return str(value)
+    # The shared free-text rule: refuses surrogates and controls, trims, NFC (see text_rules).
+    return clean_text(value, name, max_len=max_len, required=required)
 
 
 def _integer(value: Any, name: str, low: int, high: int) -> int | None:
@@ -89,7 +83,12 @@ def _check(errors: dict[str, str], name: str, fn: Any, *args: Any) -> Any:
 def validate_book(data: Any, *, today: dt.date | None = None) -> BookFields:
     """Validate a full book payload (create or full replace).
 
-    Raises ``ValidationFailed`` whose ``details`` map each bad field to its reason.
+    ``title`` (1-300), ``author`` (1-200) and ``genre`` (optional, up to 50) follow the free-text
+    rules of ``chalicelib.platform.text_rules`` (trimmed, NFC; surrogates, controls and
+    noncharacters refused); ``isbn`` follows ``normalize_isbn`` (ASCII only); ``published_year``
+    (1450 to next year) and ``pages`` (1-100000) are JSON integers (not booleans, floats or text).
+    Raises ``ValidationFailed`` whose ``details`` map each bad field to its reason; unknown
+    fields map to ``"unknown field"``.
     """
     if not isinstance(data, Mapping):
         raise ValidationFailed("a book must be a JSON object")
@@ -137,22 +136,21 @@ def apply_patch(current: BookFields, patch: Any, *, today: dt.date | None = None
 def book_from_csv_row(row: Mapping[str, str | None]) -> dict[str, Any]:
     """Turn a CSV row (all strings) into a payload for ``validate_book``.
 
-    Empty cells mean "absent"; integer columns are converted when they look like integers and
-    left as text otherwise, so the validator reports them with its usual reason.
+    Cells are trimmed of surrounding spaces (U+0020); a cell left empty means "absent". Integer
+    columns become ints when they are ASCII integers (``-?[0-9]{1,30}``) and stay text
+    otherwise, so the validator reports them with its usual reason. Other characters, line
+    breaks or controls included, are passed on for the text rules to judge, never dropped.
     """
     payload: dict[str, Any] = {}
     for key, value in row.items():
         if key is None or value is None:
             continue
-        value = value.strip()
+        value = value.strip(" ")
         if not value:
             continue
         name = key.strip()
-        if name in _INT_FIELDS:
-            try:
-                payload[name] = int(value)
-                continue
-            except ValueError:
-                pass
-        payload[name] = value
+        if name in _INT_FIELDS and _CSV_INTEGER.fullmatch(value):
+            payload[name] = int(value)
+        else:
+            payload[name] = value
     return payload

@@ -113,3 +113,60 @@ def test_csv_row_keeps_non_numeric_integers_as_text_so_validation_explains():
     with pytest.raises(ValidationFailed) as exc:
         validate_book(payload, today=TODAY)
     assert "pages" in exc.value.details
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"title": "Dune\ud800"}, "title", "title must not contain lone surrogates (found U+D800)"),
+        ({"author": "Frank\x00"}, "author", "author must not contain control characters"),
+        ({"genre": "sf\n"}, "genre", "genre must not contain control characters (found U+000A)"),
+        (
+            {"isbn": "\uff10\uff13\uff10\uff16\uff14\uff10\uff16\uff11\uff15\uff12"},
+            "isbn",
+            "U+FF10",
+        ),
+        ({"isbn": "030640615\u00b2"}, "isbn", "digits 0-9"),
+    ],
+)
+def test_text_and_isbn_rules_answer_with_the_field_and_reason(change, field, reason):
+    details = details_of({**VALID, **change})
+    assert set(details) == {field}
+    assert reason in details[field]
+
+
+def test_text_fields_are_stored_in_nfc():
+    fields = validate_book({**VALID, "author": "Ren\u0065\u0301e"}, today=TODAY)
+    assert fields.author == "Ren\u00e9e"
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        ("12", 12),
+        (" 12 ", 12),
+        ("-3", -3),
+        ("0012", 12),
+        ("\u0661\u0662", "\u0661\u0662"),  # Arabic-Indic digits: int() would read 12
+        ("\uff11\uff12", "\uff11\uff12"),  # fullwidth
+        ("1\u00b2", "1\u00b2"),  # superscript: int() would raise
+        ("+5", "+5"),
+        ("1_000", "1_000"),
+        ("1e3", "1e3"),
+        ("9" * 31, "9" * 31),
+    ],
+)
+def test_csv_integer_cells_are_ascii_integers_or_stay_text(cell, value):
+    assert book_from_csv_row({**VALID, "pages": cell})["pages"] == value
+
+
+def test_csv_non_ascii_digits_fail_as_not_an_integer():
+    with pytest.raises(ValidationFailed) as exc:
+        validate_book(book_from_csv_row({**VALID, "pages": "\u0661\u0662"}), today=TODAY)
+    assert exc.value.details == {"pages": "pages must be an integer"}
+
+
+def test_csv_cells_keep_line_breaks_for_the_text_rules_to_refuse():
+    payload = book_from_csv_row({**VALID, "title": " Dune\r\n"})
+    assert payload["title"] == "Dune\r\n"
+    assert "title" in details_of(payload)
