@@ -25,10 +25,11 @@ system-deps: ## install redis-server with apt if it is missing
 	  echo "installing redis-server (apt)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
-lint: venv ## ruff check, ruff format --check, mypy
+lint: venv ## ruff check, ruff format --check, mypy, lint-imports (the dependency rule)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 # The test tiers, cheapest first. tests/<tier>/__init__.py says what each one needs and costs.
 test-unit: venv ## unit tier: pure Python, no service, no network (seconds)

@@ -1,19 +1,33 @@
 """The bulk jobs a report covers, as the report pipeline sees them.
 
 The jobs and their row errors belong to the bulk import; this reads them through its repository
-and only translates them into the report's own types (``JobLine``, ``FailedRow``).
+and only translates them into the report's own types (``JobLine``, ``FailedRow``). The wiring
+hands in the repository (``DynamoJobRepository``): an adapter of one feature does not import
+another feature's adapter.
 """
 
 from __future__ import annotations
 
-from chalicelib.bulk_import.adapters.job_repository import DynamoJobRepository
+from typing import Protocol
+
+from chalicelib.bulk_import.domain import Job, RowError
 from chalicelib.reports.domain import FailedRow, JobLine
 
 
-class DynamoJobReader:
-    """``JobReader`` over the bulk import's ``DynamoJobRepository``."""
+class BulkJobHistory(Protocol):
+    """What this reader needs of the bulk import's job repository."""
 
-    def __init__(self, jobs: DynamoJobRepository) -> None:
+    def get_jobs(self, user_id: str, job_ids: list[str]) -> list[Job]:
+        """The user's jobs among ``job_ids`` (unknown ones skipped), in order."""
+
+    def first_errors(self, job_id: str, limit: int | None) -> list[RowError]:
+        """The first ``limit`` row errors of the job, by row."""
+
+
+class DynamoJobReader:
+    """``JobReader`` over the bulk import's job repository."""
+
+    def __init__(self, jobs: BulkJobHistory) -> None:
         self._jobs = jobs
 
     def jobs(self, user_id: str, job_ids: list[str]) -> list[JobLine]:
