@@ -146,8 +146,9 @@ def test_a_throttled_chunk_returns_no_outcome_and_is_decided_in_full_when_writte
 
 
 def test_other_errors_are_not_swallowed():
+    # (A ValidationException is about the rows: it fails the refused row, tested below.)
     error = ClientError(
-        {"Error": {"Code": "ValidationException", "Message": "bad"}}, "TransactWriteItems"
+        {"Error": {"Code": "ResourceNotFoundException", "Message": "bad"}}, "TransactWriteItems"
     )  # type: ignore[arg-type]
     with pytest.raises(ClientError):
         _writer(FakeDynamo([error]), []).write([_book(1, "9780441013593")])
@@ -156,3 +157,64 @@ def test_other_errors_are_not_swallowed():
 def test_more_than_50_rows_are_refused():
     with pytest.raises(ValueError):
         _writer(FakeDynamo([]), []).write([_book(i, "9780441013593") for i in range(51)])
+
+
+class RefusesPoison:
+    """A DynamoDB that refuses (ValidationException) any transaction holding a poisoned title."""
+
+    def __init__(self, poison: set[str]) -> None:
+        self.poison = poison
+        self.calls = 0
+        self.stored: set[str] = set()
+
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
+        self.calls += 1
+        titles = {
+            a["Put"]["Item"]["title"]["S"] for a in TransactItems if "title" in a["Put"]["Item"]
+        }
+        if titles & self.poison:
+            raise ClientError(
+                {"Error": {"Code": "ValidationException", "Message": "Item size too large"}},
+                "TransactWriteItems",
+            )  # type: ignore
+        self.stored |= titles
+        return {}
+
+
+def _isbn13(n: int) -> str:
+    body = f"978{n:09d}"
+    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def test_a_row_dynamodb_refuses_fails_alone_and_its_neighbours_are_written():
+    fake = RefusesPoison({"T17"})
+    books = [_book(row, _isbn13(row)) for row in range(1, 51)]
+
+    outcome = DynamoBulkWriter(lambda: fake, "books").write(books)
+
+    assert [row for row, reason in outcome.items() if reason] == [17]
+    assert outcome[17] == "the catalogue cannot store this row (ValidationException)"
+    assert fake.stored == {f"T{row}" for row in range(1, 51)} - {"T17"}
+    assert fake.calls <= 1 + 2 * 6  # the whole chunk, then two halves per level down to one row
+
+
+def test_two_refused_rows_in_one_chunk_fail_and_nothing_else():
+    fake = RefusesPoison({"T3", "T40"})
+    books = [_book(row, _isbn13(row)) for row in range(1, 51)]
+
+    outcome = DynamoBulkWriter(lambda: fake, "books").write(books)
+
+    assert sorted(row for row, reason in outcome.items() if reason) == [3, 40]
+    assert len(fake.stored) == 48
+
+
+def test_a_cancellation_naming_a_refused_action_fails_that_row_only():
+    books = [_book(1, "9780306406157"), _book(2, "9780441013593")]
+    reasons = [{"Code": "None"}, {"Code": "None"}, {"Code": "ValidationError"}, {"Code": "None"}]
+    fake = FakeDynamo([_cancelled(reasons), None])
+
+    outcome = DynamoBulkWriter(lambda: fake, "books").write(books)
+
+    assert outcome == {1: None, 2: "the catalogue cannot store this row (ValidationError)"}
+    assert len(fake.transactions) == 2 and len(fake.transactions[1]) == 2

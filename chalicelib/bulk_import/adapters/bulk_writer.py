@@ -6,10 +6,15 @@ A book id is derived from (job, row), so when a transaction is cancelled, a clai
 *this row's* book id means an earlier attempt of the same job already inserted it: a success,
 not a duplicate.
 
-A row fails only for what is true of the row (a duplicate ISBN). Throttling and contention say
-nothing about the rows: the shared retry policy (``dynamodb_retry.transact_write``) retries what
-botocore cannot, and when DynamoDB still refuses, ``write`` raises ``Throttled`` with no row
-decided, so the caller writes the same chunk again later.
+A row fails only for what is true of the row: a duplicate ISBN, or an item DynamoDB refuses to
+store (``ValidationException``: too large, a value it cannot take). One such row must not fail
+its neighbours, so a refused chunk is split in halves until the refused row stands alone
+(``_isolate``); a cancellation that names the refused action fails that row directly.
+
+Throttling and contention say nothing about the rows: the shared retry policy
+(``dynamodb_retry.transact_write``) retries what botocore cannot, and when DynamoDB still
+refuses, ``write`` raises ``Throttled`` with no row decided, so the caller writes the same chunk
+again later.
 """
 
 from __future__ import annotations
@@ -17,12 +22,24 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.books.adapters.book_repository import ISBN_PREFIX, book_item, isbn_claim
 from chalicelib.books.domain import Book
 from chalicelib.bulk_import.domain import DUPLICATE_ISBN_REASON, MAX_CHUNK_ROWS
-from chalicelib.platform.adapters.dynamodb_retry import Backoff, transact_write
+from chalicelib.platform.adapters.dynamodb_retry import (
+    Backoff,
+    cancellation_reasons,
+    error_code,
+    transact_write,
+)
 
 _NOT_EXISTS = "attribute_not_exists(sk)"
+# A request DynamoDB refuses for what is in it (as opposed to throttling or contention).
+_REFUSED = "ValidationException"
+# The per-action cancellation reason for an item DynamoDB refuses.
+_REFUSED_ACTION = "ValidationError"
+REFUSED_ROW_REASON = "the catalogue cannot store this row ({code})"
 
 
 class DynamoBulkWriter:
@@ -79,6 +96,10 @@ class DynamoBulkWriter:
         """Decide rows whose conditions failed; True if any was decided."""
         decided = False
         for index, reason in enumerate(reasons):
+            if reason.get("Code") == _REFUSED_ACTION:
+                outcome[order[index // 2]] = REFUSED_ROW_REASON.format(code=_REFUSED_ACTION)
+                decided = True
+                continue
             if reason.get("Code") != "ConditionalCheckFailed":
                 continue
             row = order[index // 2]
@@ -105,6 +126,25 @@ class DynamoBulkWriter:
         """
         if len(books) > MAX_CHUNK_ROWS:
             raise ValueError(f"at most {MAX_CHUNK_ROWS} rows per transaction")
+        try:
+            return self._write(books)
+        except ClientError as exc:
+            if error_code(exc) != _REFUSED or cancellation_reasons(exc):
+                raise
+            return self._isolate(books)
+
+    def _isolate(self, books: Sequence[tuple[int, Book]]) -> dict[int, str | None]:
+        """Write halves of a chunk DynamoDB refused whole, until the refused rows stand alone.
+
+        A refused single row fails with a short reason (never the item or DynamoDB's message,
+        which may echo the row); about 2 * log2(50) extra calls find one bad row among 50.
+        """
+        if len(books) == 1:
+            return {books[0][0]: REFUSED_ROW_REASON.format(code=_REFUSED)}
+        middle = len(books) // 2
+        return {**self.write(books[:middle]), **self.write(books[middle:])}
+
+    def _write(self, books: Sequence[tuple[int, Book]]) -> dict[int, str | None]:
         rows = dict(books)
         outcome: dict[int, str | None] = {}
         undecided: list[int] = []

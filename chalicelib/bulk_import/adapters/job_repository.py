@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 
@@ -32,7 +33,7 @@ from chalicelib.bulk_import.domain import (
 from chalicelib.config import Settings
 from chalicelib.platform.adapters.dynamodb_errors import dynamo_unavailable_as_domain_error
 from chalicelib.platform.adapters.dynamodb_models import bind_models
-from chalicelib.platform.adapters.dynamodb_retry import Backoff, batch_put
+from chalicelib.platform.adapters.dynamodb_retry import Backoff, batch_put, error_code
 
 ACTIVE = "active"
 _FORMAT_BY_MEDIA = {media: fmt for fmt, media in MEDIA_TYPES.items()}
@@ -68,6 +69,10 @@ def _conditional_update(item: JobModel, actions: list[Any], condition: Condition
             return False
         raise
     return True
+
+
+# Stored instead of a row's reason in the (never seen) case that DynamoDB refuses the reason.
+UNSTORABLE_REASON = "the row failed; its reason could not be stored"
 
 
 class DynamoJobRepository:
@@ -243,18 +248,30 @@ class DynamoJobRepository:
     def put_errors(self, job_id: str, errors: list[RowError], expires_at: dt.datetime) -> None:
         """Store row errors (keyed by row, so writing one twice is harmless).
 
-        ``Throttled`` when DynamoDB refused them for now (see ``dynamodb_retry.batch_put``).
+        ``Throttled`` when DynamoDB refused them for now (see ``dynamodb_retry.batch_put``). An
+        error item DynamoDB refuses to store (``ValidationException``) never blocks the job: the
+        batch is written one item at a time and a refused item is stored with a placeholder
+        reason, so the row still counts as failed and ``/errors`` still lists it.
         """
         if not errors:
             return
-        items = [
-            JobErrorModel(
-                job_id=job_id,
-                row=e.row,
-                isbn=e.isbn or None,
-                reason=e.reason,
-                expires_at=expires_at,
+
+        def item(error: RowError, reason: str, isbn: str | None) -> dict[str, Any]:
+            return JobErrorModel(
+                job_id=job_id, row=error.row, isbn=isbn, reason=reason, expires_at=expires_at
             ).serialize()
-            for e in errors
-        ]
-        batch_put(self._client(), self._errors_table, items, self._backoff)
+
+        items = [item(e, e.reason, e.isbn or None) for e in errors]
+        try:
+            batch_put(self._client(), self._errors_table, items, self._backoff)
+        except ClientError as exc:
+            if error_code(exc) != "ValidationException":
+                raise
+            for error, one in zip(errors, items, strict=True):
+                try:
+                    batch_put(self._client(), self._errors_table, [one], self._backoff)
+                except ClientError as single:
+                    if error_code(single) != "ValidationException":
+                        raise
+                    fallback = item(error, UNSTORABLE_REASON, None)
+                    batch_put(self._client(), self._errors_table, [fallback], self._backoff)
