@@ -74,7 +74,12 @@ class Result(StrEnum):
     EMPTY = "empty"
     RECONCILED = "reconciled"
     WAITING = "waiting"  # in backoff, in the dead-letter list, or being sent by another run
+    DROPPED = "dropped"  # the account no longer exists: nobody to report to
     ERROR = "error"
+
+
+class AccountGone(NotFound):
+    """The snapshot's user no longer exists: its report can never be sent."""
 
 
 IN_DOUBT = (
@@ -141,7 +146,7 @@ def _content(
 ) -> ReportContent:
     user = deps.users.get(snap.user_id)
     if user is None:
-        raise NotFound(f"user {snap.user_id} is not registered")
+        raise AccountGone(f"user {snap.user_id} is not registered")
     jobs = deps.jobs.jobs(snap.user_id, snap.job_ids)
     rows = (
         deps.jobs.failed_rows([job.job_id for job in jobs], policy.max_failed_rows)
@@ -270,6 +275,14 @@ def _attempt(
     """Stage, claim, send. ``recorded``: the delivery item exists already (a retry)."""
     try:
         staged = _stage(run, delivery, snap)
+    except AccountGone:
+        # Retrying cannot help and the record would wait forever: drop it, and say so.
+        run.deps.snapshots.complete(snap.user_id, delivery.snapshot_id)
+        logger.warning(
+            "report dropped: the account no longer exists",
+            extra={"user_id": snap.user_id, "snapshot_id": delivery.snapshot_id},
+        )
+        return Outcome(snap.user_id, Result.DROPPED, _ms(started), error="account removed")
     except Exception as exc:  # one user's failure must never stop the others
         return _fail(run, delivery, recorded, f"{type(exc).__name__}: {exc}", started)
     if not run.limiter.acquire(give_up_in=max(0.0, run.deadline.remaining_ms() / 1000)):
@@ -411,6 +424,7 @@ def _summary(
         "locked": counts[Result.LOCKED],
         "waiting": counts[Result.WAITING],
         "empty": counts[Result.EMPTY],
+        "dropped": counts[Result.DROPPED],
         "send_rate": limiter.rate,
         "render_ms_p50": renders[len(renders) // 2] if renders else None,
     }

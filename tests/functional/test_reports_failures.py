@@ -30,6 +30,7 @@ from tests.functional.reports_support import (
     redis_client,
     report_deps,
     seed_job,
+    sent_messages,
     summary_numbers,
 )
 
@@ -329,4 +330,20 @@ def test_a_record_missing_from_the_users_set_is_found_by_the_repair_scan(aws: An
     redis_client().srem("bulk:status:users", user.user_id)
     summary = send_reports(report_deps(), replace(FAST_POLICY))
     assert summary["repaired"] == 1 and summary["reports_sent"] == 1
+    assert live_status_keys() == []
+
+
+def test_a_status_record_of_a_removed_account_is_dropped_once_and_never_dead_lettered(aws):
+    # Given a status record whose user no longer exists (the account was removed)
+    publish(seed_job("01JGONEUSER000000000000000", ok=3, failed=1))
+
+    # When the reports run, twice
+    first = send_reports(report_deps(), FAST_POLICY)
+    second = send_reports(report_deps(), FAST_POLICY)
+
+    # Then the record is dropped at once: no email, no dead letter, nothing left to retry
+    assert first["dropped"] == 1 and first["reports_failed"] == 0
+    assert second["users_found"] == 0
+    assert sent_messages() == []
+    assert wiring.deliveries().dead_letters() == []
     assert live_status_keys() == []
