@@ -1,26 +1,32 @@
 """Bulk jobs: the job entity, the submission envelope rules and the per-row plan.
 
-A submission is checked only as an envelope when it arrives (media type, size, readable, row
-count); every row is validated later, by the scheduled ``bulk_insert``, with the same rules as
-``POST /books``. Both steps read rows through ``iter_payloads`` so they agree on what a row is.
+A submission is checked as an envelope when it arrives (media type and charset, size, readable
+exactly, row count); every row is validated later, by the scheduled ``bulk_insert``, with the
+same rules as ``POST /books``. Both steps read rows through ``iter_payloads`` so they agree on
+what a row is. The file's structure is read strictly (``json_rows``, ``csv_rows``): a file
+that could be read more than one way is refused whole at submission, never half-read.
+
+Everything a row failure stores or echoes is bounded: a reason is at most
+``MAX_REASON_CHARS`` code points, an echoed isbn (and each field name inside a reason) at most
+``MAX_ECHO_CHARS``, cut with an ellipsis, and free of characters UTF-8 cannot encode.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.books.domain import BOOK_FIELDS, BookFields, book_from_csv_row, validate_book
+from chalicelib.books.domain import BookFields, book_from_csv_row, validate_book
+from chalicelib.bulk_import.csv_rows import iter_csv_records
+from chalicelib.bulk_import.json_rows import read_json_rows
 from chalicelib.platform.errors import (
     BadRequest,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
 )
+from chalicelib.platform.text_rules import excerpt
 
 MAX_ROWS = 10_000
 MAX_BYTES = 5 * 1024 * 1024
@@ -36,8 +42,12 @@ COMPLETED = "completed"
 FAILED = "failed"
 FINISHED = frozenset({COMPLETED, FAILED})
 
-# Cells beyond the header: reported as an unknown "field" instead of being dropped silently.
-EXTRA_CELLS = "(extra cells)"
+# Caps on what a failed row stores and echoes (code points; at most 4 UTF-8 bytes each), so
+# no row can make an error item near DynamoDB's 400 KB limit, a CSV cell or a PDF line huge.
+MAX_REASON_CHARS = 500
+MAX_ECHO_CHARS = 64
+# Charsets a submission may declare: the body is always read as UTF-8 (ASCII is a subset).
+ACCEPTED_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii"})
 FORMAT_JSON = "json"
 FORMAT_CSV = "csv"
 MEDIA_TYPES = {FORMAT_JSON: "application/json", FORMAT_CSV: "text/csv"}
@@ -128,69 +138,45 @@ class RowPlan:
 
 
 def format_for(content_type: str | None) -> str:
-    """``json`` or ``csv`` from a Content-Type header; 415 for anything else."""
-    media = (content_type or "application/json").split(";")[0].strip().lower()
+    """``json`` or ``csv`` from a Content-Type header (JSON when absent).
+
+    415 for another media type, or for a ``charset`` other than UTF-8 (or its subset ASCII):
+    the body is read as UTF-8, and a Latin-1 file can be valid UTF-8 that means other text.
+    """
+    media, *params = (content_type or "application/json").split(";")
+    for param in params:
+        name, _, value = param.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ACCEPTED_CHARSETS:
+            raise UnsupportedMediaType("send the rows as UTF-8 text (charset=utf-8)")
     for fmt, expected in MEDIA_TYPES.items():
-        if media == expected:
+        if media.strip().lower() == expected:
             return fmt
     raise UnsupportedMediaType("send the rows as application/json or text/csv")
 
 
 def _decode(raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise BadRequest("the body looks like UTF-16 text; send UTF-8")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BadRequest("the body is not valid UTF-8 text") from exc
-
-
-def _json_rows(text: str) -> list[Any]:
-    try:
-        document = json.loads(text)
-    except ValueError as exc:
-        raise BadRequest("the body is not valid JSON") from exc
-    if isinstance(document, dict):
-        if set(document) != {"books"} or not isinstance(document["books"], list):
-            raise BadRequest('send {"books": [...]} or a JSON array of books')
-        document = document["books"]
-    if not isinstance(document, list):
-        raise BadRequest('send {"books": [...]} or a JSON array of books')
-    return document
-
-
-def _csv_reader(text: str) -> csv.DictReader[str]:
-    reader = csv.DictReader(io.StringIO(text, newline=""), restkey=EXTRA_CELLS)
-    try:
-        header = reader.fieldnames
-    except csv.Error as exc:
-        raise BadRequest(f"the CSV is unreadable: {exc}") from exc
-    if not header:
-        raise BadRequest("the CSV has no header row")
-    if not {name.strip() for name in header} & set(BOOK_FIELDS):
-        raise BadRequest(
-            f"the first CSV row must be a header naming the book fields ({', '.join(BOOK_FIELDS)})"
-        )
-    return reader
+        raise BadRequest(f"the body is not valid UTF-8 text (byte {exc.start})") from exc
 
 
 def iter_payloads(fmt: str, raw: bytes) -> Iterator[Any]:
     """The rows of a submission, in order, each a payload for ``validate_book``.
 
-    Raises ``BadRequest`` if the body cannot be read at all. CSV rows are parsed lazily; blank
-    lines are not rows. Cells beyond the header go under ``EXTRA_CELLS``, which the validator
-    rejects as an unknown field instead of dropping them silently.
+    Raises ``BadRequest`` when the body is not UTF-8 (one leading byte order mark is allowed)
+    or its structure is refused by ``json_rows`` / ``csv_rows``; CSV rows are read lazily, so
+    a CSV problem is raised when its row is reached. Empty CSV lines are not rows.
     """
     text = _decode(raw)
     if fmt == FORMAT_JSON:
-        yield from _json_rows(text)
+        yield from read_json_rows(text)
         return
-    reader = _csv_reader(text)
-    try:
-        for record in reader:
-            if EXTRA_CELLS in record:
-                record[EXTRA_CELLS] = ",".join(record[EXTRA_CELLS])
-            yield book_from_csv_row(record)
-    except csv.Error as exc:
-        raise BadRequest(f"the CSV is unreadable at line {reader.line_num}: {exc}") from exc
+    for record in iter_csv_records(text):
+        yield book_from_csv_row(record)
 
 
 def inspect_submission(content_type: str | None, raw: bytes) -> tuple[str, int]:
@@ -218,15 +204,32 @@ def inspect_submission(content_type: str | None, raw: bytes) -> tuple[str, int]:
 
 
 def failure_reason(exc: ValidationFailed) -> str:
-    """One line from a validation failure: the field reasons joined, else the message."""
-    if isinstance(exc.details, dict) and exc.details:
-        return "; ".join(f"{field}: {reason}" for field, reason in exc.details.items())
-    return exc.message
+    """One line from a validation failure: the field reasons joined, else the message.
+
+    At most ``MAX_REASON_CHARS`` code points; each field name is cut to ``MAX_ECHO_CHARS``.
+    Joining stops once the cap is passed, so 100,000 unknown keys cost no more than a few.
+    """
+    if not (isinstance(exc.details, dict) and exc.details):
+        return excerpt(exc.message, MAX_REASON_CHARS)
+    parts: list[str] = []
+    length = 0
+    for field, reason in exc.details.items():
+        part = f"{excerpt(str(field), MAX_ECHO_CHARS)}: {excerpt(str(reason), MAX_REASON_CHARS)}"
+        parts.append(part)
+        length += len(part) + 2
+        if length > MAX_REASON_CHARS:
+            break
+    return excerpt("; ".join(parts), MAX_REASON_CHARS)
 
 
-def _raw_isbn(payload: Any) -> str:
+def echoed_isbn(payload: Any) -> str:
+    """The row's isbn as submitted, for its error: text or a number, bounded; "" otherwise."""
     value = payload.get("isbn") if isinstance(payload, dict) else None
-    return "" if value is None else str(value)
+    if isinstance(value, str):
+        return excerpt(value, MAX_ECHO_CHARS)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return excerpt(repr(value), MAX_ECHO_CHARS)
+    return ""
 
 
 def plan_rows(payloads: Iterator[Any]) -> Iterator[RowPlan]:
@@ -239,7 +242,7 @@ def plan_rows(payloads: Iterator[Any]) -> Iterator[RowPlan]:
     """
     seen: set[str] = set()
     for number, payload in enumerate(payloads, start=1):
-        isbn = _raw_isbn(payload)
+        isbn = echoed_isbn(payload)
         try:
             fields = validate_book(payload)
         except ValidationFailed as exc:
