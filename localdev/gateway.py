@@ -125,7 +125,7 @@ class ContractRequestHandler(ChaliceRequestHandler):
         raise AttributeError(name)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """http.server's own refusals (a bad request line, an oversized header) as contract JSON."""
+        """http.server's own refusals (a bad request line, an oversized header), as API errors."""
         body = _body(_ERROR_CODES.get(code, "bad_request"), message or "the request is malformed")
         self.send_response(code, message)
         self.send_header("Content-Type", "application/json")

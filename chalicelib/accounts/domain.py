@@ -15,7 +15,7 @@ run time) into the one ASCII form SES can put in an envelope:
   envelope address;
 * ``.test`` (RFC 2606, like the ``example.*`` names the library already accepts) is allowed by
   default, so tests and the local stack can use it; pass ``allow_test_domains=False`` to refuse;
-* the result is lower-cased (the API contract), the domain and the local part alike.
+* the result is lower-cased (``docs/api.md``), the domain and the local part alike.
 """
 
 from __future__ import annotations

@@ -179,7 +179,7 @@ def walk_the_api(base: str) -> None:
 
 
 def check_gateway_errors(base: str) -> None:
-    """The gateway's own answers have the contract's JSON error shape."""
+    """The gateway's own answers have the API's JSON error shape (docs/api.md)."""
     missing = requests.get(f"{base}/no/such/route", timeout=10)
     assert missing.status_code == 404
     assert _json(missing)["error"] == "not_found"

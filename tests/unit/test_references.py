@@ -53,7 +53,7 @@ OUTSIDE = re.compile(
 
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s)>\]`'\"]*")
 _PATH_CHARS = r"[\w.*<>{}-]"
-_PATH = re.compile(rf"(?<![\w./:@$-])(\.?{_PATH_CHARS}+(?:/{_PATH_CHARS}*)+)")
+_PATH = re.compile(rf"(?<![\w./:@$-])(\.?{_PATH_CHARS}++(?:/{_PATH_CHARS}*+)++)")
 _BARE_FILE = re.compile(r"(?<![\w./:@$<{*-])([A-Za-z_][\w-]*\.(?:py|md))\b(?![\w/-])")
 _DOTTED = re.compile(
     rf"(?<![\w./:@$-])((?:{'|'.join(MODULE_ROOTS)})(?:\.[A-Za-z_]\w*)+)(?![\w/-]|\.\w)"
@@ -190,6 +190,7 @@ def module_problem(dotted: str) -> str | None:
 # --- scanning text ----------------------------------------------------------------------------
 
 
+@functools.cache
 def path_problem(ref: str) -> str | None:
     """Why the path ``ref`` names no file of the repository, else None."""
     if ref.split("/", 1)[0] in top_level_dirs():
@@ -214,7 +215,8 @@ def line_problems(text: str) -> Iterator[tuple[str, str]]:
     """``(reference, problem)`` for every broken reference in ``text`` (a line, or many)."""
     for match in OUTSIDE.finditer(text):
         yield match.group(0), "is outside the repository"
-    text = _URL.sub(lambda m: " " * len(m.group(0)), text)
+    if "://" in text:
+        text = _URL.sub(lambda m: " " * len(m.group(0)), text)
     for ref in _paths(text):
         problem = path_problem(ref)
         if problem:
