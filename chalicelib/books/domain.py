@@ -8,9 +8,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from chalicelib.books.isbn import InvalidIsbn, normalize_isbn
+from chalicelib.books.schemas import BookInput, BookPatch
 from chalicelib.platform.errors import ValidationFailed
-from chalicelib.platform.text_rules import clean_text
 
 REQUIRED_FIELDS = ("title", "author", "isbn")
 OPTIONAL_FIELDS = ("published_year", "genre", "pages")
@@ -56,80 +55,35 @@ class Book:
         }
 
 
-def _text(value: Any, name: str, max_len: int, required: bool) -> str | None:
-    # The shared free-text rule: refuses surrogates and controls, trims, NFC (see text_rules).
-    return clean_text(value, name, max_len=max_len, required=required)
-
-
-def _integer(value: Any, name: str, low: int, high: int) -> int | None:
-    if value is None:
-        return None
-    # bool is an int in Python; JSON true is not a year.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an integer")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}")
-    return int(value)
-
-
-def _check(errors: dict[str, str], name: str, fn: Any, *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except (ValueError, InvalidIsbn) as exc:
-        errors[name] = str(exc)
-        return None
-
-
 def validate_book(data: Any, *, today: dt.date | None = None) -> BookFields:
-    """Validate a full book payload (create or full replace).
+    """Validate a full book payload (create, full replace, or one bulk row).
 
-    ``title`` (1-300), ``author`` (1-200) and ``genre`` (optional, up to 50) follow the free-text
-    rules of ``chalicelib.platform.text_rules`` (trimmed, NFC; surrogates, controls and
-    noncharacters refused); ``isbn`` follows ``normalize_isbn`` (ASCII only); ``published_year``
-    (1450 to next year) and ``pages`` (1-100000) are JSON integers (not booleans, floats or text).
-    Raises ``ValidationFailed`` whose ``details`` map each bad field to its reason; unknown
-    fields map to ``"unknown field"``.
+    The rules are ``BookInput``'s (``chalicelib/books/schemas.py``), the same model the API
+    publishes: ``title`` (1-300), ``author`` (1-200) and ``genre`` (optional, up to 50) follow
+    the free-text rules of ``chalicelib/platform/text_rules.py``; ``isbn`` is read as ASCII only
+    and stored as 13 digits; ``published_year`` (1450 to next year, from ``today``) and
+    ``pages`` (1-100000) are JSON integers. Raises ``ValidationFailed`` whose ``details`` map
+    each bad field to its reason; unknown fields map to ``"unknown field"``.
     """
     if not isinstance(data, Mapping):
         raise ValidationFailed("a book must be a JSON object")
-    errors: dict[str, str] = {}
-    for unknown in sorted(set(data) - set(BOOK_FIELDS)):
-        errors[str(unknown)] = "unknown field"
-    next_year = (today or dt.datetime.now(dt.UTC).date()).year + 1
-    title = _check(errors, "title", _text, data.get("title"), "title", 300, True)
-    author = _check(errors, "author", _text, data.get("author"), "author", 200, True)
-    isbn = None
-    if data.get("isbn") is None:
-        errors["isbn"] = "isbn is required"
-    else:
-        isbn = _check(errors, "isbn", normalize_isbn, data.get("isbn"))
-    year = _check(
-        errors,
-        "published_year",
-        _integer,
-        data.get("published_year"),
-        "published_year",
-        1450,
-        next_year,
-    )
-    genre = _check(errors, "genre", _text, data.get("genre"), "genre", 50, False)
-    pages = _check(errors, "pages", _integer, data.get("pages"), "pages", 1, 100000)
-    if errors:
-        raise ValidationFailed("the book is invalid", details=errors)
-    assert title is not None and author is not None and isbn is not None
-    return BookFields(
-        title=title, author=author, isbn=isbn, published_year=year, genre=genre, pages=pages
-    )
+    book = BookInput.parse(data, "book", context={"today": today} if today else None)
+    return BookFields(**book.model_dump())
 
 
 def apply_patch(current: BookFields, patch: Any, *, today: dt.date | None = None) -> BookFields:
-    """Validate a partial update against the current fields; ``null`` clears an optional field."""
+    """Validate a partial update against the current fields; ``null`` clears an optional field.
+
+    ``patch`` is checked with ``BookPatch``, then the merged book with ``validate_book``.
+    """
     if not isinstance(patch, Mapping):
         raise ValidationFailed("a patch must be a JSON object")
     if not patch:
         raise ValidationFailed("a patch must change at least one field")
+    context = {"today": today} if today else None
+    changes = BookPatch.parse(patch, "patch", context=context).model_dump(exclude_unset=True)
     merged = {k: v for k, v in asdict(current).items() if v is not None}
-    merged.update(patch)
+    merged.update(changes)
     return validate_book(merged, today=today)
 
 

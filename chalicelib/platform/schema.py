@@ -30,9 +30,14 @@ def ascii_int(value: Any) -> Any:
 
 
 def validation_details(exc: ValidationError) -> dict[str, str]:
-    """``{field: reason}`` from a pydantic error, using the rule's own message where it has one."""
+    """``{field: reason}`` from a pydantic error, using the rule's own message where it has one.
+
+    Unknown fields come first, then the declared fields in their order.
+    """
+    errors = exc.errors(include_url=False, include_input=False)
+    errors.sort(key=lambda error: error["type"] != "extra_forbidden")  # stable
     details: dict[str, str] = {}
-    for error in exc.errors(include_url=False, include_input=False):
+    for error in errors:
         field = ".".join(str(part) for part in error["loc"]) or "body"
         if error["type"] == "extra_forbidden":
             reason = "unknown field"
@@ -52,15 +57,17 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     @classmethod
-    def parse(cls, data: Any, what: str = "request") -> Self:
+    def parse(cls, data: Any, what: str = "request", context: dict[str, Any] | None = None) -> Self:
         """Validate ``data`` (or pass an instance through); ``ValidationFailed`` (400) if bad.
+
+        ``context`` reaches the field validators (``{"today": date}`` for the year rule).
 
         The error's ``details`` map each bad field (dotted path) to its reason.
         """
         if isinstance(data, cls):
             return data
         try:
-            return cls.model_validate(data)
+            return cls.model_validate(data, context=context)
         except ValidationError as exc:
             raise ValidationFailed(
                 f"the {what} is invalid", details=validation_details(exc)
