@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from chalicelib.accounts.domain import (
+from chalicelib.accounts.rules import (
     MAX_EMAIL_LENGTH,
     MAX_NAME_LENGTH,
     MAX_PASSWORD_LENGTH,
