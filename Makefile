@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv system-deps run invoke test test-unit test-functional test-integration test-system lint bench localstack tier-deps
+.PHONY: help venv system-deps run invoke test test-unit test-functional test-integration test-system fuzz lint bench localstack tier-deps
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -41,8 +41,12 @@ test-functional: venv system-deps ## functional tier: the app in-process on moto
 test-integration: tier-deps ## integration tier: the whole flow on the LocalStack tier (free ports)
 	$(BIN)/pytest -q -m integration tests/integration
 
-test-system: venv system-deps ## system tier: `make run` as a process; chalice package + cfn-lint
+test-system: venv system-deps ## system tier: `make run` as a process; schemathesis; chalice package + cfn-lint
 	$(BIN)/pytest -q -m system tests/system
+
+FUZZ_MAX_TIME ?= 1800
+fuzz: venv system-deps ## schemathesis against `make run` for FUZZ_MAX_TIME seconds (1800), a new seed each run
+	FUZZ_MAX_TIME=$(FUZZ_MAX_TIME) $(BIN)/pytest -q -s tests/system/test_fuzz_api.py
 
 # One tier after the other (never in parallel, even under make -j): each installs what it needs.
 test: lint ## lint, then every tier: unit, functional, integration, system

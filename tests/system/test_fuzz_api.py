@@ -72,6 +72,8 @@ def _schemathesis_args(url: str, token: str, report_dir: Path) -> list[str]:
         args += ["--max-time", max_time]
     else:  # make test: the same cases every run, a couple of minutes at most
         args += [
+            "--generation-database",
+            "none",
             "--seed",
             os.environ.get("FUZZ_SEED", "20261130"),
             "--max-examples",
