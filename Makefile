@@ -45,8 +45,9 @@ test-system: venv system-deps ## system tier: `make run` as a process; schemathe
 	$(BIN)/pytest -q -m system tests/system
 
 FUZZ_MAX_TIME ?= 1800
-fuzz: venv system-deps ## schemathesis against `make run` for FUZZ_MAX_TIME seconds (1800), a new seed each run
+fuzz: venv system-deps ## long runs: schemathesis for FUZZ_MAX_TIME s (1800), then the properties x1000
 	FUZZ_MAX_TIME=$(FUZZ_MAX_TIME) $(BIN)/pytest -q -s tests/system/test_fuzz_api.py
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest -q tests/functional/test_bulk_properties.py
 
 # One tier after the other (never in parallel, even under make -j): each installs what it needs.
 test: lint ## lint, then every tier: unit, functional, integration, system

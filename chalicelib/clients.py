@@ -102,6 +102,7 @@ def get_redis() -> redis.Redis:
 def reset_clients() -> None:
     """Forget every cached client and the settings (tests, or after the environment changed)."""
     _boto_client.cache_clear()
+    _session.cache_clear()  # its credentials and endpoint come from the environment too
     if get_redis.cache_info().currsize:
         get_redis().close()
     get_redis.cache_clear()

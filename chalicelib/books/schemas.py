@@ -8,26 +8,11 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo
 
 from chalicelib.books.isbn import MAX_ISBN_CHARS, normalize_isbn
-from chalicelib.platform.schema import RequestModel, ascii_int
+from chalicelib.platform.schema import QueryModel, RequestModel, page_size
 from chalicelib.platform.text_rules import clean_text
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
-
-
-class BooksQuery(RequestModel):
-    """``GET /books`` query parameters."""
-
-    limit: Annotated[
-        int,
-        BeforeValidator(ascii_int),
-        Field(ge=1, le=MAX_PAGE, description=f"Page size, 1-{MAX_PAGE}."),
-    ] = DEFAULT_PAGE
-    cursor: str | None = Field(
-        default=None, max_length=2048, description="The `next_cursor` of the previous page."
-    )
-    author: str | None = Field(default=None, max_length=200, description="Only this author.")
-    genre: str | None = Field(default=None, max_length=50, description="Only this genre.")
 
 
 # --- a book's fields: the one rule for the API and for every bulk row ------------------------
@@ -138,3 +123,21 @@ class BookPatch(RequestModel):
     published_year: Year = None
     genre: Genre = None
     pages: Pages = None
+
+
+class BooksQuery(QueryModel):
+    """``GET /books`` query parameters."""
+
+    limit: page_size(MAX_PAGE) = DEFAULT_PAGE  # type: ignore[valid-type]
+    cursor: str | None = Field(
+        default=None, max_length=2048, description="The `next_cursor` of the previous page."
+    )
+    # Filters follow the text rules (trimmed, NFC), so they match what the rules stored.
+    author: Annotated[
+        Annotated[str, Field(max_length=AUTHOR_MAX, description="Only this author.")] | None,
+        _text("author", AUTHOR_MAX, required=False),
+    ] = None
+    genre: Annotated[
+        Annotated[str, Field(max_length=GENRE_MAX, description="Only this genre.")] | None,
+        _text("genre", GENRE_MAX, required=False),
+    ] = None

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, RootModel
+from pydantic import Field, RootModel
 
 from chalicelib.bulk_import.domain import MAX_ROWS
-from chalicelib.platform.schema import RequestModel, ascii_int
+from chalicelib.platform.schema import QueryModel, RequestModel, page_size
 
 DEFAULT_JOBS = 50
 MAX_JOBS = 100
 
 
-class JobsQuery(RequestModel):
+class JobsQuery(QueryModel):
     """``GET /jobs`` query parameters."""
 
-    limit: Annotated[
-        int,
-        BeforeValidator(ascii_int),
-        Field(ge=1, le=MAX_JOBS, description=f"How many jobs, 1-{MAX_JOBS}."),
-    ] = DEFAULT_JOBS
+    limit: page_size(MAX_JOBS) = DEFAULT_JOBS  # type: ignore[valid-type]
 
 
-class JobErrorsQuery(RequestModel):
+class JobErrorsQuery(QueryModel):
     """``GET /jobs/{job_id}/errors`` query parameters."""
 
     format: Literal["json", "csv"] = Field(

@@ -7,26 +7,13 @@ with the same models, so the rules and their description are written once.
 
 from __future__ import annotations
 
-from typing import Any, Self
+from collections.abc import Mapping
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from chalicelib.platform.errors import ValidationFailed
-
-
-def ascii_int(value: Any) -> Any:
-    """Before-validator: a number sent as text is ASCII digits only, at most 9 of them.
-
-    Superscripts and other scripts' digits are refused, though Python's ``int()`` reads them
-    (and ``_`` separators): counts and identifiers a standard defines in ASCII stay ASCII.
-    Non-strings pass through to the type check.
-    """
-    if isinstance(value, str):
-        text = value.strip()
-        if not (text.isascii() and text.isdigit()) or len(text) > 9:
-            raise ValueError("must be a whole number written with the digits 0-9")
-        return int(text)
-    return value
+from chalicelib.platform.paging import ascii_whole_number
 
 
 def validation_details(exc: ValidationError) -> dict[str, str]:
@@ -72,3 +59,31 @@ class RequestModel(BaseModel):
             raise ValidationFailed(
                 f"the {what} is invalid", details=validation_details(exc)
             ) from exc
+
+
+class QueryModel(RequestModel):
+    """A query string's shape: a parameter sent empty (``?limit=``) counts as absent."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_absent(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            return {key: value for key, value in data.items() if value != ""}
+        return data
+
+
+def page_size(maximum: int) -> Any:
+    """The type of a ``?limit=`` parameter: 1 to ``maximum``, ASCII digits when sent as text."""
+    reason = f"limit must be an integer from 1 to {maximum}"
+
+    def check(value: Any) -> int:
+        number = ascii_whole_number(value) if isinstance(value, str) else value
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= maximum:
+            raise ValueError(reason)
+        return number
+
+    return Annotated[
+        int,
+        BeforeValidator(check),
+        Field(ge=1, le=maximum, description=f"Page size, 1-{maximum}."),
+    ]

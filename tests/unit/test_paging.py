@@ -2,8 +2,15 @@
 
 import pytest
 
+from chalicelib.books.schemas import BooksQuery
 from chalicelib.platform.errors import ValidationFailed
-from chalicelib.platform.paging import ascii_whole_number, page_limit
+from chalicelib.platform.paging import ascii_whole_number
+
+
+def page_limit(raw, default, maximum):
+    """The page size ``GET /books`` gets for ``?limit=raw`` (absent when ``raw`` is None)."""
+    assert (default, maximum) == (20, 100)  # the catalogue's own
+    return BooksQuery.parse({} if raw is None else {"limit": raw}, "query string").limit
 
 
 @pytest.mark.parametrize(
