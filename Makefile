@@ -45,7 +45,7 @@ test-system: venv system-deps ## system tier: `make run` as a process; schemathe
 	$(BIN)/pytest -q -m system tests/system
 
 FUZZ_MAX_TIME ?= 1800
-fuzz: venv system-deps ## long runs: schemathesis for FUZZ_MAX_TIME s (1800), then the properties x1000
+fuzz: venv system-deps ## long runs: schemathesis for FUZZ_MAX_TIME s (1800), then the properties x300
 	FUZZ_MAX_TIME=$(FUZZ_MAX_TIME) $(BIN)/pytest -q -s tests/system/test_fuzz_api.py
 	HYPOTHESIS_PROFILE=long $(BIN)/pytest -q tests/functional/test_bulk_properties.py
 

@@ -23,7 +23,7 @@ from localdev.services import RedisServer as LocalRedisServer
 # Property tests: the same examples on every run in CI ("ci", bounded), or a long random search
 # (HYPOTHESIS_PROFILE=long, as `make fuzz` runs it).
 hypothesis_settings.register_profile("ci", max_examples=30, derandomize=True, database=None)
-hypothesis_settings.register_profile("long", max_examples=1000)
+hypothesis_settings.register_profile("long", max_examples=300)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TEST_ENV = {

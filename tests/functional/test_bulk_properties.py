@@ -21,6 +21,7 @@ import io
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -161,6 +162,7 @@ def _catalogue(api: Any, token: str) -> list[dict[str, Any]]:
             return items
 
 
+@pytest.mark.timeout(3600)  # the long profile: moto copies its whole table per transaction
 @settings(  # examples per run: the profile's (tests/conftest.py)
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
