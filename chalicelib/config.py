@@ -98,7 +98,6 @@ class Settings:
     ses_sender: str = "reports@books.local"
     admin_emails: frozenset[str] = field(default_factory=frozenset)
     aws_client: AwsClientSettings = field(default_factory=AwsClientSettings)
-    aws_endpoint_url: str = ""
     # Stamped on staged uploads and report objects; lifecycle rules expire them in AWS.
     upload_prefix: str = "uploads"
     report_prefix: str = "reports"
@@ -145,7 +144,6 @@ class Settings:
             jwt_ttl_seconds=_int(env, "JWT_TTL_SECONDS", cls.jwt_ttl_seconds, minimum=60),
             ses_sender=env.get("SES_SENDER", cls.ses_sender),
             admin_emails=admins,
-            aws_endpoint_url=env.get("AWS_ENDPOINT_URL", ""),
             aws_client=_aws_client(env),
             bulk_chunk_rows=_int(env, "BULK_CHUNK_ROWS", cls.bulk_chunk_rows, minimum=1),
             bulk_workers=_int(env, "BULK_WORKERS", cls.bulk_workers, minimum=1),

@@ -16,6 +16,8 @@ OPTIONAL_FIELDS = ("published_year", "genre", "pages")
 BOOK_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 # The 409 message when a catalogue already holds a book with that isbn.
 DUPLICATE_ISBN = "a book with this isbn already exists in your catalogue"
+# The 409 message when another request changed or deleted the book since it was read.
+CHANGED_MEANWHILE = "the book was changed or deleted by another request; read it and try again"
 _INT_FIELDS = frozenset({"published_year", "pages"})
 # A CSV integer cell is an optional ASCII minus and ASCII digits; anything else (Unicode digits,
 # "+5", "1_000", "1e3") stays text and fails validation instead of being read "somehow" by

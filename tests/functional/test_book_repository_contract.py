@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib.books.domain import Book, BookFields
+from chalicelib.books.domain import CHANGED_MEANWHILE, Book, BookFields
 from chalicelib.platform.errors import Conflict
 from chalicelib.platform.ids import new_book_id
 from tests.unit.fakes import FakeBookRepository
@@ -73,3 +73,17 @@ def test_list_pages_with_filter_and_ends_without_position(repo):
     rest, end = repo.list("alice", 2, position, "Ada", None)
     assert len(rest) == 1 and end is None
     assert {b.fields.author for b in first + rest} == {"Ada"}
+
+
+def test_a_stale_replace_is_a_conflict_that_says_so_not_a_duplicate(repo):
+    book = a_book()
+    repo.add(book)
+    first = replace(book, updated_at="2026-12-01T00:00:00.000Z")
+    repo.replace(book, first)
+
+    late = replace(book, updated_at="2026-12-02T00:00:00.000Z")  # read before ``first``
+    with pytest.raises(Conflict) as exc:
+        repo.replace(book, late)
+
+    assert exc.value.message == CHANGED_MEANWHILE
+    assert repo.get(book.user_id, book.book_id) == first

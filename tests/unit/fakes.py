@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib.accounts.domain import User
 from chalicelib.accounts.ports import UserRepository
-from chalicelib.books.domain import DUPLICATE_ISBN, Book
+from chalicelib.books.domain import CHANGED_MEANWHILE, DUPLICATE_ISBN, Book
 from chalicelib.books.ports import BookCache, BookRepository
 from chalicelib.platform.errors import Conflict
 
@@ -50,6 +50,9 @@ class FakeBookRepository(BookRepository):
         return self.books.get((user_id, book_id))
 
     def replace(self, current: Book, updated: Book) -> None:
+        stored = self.books.get((current.user_id, current.book_id))
+        if stored is None or stored.updated_at != current.updated_at:
+            raise Conflict(CHANGED_MEANWHILE)
         if self._isbn_taken(updated):
             raise Conflict(DUPLICATE_ISBN)
         self.books[(updated.user_id, updated.book_id)] = updated

@@ -12,7 +12,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.books.adapters.models import BookModel, IsbnClaimModel
-from chalicelib.books.domain import DUPLICATE_ISBN, Book, BookFields
+from chalicelib.books.domain import CHANGED_MEANWHILE, DUPLICATE_ISBN, Book, BookFields
 from chalicelib.config import Settings
 from chalicelib.platform.adapters.dynamodb_errors import (
     cancelled_by_condition,
@@ -77,16 +77,25 @@ class DynamoBookRepository:
     def _transaction(self) -> TransactWrite:
         return TransactWrite(connection=transaction_connection(self._settings))
 
-    def _write(self, what: str, fill: Any) -> None:
-        """Run a transaction; a failed condition anywhere in it is a 409."""
+    def _write(self, what: str, fill: Any, isbn_claim_action: int | None = None) -> None:
+        """Run a transaction; a failed condition anywhere in it is a 409.
+
+        The 409 says "duplicate ISBN" when the condition that failed is the new ISBN claim's
+        (action ``isbn_claim_action``), and "changed meanwhile" when another request changed or
+        deleted the book between this request's read and its write.
+        """
         with dynamo_unavailable_as_domain_error(what):
             try:
                 with self._transaction() as tx:
                     fill(tx)
             except TransactWriteError as exc:
-                if any(cancelled_by_condition(exc)):
+                failed = cancelled_by_condition(exc)
+                if not any(failed):
+                    raise
+                claim_failed = isbn_claim_action is not None and isbn_claim_action < len(failed)
+                if claim_failed and failed[isbn_claim_action or 0]:
                     raise Conflict(DUPLICATE_ISBN) from exc
-                raise
+                raise Conflict(CHANGED_MEANWHILE) from exc
 
     def add(self, book: Book) -> None:
         """Insert the book and claim its ISBN in one transaction."""
@@ -98,7 +107,7 @@ class DynamoBookRepository:
             )
             tx.save(book_item(book), condition=BookModel.sk.does_not_exist())
 
-        self._write("create book", fill)
+        self._write("create book", fill, isbn_claim_action=0)
 
     def get(self, user_id: str, book_id: str) -> Book | None:
         """The book, or None."""
@@ -126,7 +135,8 @@ class DynamoBookRepository:
                     condition=IsbnClaimModel.sk.does_not_exist(),
                 )
 
-        self._write("update book", fill)
+        moves_claim = updated.fields.isbn != current.fields.isbn
+        self._write("update book", fill, isbn_claim_action=2 if moves_claim else None)
 
     def delete(self, book: Book) -> None:
         """Delete the book and release its ISBN."""

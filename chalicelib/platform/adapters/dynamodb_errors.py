@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
-from chalicelib.platform.errors import DependencyUnavailable
+from chalicelib.platform.errors import BadRequest, DependencyUnavailable
 
 
 def cancelled_by_condition(exc: TransactWriteError) -> list[bool]:
@@ -19,10 +19,25 @@ def cancelled_by_condition(exc: TransactWriteError) -> list[bool]:
     ]
 
 
+def _refused_for_its_data(exc: Exception) -> bool:
+    if isinstance(exc, PynamoDBException):
+        return exc.cause_response_code == "ValidationException"
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code")) == "ValidationException"
+    return False
+
+
 @contextlib.contextmanager
 def dynamo_unavailable_as_domain_error(what: str) -> Iterator[None]:
-    """Turn an unexpected DynamoDB failure into ``DependencyUnavailable`` (a 503, retryable)."""
+    """Turn an unexpected DynamoDB failure into a domain error at the adapter boundary.
+
+    ``ValidationException`` (DynamoDB refuses what the request holds: the client's data) is a
+    ``BadRequest`` (400), never an on-call page; anything else is ``DependencyUnavailable``
+    (503, retryable).
+    """
     try:
         yield
     except (PynamoDBException, ClientError, BotoCoreError) as exc:
+        if _refused_for_its_data(exc):
+            raise BadRequest(f"the catalogue cannot store this ({what})") from exc
         raise DependencyUnavailable(f"the catalogue store is unavailable ({what})") from exc
