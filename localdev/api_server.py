@@ -21,6 +21,7 @@ from localdev.gateway import ContractRequestHandler
 from localdev.invocation import chalice_config
 
 ACCESS_LOG = logging.getLogger("localdev.api")
+LISTEN_BACKLOG = 128
 
 
 class _LoggedRequestHandler(ContractRequestHandler):
@@ -61,6 +62,9 @@ class ApiServer:
             _LoggedRequestHandler, app_object=app, config=config
         )
         self._local.server.handle_error = _handle_error
+        # socketserver listens with a backlog of 5: a burst of clients (a browser, a load test,
+        # 30 threads racing on one ISBN) would see connections reset. Listen again, deeper.
+        self._local.server.socket.listen(LISTEN_BACKLOG)
         self._thread = threading.Thread(
             target=self._local.server.serve_forever, name="api-server", daemon=True
         )

@@ -75,6 +75,12 @@ class ContractLocalGateway(LocalGateway):
     """``LocalGateway`` whose own errors have the API's error shape."""
 
     def handle_request(self, method: str, path: str, headers: Any, body: Any) -> Any:
+        if ";" in path.split("?", 1)[0]:
+            # Python's URL parser drops ";params" from the last segment, so "/health;x" would
+            # reach /health; for API Gateway it is a path no route has.
+            raise RouteNotFound(
+                {"Content-Type": "application/json"}, _body("not_found", "no such route")
+            )
         try:
             return super().handle_request(method, path, headers, body)
         except LocalGatewayException as exc:
@@ -124,6 +130,11 @@ class ContractRequestHandler(ChaliceRequestHandler):
             return self._generic_handle
         raise AttributeError(name)
 
+    def _send_http_response(self, code: int, headers: Any, body: Any) -> None:
+        # An answer to HEAD has headers only: a body would be read as the start of the next
+        # answer on a kept-alive connection.
+        super()._send_http_response(code, headers, None if self.command == "HEAD" else body)
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """http.server's own refusals (a bad request line, an oversized header), as API errors."""
         body = _body(_ERROR_CODES.get(code, "bad_request"), message or "the request is malformed")
@@ -141,3 +152,6 @@ class ContractRequestHandler(ChaliceRequestHandler):
         except LocalGatewayException as exc:  # from _parse_payload, before the gateway runs
             self.close_connection = True  # the unread body must not be taken for a request
             self._send_error_response(exc)
+
+    # The parent binds every do_<METHOD> to its own _generic_handle: bind them to this one.
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle

@@ -11,7 +11,7 @@ from chalicelib.books.ports import BookCache, BookRepository
 from chalicelib.books.schemas import BooksQuery
 from chalicelib.platform.clock import now_iso
 from chalicelib.platform.cursor import decode_cursor, encode_cursor
-from chalicelib.platform.errors import NotFound
+from chalicelib.platform.errors import BadRequest, NotFound
 from chalicelib.platform.ids import is_book_id, new_book_id
 
 
@@ -95,6 +95,8 @@ def list_books(
     """
     query = BooksQuery.parse(params, "query string")
     after = decode_cursor(cursor_secret, user_id, query.cursor) if query.cursor else None
+    if after is not None and not is_book_id(after.get("id", "")):
+        raise BadRequest("invalid cursor")
     items, position = books.list(user_id, query.limit, after, query.author, query.genre)
     next_cursor = encode_cursor(cursor_secret, user_id, position) if position else None
     return {"items": [b.to_dict() for b in items], "next_cursor": next_cursor}

@@ -1,10 +1,11 @@
 """Every CSV the API writes goes through ``render_csv``: no cell runs as a spreadsheet formula.
 
 The rule (OWASP, "CSV Injection"): a spreadsheet reads a cell that starts with ``=``, ``+``,
-``-``, ``@``, a tab (U+0009) or a carriage return (U+000D) as a formula, so such a text cell is
+``-``, ``@``, a tab (U+0009) or a carriage return (U+000D) as a formula, also after leading
+spaces and in their fullwidth forms (U+FF1D, U+FF0B, U+FF0D, U+FF20), so such a text cell is
 written with a single quote ``'`` in front of it, which spreadsheets show as text. To keep the
-rule reversible, a text cell that starts with one or more ``'`` followed by one of those
-characters gets one more ``'``:
+rule reversible, a text cell that starts with one or more ``'`` followed by one of those (after
+any spaces) gets one more ``'``:
 
     ``=1+2`` -> ``'=1+2``    ``'=1+2`` -> ``''=1+2``    ``'abc`` and ``abc`` unchanged
 
@@ -23,13 +24,18 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 
-FORMULA_TRIGGERS = frozenset("=+-@\t\r")
+# OWASP's six, and their fullwidth forms (U+FF1D, U+FF0B, U+FF0D, U+FF20), which spreadsheets
+# in CJK locales also read as the start of a formula.
+FORMULA_TRIGGERS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+# Leading white space a spreadsheet skips before it looks for a formula (tab and CR are
+# triggers themselves, so they are not skipped).
+_BLANKS = "".join(c for c in map(chr, range(0x3001)) if c.isspace() and c not in "\t\r")
 _QUOTE = "'"
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def _needs_quote(text: str) -> bool:
-    stripped = text.lstrip(_QUOTE)
+    stripped = text.lstrip(_QUOTE).lstrip(_BLANKS)
     return bool(stripped) and stripped[0] in FORMULA_TRIGGERS
 
 

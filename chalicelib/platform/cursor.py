@@ -11,7 +11,6 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any
 
 from chalicelib.platform.errors import BadRequest
 
@@ -32,14 +31,18 @@ def _signature(secret: bytes, owner: str, payload: bytes) -> bytes:
     ]
 
 
-def encode_cursor(secret: bytes, owner: str, position: dict[str, Any]) -> str:
-    """Sign ``position`` (a small JSON-able dict) for ``owner``."""
+def encode_cursor(secret: bytes, owner: str, position: dict[str, str]) -> str:
+    """Sign ``position`` (a small dict of strings) for ``owner``."""
     payload = json.dumps(position, separators=(",", ":"), sort_keys=True).encode()
     return _b64(_signature(secret, owner, payload) + payload)
 
 
-def decode_cursor(secret: bytes, owner: str, cursor: str) -> dict[str, Any]:
-    """Verify and unpack a cursor made by ``encode_cursor`` for the same owner."""
+def decode_cursor(secret: bytes, owner: str, cursor: str) -> dict[str, str]:
+    """Verify and unpack a cursor made by ``encode_cursor`` for the same owner.
+
+    Raises ``BadRequest`` (400) for anything else: malformed, tampered with, another owner's,
+    or a payload that is not a JSON object of strings.
+    """
     try:
         raw = _unb64(cursor)
     except (ValueError, TypeError) as exc:
@@ -47,7 +50,14 @@ def decode_cursor(secret: bytes, owner: str, cursor: str) -> dict[str, Any]:
     signature, payload = raw[:_SIG_BYTES], raw[_SIG_BYTES:]
     if len(cursor) > 2048 or not hmac.compare_digest(signature, _signature(secret, owner, payload)):
         raise BadRequest("invalid cursor")
-    position = json.loads(payload)
-    if not isinstance(position, dict):
+    # Only our own positions verify, but a leaked or local signing key must not turn a
+    # cursor into a 500: the payload is checked like any client input.
+    try:
+        position = json.loads(payload)
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise BadRequest("invalid cursor") from exc
+    if not isinstance(position, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in position.items()
+    ):
         raise BadRequest("invalid cursor")
     return position

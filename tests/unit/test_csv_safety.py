@@ -23,7 +23,7 @@ from chalicelib.platform.csv_safety import neutralise_cell, render_csv, restore_
         ("'abc", "'abc"),
         ("'", "'"),
         ("abc=1", "abc=1"),
-        (" =1", " =1"),
+        (" =1", "' =1"),  # spreadsheets skip leading spaces before a formula
         ("", ""),
     ],
 )
@@ -49,3 +49,21 @@ def test_render_csv_neutralises_every_cell_and_quotes_as_needed():
         ["row", "isbn", "reason"],
         ["3", "'=cmd|' /C calc'!A0", 'a, "b"\nc'],
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " =1+1",
+        "\u00a0=1+1",
+        "\u3000@SUM(A1)",
+        "\uff1d1+1",  # fullwidth equals: Excel in CJK locales evaluates it
+        "\uff0bcmd",
+        "\uff0d1",
+        "\uff20x",
+        "  \uff1dx",
+    ],
+)
+def test_formulas_after_spaces_or_in_fullwidth_form_are_neutralised(text):
+    assert neutralise_cell(text) == "'" + text
+    assert restore_cell(neutralise_cell(text)) == text

@@ -82,3 +82,28 @@ def test_malformed_authorization_header_is_unauthorized(header):
 
 def test_bearer_scheme_is_case_insensitive():
     assert bearer_token("bearer abc.def") == "abc.def"
+
+
+def _signed(payload: bytes, owner: str = "alice") -> str:
+    """A cursor over any payload, signed with the right key (as a leaked key would allow)."""
+    from chalicelib.platform import cursor
+
+    signature = cursor._signature(SECRET, owner, payload)
+    return cursor._b64(signature + payload)
+
+
+@pytest.mark.parametrize(
+    "payload", [b"\xff\xfe", b"{bad", b"[1, 2]", b'"x"', b'{"id": 1}', b'{"id": {"S": "x"}}']
+)
+def test_a_well_signed_cursor_with_a_foreign_payload_is_a_bad_request(payload):
+    with pytest.raises(BadRequest):
+        decode_cursor(SECRET, "alice", _signed(payload))
+
+
+def test_a_book_page_cursor_must_name_a_book_id():
+    from chalicelib.books.service import list_books
+    from tests.unit.fakes import FakeBookRepository
+
+    for position in (b"{}", b'{"x": "1"}', b'{"id": "../../x"}'):
+        with pytest.raises(BadRequest):
+            list_books(FakeBookRepository(), SECRET, "alice", {"cursor": _signed(position)})
