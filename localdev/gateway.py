@@ -107,19 +107,25 @@ class ContractRequestHandler(ChaliceRequestHandler):
 
     def _parse_payload(self) -> tuple[dict[str, str], bytes | None]:
         """Headers and body, refusing what API Gateway refuses before reading the body."""
-        raw_length = (self.headers.get("content-length") or "0").strip()
+        lengths = {value.strip() for value in self.headers.get_all("content-length") or []}
+        raw_length = lengths.pop() if len(lengths) == 1 else ("0" if not lengths else "")
         if not (raw_length.isascii() and raw_length.isdigit()):
             raise BadGatewayRequest(
                 {"Content-Type": "application/json"},
-                _body("bad_request", "the Content-Length header is not a number"),
+                _body("bad_request", "the Content-Length header is missing a single number"),
             )
-        length = int(raw_length)
+        length = int(raw_length) if len(raw_length) <= 18 else MAX_PAYLOAD_BYTES + 1
         if length > MAX_PAYLOAD_BYTES:
             raise RequestTooLarge(
                 {"Content-Type": "application/json"},
                 _body("payload_too_large", "the body is larger than the gateway accepts (10 MB)"),
             )
         body = self.rfile.read(length) if length else None
+        if length and (body is None or len(body) != length):
+            raise BadGatewayRequest(
+                {"Content-Type": "application/json"},
+                _body("bad_request", "the body is shorter than its Content-Length"),
+            )
         return dict(self.headers), body
 
     def __getattr__(self, name: str) -> Any:

@@ -51,14 +51,15 @@ def verify_token(secret: str, token: str) -> Principal:
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("the access token has expired") from exc
-    except jwt.InvalidTokenError as exc:
+    except (jwt.InvalidTokenError, OverflowError, ValueError, TypeError) as exc:
+        # PyJWT lets OverflowError out for a signed exp/iat of 1e400: still just a bad token.
         raise Unauthorized("the access token is invalid") from exc
-    sub, email, role = claims.get("sub"), claims.get("email"), claims.get("role")
+    sub, email, role, exp = (claims.get(k) for k in ("sub", "email", "role", "exp"))
     if not all(isinstance(v, str) and v for v in (sub, email, role)):
         raise Unauthorized("the access token is invalid")
-    return Principal(
-        user_id=str(sub), email=str(email), role=str(role), expires_at=int(claims["exp"])
-    )
+    if isinstance(exp, bool) or not isinstance(exp, int | float) or not 0 < exp < 2**53:
+        raise Unauthorized("the access token is invalid")
+    return Principal(user_id=str(sub), email=str(email), role=str(role), expires_at=int(exp))
 
 
 def bearer_token(header: str | None) -> str:

@@ -76,8 +76,8 @@ def read_json(
 
     ``headers`` are the request headers (case-insensitive mapping); ``raw`` the body as sent.
     """
-    content_type = (headers.get("content-type") or "application/json").lower()
-    if not content_type.startswith("application/json"):
+    media_type = (headers.get("content-type") or "application/json").split(";")[0]
+    if media_type.strip(" ").lower() != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
     body = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else (raw or b"")
     check_size(headers, body, limit)

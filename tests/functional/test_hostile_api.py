@@ -175,3 +175,22 @@ def test_the_openapi_document_and_docs_page_need_no_token(api):
     assert document.status_code == 200 and document.json_body["openapi"] == "3.1.0"
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert b"/books/{book_id}" in page.body
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "x"])
+def test_a_content_type_on_a_request_without_a_body_is_not_a_415(api, token, content_type):
+    for path in ("/users/me", "/books", "/jobs"):
+        response = api.call("GET", path, token=token, headers={"Content-Type": content_type})
+        assert response.status_code == 200, (path, response.body)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json\x0b", "application/jsonx", "text/json", "application/xml"]
+)
+def test_a_body_in_anything_but_json_is_a_415(api, token, content_type):
+    response = api.call(
+        "POST", "/books", VALID, token=token, headers={"Content-Type": content_type}
+    )
+
+    _assert_small_json_error(response, 415)
+    assert _books(api, token) == []

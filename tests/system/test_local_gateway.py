@@ -66,10 +66,18 @@ def test_any_method_gets_a_json_answer(base, method):
 
 
 @pytest.mark.parametrize(
-    ("header", "status"), [("Content-Length: ten", 400), ("Content-Length: 99999999999", 413)]
+    ("header", "status"),
+    [
+        ("Content-Length: ten", 400),
+        ("Content-Length: -1", 400),
+        ("Content-Length: 2\r\nContent-Length: 3", 400),
+        ("Content-Length: 99999999999", 413),
+        ("Content-Length: " + "9" * 5000, 413),
+        ("Content-Length: 500", 400),  # and only two bytes follow
+    ],
 )
 def test_a_bad_or_huge_content_length_is_refused_before_reading(base, header, status):
-    answer = _raw(base, f"POST /books HTTP/1.1\r\nHost: x\r\n{header}\r\n\r\n".encode())
+    answer = _raw(base, f"POST /books HTTP/1.1\r\nHost: x\r\n{header}\r\n\r\n{{}}".encode())
 
     assert int(answer.split(b" ", 2)[1]) == status
     assert "error" in json.loads(answer.split(b"\r\n\r\n", 1)[1])

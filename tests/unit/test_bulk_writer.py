@@ -46,7 +46,7 @@ class FakeDynamo:
         self.claims = claims or {}
         self.transactions: list[list[dict[str, Any]]] = []
 
-    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
+    def transact_write_items(self, TransactItems: list[dict[str, Any]], **_: Any) -> dict[str, Any]:
         self.transactions.append(TransactItems)
         answer = self.answers.pop(0) if self.answers else None
         if isinstance(answer, Exception):
@@ -167,7 +167,7 @@ class RefusesPoison:
         self.calls = 0
         self.stored: set[str] = set()
 
-    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
+    def transact_write_items(self, TransactItems: list[dict[str, Any]], **_: Any) -> dict[str, Any]:
         self.calls += 1
         titles = {
             a["Put"]["Item"]["title"]["S"] for a in TransactItems if "title" in a["Put"]["Item"]

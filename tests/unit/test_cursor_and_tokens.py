@@ -107,3 +107,14 @@ def test_a_book_page_cursor_must_name_a_book_id():
     for position in (b"{}", b'{"x": "1"}', b'{"id": "../../x"}'):
         with pytest.raises(BadRequest):
             list_books(FakeBookRepository(), SECRET, "alice", {"cursor": _signed(position)})
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat"])
+def test_a_signed_token_with_an_absurd_time_is_unauthorized_not_a_crash(claim):
+    now = int(time.time())
+    claims = {"sub": "u", "email": "e@x.test", "role": "user", "iss": "books-api"}
+    claims |= {"exp": now + 60, "iat": now, claim: 1e400}
+    token = jwt.encode(claims, "s" * 32, algorithm="HS256")
+
+    with pytest.raises(Unauthorized):
+        verify_token("s" * 32, token)

@@ -52,7 +52,7 @@ class ScriptedDynamo:
             raise answer
         return answer
 
-    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> Any:
+    def transact_write_items(self, TransactItems: list[dict[str, Any]], **_: Any) -> Any:
         return self._next()
 
     def batch_write_item(self, RequestItems: dict[str, Any]) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -48,7 +50,10 @@ class DynamoUserRepository:
         claim = EmailClaimModel(pk=f"EMAIL#{user.email}", user_id=user.user_id)
         with dynamo_unavailable_as_domain_error("register"):
             try:
-                with TransactWrite(connection=transaction_connection(self._settings)) as tx:
+                with TransactWrite(
+                    connection=transaction_connection(self._settings),
+                    client_request_token=uuid.uuid4().hex,  # a retried success is no conflict
+                ) as tx:
                     tx.save(claim, condition=EmailClaimModel.pk.does_not_exist())
                     tx.save(profile, condition=UserModel.pk.does_not_exist())
             except TransactWriteError as exc:

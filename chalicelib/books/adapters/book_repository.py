@@ -6,6 +6,7 @@ each guarded by a condition, so uniqueness holds under concurrency without read-
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -75,7 +76,12 @@ class DynamoBookRepository:
         self._settings = settings
 
     def _transaction(self) -> TransactWrite:
-        return TransactWrite(connection=transaction_connection(self._settings))
+        # The request token makes botocore's retry of a write that timed out after succeeding
+        # idempotent, instead of a 409 against the write's own ISBN claim.
+        return TransactWrite(
+            connection=transaction_connection(self._settings),
+            client_request_token=uuid.uuid4().hex,
+        )
 
     def _write(self, what: str, fill: Any, isbn_claim_action: int | None = None) -> None:
         """Run a transaction; a failed condition anywhere in it is a 409.

@@ -145,10 +145,11 @@ class DynamoJobRepository:
         """Every job that needs work, oldest first, read lazily ``page_size`` at a time.
 
         The index is eventually consistent: a job in it may already be taken or finished,
-        which the conditional claim finds out.
+        which the conditional claim finds out. ``DependencyUnavailable`` when DynamoDB fails.
         """
-        for item in JobModel.active_jobs.query(ACTIVE, page_size=page_size):
-            yield to_job(item)
+        with dynamo_unavailable_as_domain_error("list active jobs"):
+            for item in JobModel.active_jobs.query(ACTIVE, page_size=page_size):
+                yield to_job(item)
 
     def claim(self, job: Job, owner: str, now_ms: int, lease_ms: int) -> Job | None:
         """Take the job for ``lease_ms`` if nobody holds an unexpired lease; None otherwise.

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,6 +138,10 @@ def batch_put(client: Any, table: str, items: Sequence[dict[str, Any]], backoff:
                 attempt += 1
 
 
+def _token() -> str:
+    return uuid.uuid4().hex
+
+
 def _worth_retrying(reasons: list[dict[str, Any]]) -> bool:
     return bool(reasons) and all(str(r.get("Code")) in _RETRYABLE_REASONS for r in reasons)
 
@@ -164,7 +169,10 @@ def transact_write(
     with _throttling_as_domain_error():
         while items := actions():
             try:
-                client.transact_write_items(TransactItems=items)
+                # A token per attempt: botocore's own retries of this call resend it, so a write
+                # that succeeded but timed out is not written again (and never reads as a
+                # conflict with itself); our next attempt writes other actions, so a new token.
+                client.transact_write_items(TransactItems=items, ClientRequestToken=_token())
                 return
             except ClientError as exc:
                 reasons = cancellation_reasons(exc)
