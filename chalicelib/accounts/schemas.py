@@ -30,20 +30,22 @@ def _name(value: Any) -> str | None:
     return clean_text(value, "name", max_len=MAX_NAME_LENGTH, required=True)
 
 
+# Field before validator: pydantic publishes a Field that follows a validator under
+# non-JSON-Schema names.
 Email = Annotated[
     str,
-    BeforeValidator(_email),
     Field(
         max_length=MAX_EMAIL_LENGTH,
         description="Trimmed and lower-cased; an internationalised domain is stored in its "
         "ASCII (IDNA) form; an address mail could never reach is refused.",
         examples=["reader@example.com"],
     ),
+    BeforeValidator(_email),
 ]
 Password = Annotated[
     str,
-    BeforeValidator(check_password),
     Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH),
+    BeforeValidator(check_password),
 ]
 
 
@@ -54,8 +56,8 @@ class RegistrationIn(RequestModel):
     password: Password
     name: Annotated[
         str,
-        BeforeValidator(_name),
         Field(min_length=1, max_length=MAX_NAME_LENGTH, examples=["Ursula"]),
+        BeforeValidator(_name),
     ]
 
 

@@ -41,7 +41,13 @@ def list_dead_letters() -> dict[str, Any]:
     return reports_queries.dead_letters(wiring.deliveries())
 
 
-@route(admin_bp, "/admin/dlq/{entry_id}/retry", ["POST"], ok={202: Requeued}, errors=(403, 404))
+@route(
+    admin_bp,
+    "/admin/dlq/{entry_id}/retry",
+    ["POST"],
+    ok={202: Requeued},
+    errors=(403, 404, 409),
+)
 def retry_dead_letter(entry_id: str) -> Response:
     """Requeue a dead delivery; the next `send_reports` run sends it."""
     admin_caller(admin_bp.current_request)

@@ -50,7 +50,7 @@ def login(body: LoginIn) -> dict[str, object]:
     return result.to_dict()
 
 
-@route(auth_bp, "/users/me", ["GET"], ok={200: UserOut})
+@route(auth_bp, "/users/me", ["GET"], ok={200: UserOut}, errors=(404,))
 def me() -> dict[str, str]:
     """The caller's profile."""
     user = wiring.user_repository().get(caller(auth_bp.current_request).user_id)

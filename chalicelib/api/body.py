@@ -76,9 +76,17 @@ def read_json(
 
     ``headers`` are the request headers (case-insensitive mapping); ``raw`` the body as sent.
     """
-    media_type = (headers.get("content-type") or "application/json").split(";")[0]
-    if media_type.strip(" ").lower() != "application/json":
-        raise UnsupportedMediaType("send the body as application/json")
+    media_type, _, parameters = (headers.get("content-type") or "application/json").partition(";")
+    charset = next(
+        (
+            v.strip(' "').lower()
+            for k, _, v in (p.partition("=") for p in parameters.split(";"))
+            if k.strip().lower() == "charset"
+        ),
+        "utf-8",
+    )
+    if media_type.strip(" ").lower() != "application/json" or charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType("send the body as application/json in UTF-8")
     body = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else (raw or b"")
     check_size(headers, body, limit)
     if not body.strip():

@@ -83,12 +83,14 @@ def _inputs(bp: Blueprint, spec: RouteSpec) -> dict[str, Any]:
     """The validated ``body`` and ``query`` the view declared, read from the current request."""
     request = bp.current_request
     inputs: dict[str, Any] = {}
+    params = request.query_params
+    repeated = sorted(k for k in params or {} if len(params.getlist(k)) > 1) if params else []
+    if repeated:  # which value would count? Neither: the client says which it means.
+        raise ValidationFailed("a query parameter is given twice", details={"repeated": repeated})
     if spec.query is not None:
-        inputs["query"] = _validate(spec.query, dict(request.query_params or {}), "query string")
-    elif request.query_params:
-        raise ValidationFailed(
-            "unknown query parameter", details={"unknown": sorted(request.query_params)}
-        )
+        inputs["query"] = _validate(spec.query, dict(params or {}), "query string")
+    elif params:
+        raise ValidationFailed("unknown query parameter", details={"unknown": sorted(params)})
     if isinstance(spec.body, type):
         limit = spec.max_body_bytes or DEFAULT_MAX_BODY_BYTES
         data = read_json(request.headers, request.raw_body, limit)

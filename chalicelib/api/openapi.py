@@ -96,8 +96,8 @@ def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:
         schema = spec.query.model_json_schema()
         required = set(schema.get("required", []))
         for name, prop in schema.get("properties", {}).items():
+            prop = _query_schema(prop)
             description = prop.pop("description", "")
-            prop.pop("title", None)
             params.append(
                 {
                     "name": name,
@@ -108,6 +108,31 @@ def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:
                 }
             )
     return params
+
+
+def _query_schema(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter as sent: text that is never null, where empty means absent."""
+    prop = {k: v for k, v in prop.items() if k != "title" and not (k == "default" and v is None)}
+    branches = [b for b in prop.pop("anyOf", []) if b.get("type") != "null"]
+    if len(branches) == 1:
+        inner = dict(branches[0])
+        prop = {
+            **inner,
+            **prop,
+            "description": prop.get("description") or inner.get("description", ""),
+        }
+    elif branches:
+        prop["anyOf"] = branches
+    if prop.get("type") == "string" and "enum" not in prop:
+        return prop  # "" is already a string of this schema
+    description = prop.pop("description", "")
+    default = prop.pop("default", None)
+    wrapped: dict[str, Any] = {"anyOf": [prop, {"type": "string", "maxLength": 0}]}
+    if default is not None:
+        wrapped["default"] = default
+    if description:
+        wrapped["description"] = description
+    return wrapped
 
 
 def _operation(spec: RouteSpec) -> dict[str, Any]:

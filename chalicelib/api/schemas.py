@@ -39,12 +39,6 @@ class ErrorBody(Open):
     )
 
 
-class RateLimited(ErrorBody):
-    """429, with a ``Retry-After`` header in seconds."""
-
-    error: Literal["rate_limited"] = "rate_limited"
-
-
 # --- health ----------------------------------------------------------------------------------
 
 

@@ -56,9 +56,10 @@ def error_statuses(
 ) -> tuple[int, ...]:
     """Every error status a route can answer, from what it reads and what it declares.
 
-    A body brings 400/413/415, a query 400, a private route 401, a store behind it 503.
+    Every route may answer 400 (an unknown or repeated query parameter); a body brings 413/415,
+    a private route 401, a store behind it 503.
     """
-    statuses = set(declared)
+    statuses = set(declared) | {400}
     if body:
         statuses |= {400, 413, 415}
     if query:

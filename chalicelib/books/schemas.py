@@ -57,26 +57,29 @@ def _integer(name: str, low: int, high: int | None = None) -> Any:
     return BeforeValidator(check)
 
 
+# In each type the Field comes before the validator: pydantic publishes the constraints of a
+# Field that follows a validator under non-JSON-Schema names.
 Title = Annotated[
     str,
-    _text("title", TITLE_MAX, required=True),
     Field(min_length=1, max_length=TITLE_MAX, examples=["The Left Hand of Darkness"]),
+    _text("title", TITLE_MAX, required=True),
 ]
 Author = Annotated[
     str,
-    _text("author", AUTHOR_MAX, required=True),
     Field(min_length=1, max_length=AUTHOR_MAX, examples=["Ursula K. Le Guin"]),
+    _text("author", AUTHOR_MAX, required=True),
 ]
 Isbn = Annotated[
     str,
-    BeforeValidator(_isbn),
     Field(
         max_length=MAX_ISBN_CHARS,
         pattern=r"^[0-9Xx -]+$",
-        description="ISBN-10 or ISBN-13 with a correct check digit; ASCII digits, hyphens and "
-        "spaces. Stored and answered as the 13 digits.",
+        description="ISBN-10 or ISBN-13 with a correct check digit, written with the ASCII "
+        "digits 0-9, hyphens and spaces (an ISBN-10 may end in X or x). Stored and answered "
+        "as the 13 digits.",
         examples=["978-0-441-47812-5"],
     ),
+    BeforeValidator(_isbn),
 ]
 Year = Annotated[
     Annotated[int, Field(ge=FIRST_YEAR, description=f"{FIRST_YEAR} to next year.")] | None,

@@ -9,7 +9,7 @@ should see. This reader accepts one reading only and refuses, with a 400, a docu
 * with a key twice in one object, anywhere in the document;
 * with ``NaN``, ``Infinity`` or ``-Infinity``;
 * with a number written with more than ``MAX_NUMBER_CHARS`` characters;
-* nested too deeply for the parser (about a thousand levels: a book row needs three);
+* nested deeper than 32 levels (a book row needs three);
 * whose top level is not an array of rows or an object holding exactly ``"books"``: an array.
 
 Rows are not judged here: a row that is not an object, or holds text the book rules refuse

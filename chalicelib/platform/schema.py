@@ -15,23 +15,42 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from chalicelib.platform.errors import ValidationFailed
 from chalicelib.platform.paging import ascii_whole_number
 
+# Our words for pydantic's error types, so a reason reads like the rules' own reasons.
+_REASONS = {
+    "extra_forbidden": "unknown field",
+    "missing": "{field} is required",
+    "model_type": "must be a JSON object",
+    "dict_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
+    "list_type": "{field} must be a JSON array",
+    "string_type": "{field} must be a string",
+    "string_unicode": "{field} must be text (it holds a lone surrogate)",
+    "string_too_short": "{field} must be at least {min_length} characters",
+    "string_too_long": "{field} must be at most {max_length} characters",
+    "int_type": "{field} must be an integer",
+    "int_parsing": "{field} must be an integer",
+    "int_from_float": "{field} must be an integer",
+    "literal_error": "{field} must be one of {expected}",
+    "enum": "{field} must be one of {expected}",
+}
+
 
 def validation_details(exc: ValidationError) -> dict[str, str]:
-    """``{field: reason}`` from a pydantic error, using the rule's own message where it has one.
+    """``{field: reason}`` from a pydantic error, in the rules' words.
 
-    Unknown fields come first, then the declared fields in their order.
+    A rule's own ``ValueError`` message is kept as it is; pydantic's own error types get the
+    wording of ``_REASONS``. Unknown fields come first, then the declared fields in order.
     """
     errors = exc.errors(include_url=False, include_input=False)
     errors.sort(key=lambda error: error["type"] != "extra_forbidden")  # stable
     details: dict[str, str] = {}
     for error in errors:
         field = ".".join(str(part) for part in error["loc"]) or "body"
-        if error["type"] == "extra_forbidden":
-            reason = "unknown field"
-        elif error["type"] == "missing":
-            reason = f"{field} is required"
-        elif error["type"] == "value_error":
-            reason = str(error.get("ctx", {}).get("error", error["msg"]))
+        context = {k: v for k, v in (error.get("ctx") or {}).items() if k != "field"}
+        if error["type"] == "value_error":
+            reason = str(context.get("error", error["msg"]))
+        elif error["type"] in _REASONS:
+            reason = _REASONS[error["type"]].format(field=field, **context)
         else:
             reason = error["msg"]
         details.setdefault(field, reason)
@@ -82,8 +101,9 @@ def page_size(maximum: int) -> Any:
             raise ValueError(reason)
         return number
 
+    # Field first: after a validator, pydantic would publish ge/le instead of minimum/maximum.
     return Annotated[
         int,
-        BeforeValidator(check),
         Field(ge=1, le=maximum, description=f"Page size, 1-{maximum}."),
+        BeforeValidator(check),
     ]

@@ -29,8 +29,11 @@ MAX_NUMBER_CHARS = 100
 # No shape this API reads nests deeper than 3 (a bulk file: object, array, row).
 DEFAULT_MAX_DEPTH = 32
 _KEY_ECHO = 40
-# A string literal (skipped: brackets inside text do not nest) or one bracket.
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+# A string literal (skipped: brackets inside text do not nest) or one bracket. The string
+# pattern is possessive and also matches a string left open to the end of the text, so every
+# match attempt that starts at a quote succeeds and consumes: one pass, linear in the length
+# (a plain pattern rescans from every later quote when a string is never closed: quadratic).
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
 
 
 class StrictJsonRefused(ValueError):

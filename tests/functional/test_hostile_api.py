@@ -194,3 +194,22 @@ def test_a_body_in_anything_but_json_is_a_415(api, token, content_type):
 
     _assert_small_json_error(response, 415)
     assert _books(api, token) == []
+
+
+@pytest.mark.parametrize("path", ["/books?limit=5&limit=6", "/jobs?limit=1&limit=1"])
+def test_a_query_parameter_given_twice_is_a_400(api, token, path):
+    body = _assert_small_json_error(api.call("GET", path, token=token), 400)
+
+    assert body["details"] == {"repeated": ["limit"]}
+
+
+def test_a_json_body_in_another_charset_is_a_415(api, token):
+    headers = {"Content-Type": "application/json; charset=iso-8859-1"}
+
+    response = api.call("POST", "/books", VALID, token=token, headers=headers)
+
+    _assert_small_json_error(response, 415)
+
+
+def test_an_empty_query_parameter_counts_as_absent(api, token):
+    assert api.call("GET", "/books?limit=&author=", token=token).status_code == 200
