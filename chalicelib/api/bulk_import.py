@@ -95,7 +95,13 @@ def get_job(job_id: str) -> dict[str, Any]:
     errors=(404,),
 )
 def job_errors(job_id: str, query: JobErrorsQuery) -> Response:
-    """The job's failed rows by row number, as JSON or as a CSV download."""
+    """The job's failed rows by row number, as JSON or as a CSV download.
+
+    An answer holds at most 4 MB of errors; more continue on the next page (`next_cursor`, or
+    a `Link: <...>; rel="next"` header with the CSV).
+    """
     user_id = caller(bulk_import_bp.current_request).user_id
-    export = bulk_jobs.job_errors(wiring.job_repository(), user_id, job_id, query)
+    export = bulk_jobs.job_errors(
+        wiring.job_repository(), user_id, job_id, query, wiring.cursor_secret()
+    )
     return Response(body=export.body, headers=dict(export.headers))

@@ -138,9 +138,10 @@ class RowErrorOut(Open):
 
 
 class RowErrorList(Open):
-    """``GET /jobs/{job_id}/errors`` as JSON."""
+    """``GET /jobs/{job_id}/errors`` as JSON: a page (all of them unless over 4 MB)."""
 
     items: list[RowErrorOut]
+    next_cursor: str | None
 
 
 # --- reports ---------------------------------------------------------------------------------

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.bulk_import.domain import Job
+from chalicelib.bulk_import.domain import Job, RowError
 from chalicelib.bulk_import.ports import JobStore
 from chalicelib.bulk_import.schemas import JobErrorsQuery, JobsQuery
 from chalicelib.platform.csv_safety import render_csv
-from chalicelib.platform.errors import NotFound
+from chalicelib.platform.cursor import decode_cursor, encode_cursor
+from chalicelib.platform.errors import BadRequest, NotFound
 from chalicelib.platform.ids import is_ulid
+from chalicelib.platform.paging import ascii_whole_number
+
+# One errors answer at most: far inside Lambda's 6 MB response limit (JSON escapes included).
+ERRORS_PAGE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -38,23 +44,63 @@ def get_job(jobs: JobStore, user_id: str, job_id: str) -> Job:
     return job
 
 
+def _page(errors: Sequence[RowError], size_of: Callable[[RowError], int]) -> int:
+    """How many of ``errors`` fit in one answer of ``ERRORS_PAGE_BYTES`` (at least one)."""
+    used = 0
+    for count, error in enumerate(errors):
+        used += size_of(error)
+        if used > ERRORS_PAGE_BYTES and count:
+            return count
+    return len(errors)
+
+
+def _json_size(error: RowError) -> int:
+    return len(json.dumps(error.to_dict()).encode()) + 1
+
+
+def _csv_size(error: RowError) -> int:
+    return len(render_csv([], [[error.row, error.isbn, error.reason]]).encode())
+
+
 def job_errors(
-    jobs: JobStore, user_id: str, job_id: str, params: Mapping[str, Any] | JobErrorsQuery
+    jobs: JobStore,
+    user_id: str,
+    job_id: str,
+    params: Mapping[str, Any] | JobErrorsQuery,
+    cursor_secret: bytes,
 ) -> ErrorExport:
-    """Row errors by row number: JSON ``{"items": [...]}`` or, with ``format=csv``, a CSV file."""
-    fmt = JobErrorsQuery.parse(params, "query string").format
+    """Row errors by row number: JSON ``{"items", "next_cursor"}`` or, with ``format=csv``, a file.
+
+    One answer holds at most ``ERRORS_PAGE_BYTES`` of errors, well inside Lambda's 6 MB
+    response limit; a job's errors that do not fit (only hostile files come near) continue on
+    the next page: ``next_cursor`` in JSON, a ``Link: <...>; rel="next"`` header with the CSV.
+    ``BadRequest`` for a malformed or tampered cursor.
+    """
+    query = JobErrorsQuery.parse(params, "query string")
     job = get_job(jobs, user_id, job_id)
     errors = jobs.errors(job.job_id)
-    if fmt == "json":
+    if query.cursor:
+        position = decode_cursor(cursor_secret, job.job_id, query.cursor)
+        after = ascii_whole_number(position.get("row", ""))
+        if after is None:
+            raise BadRequest("invalid cursor")
+        errors = [e for e in errors if e.row > after]
+    count = _page(errors, _json_size if query.format == "json" else _csv_size)
+    page, more = errors[:count], count < len(errors)
+    next_cursor = (
+        encode_cursor(cursor_secret, job.job_id, {"row": str(page[-1].row)}) if more else None
+    )
+    if query.format == "json":
         return ErrorExport(
-            body={"items": [e.to_dict() for e in errors]},
+            body={"items": [e.to_dict() for e in page], "next_cursor": next_cursor},
             headers={"Content-Type": "application/json"},
         )
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="job-{job.job_id}-errors.csv"',
+    }
+    if next_cursor:
+        headers["Link"] = f'</jobs/{job.job_id}/errors?format=csv&cursor={next_cursor}>; rel="next"'
     # Reasons and isbns echo client text: render_csv neutralises formula cells (OWASP).
-    return ErrorExport(
-        body=render_csv(["row", "isbn", "reason"], ([e.row, e.isbn, e.reason] for e in errors)),
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="job-{job.job_id}-errors.csv"',
-        },
-    )
+    rows = ([e.row, e.isbn, e.reason] for e in page)
+    return ErrorExport(body=render_csv(["row", "isbn", "reason"], rows), headers=headers)

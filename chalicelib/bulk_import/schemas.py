@@ -25,6 +25,11 @@ class JobErrorsQuery(QueryModel):
     format: Literal["json", "csv"] = Field(
         default="json", description="`csv` answers a `text/csv` download."
     )
+    cursor: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="The `next_cursor` (or CSV `Link` header) of the previous page.",
+    )
 
 
 class BulkEnvelope(RequestModel):
