@@ -83,8 +83,8 @@ def _inputs(bp: Blueprint, spec: RouteSpec) -> dict[str, Any]:
     """The validated ``body`` and ``query`` the view declared, read from the current request."""
     request = bp.current_request
     inputs: dict[str, Any] = {}
-    params = request.query_params
-    repeated = sorted(k for k in params or {} if len(params.getlist(k)) > 1) if params else []
+    params = request.query_params  # a MultiDict, or None without a query string
+    repeated = sorted(k for k in params if len(params.getlist(k)) > 1) if params else []
     if repeated:  # which value would count? Neither: the client says which it means.
         raise ValidationFailed("a query parameter is given twice", details={"repeated": repeated})
     if spec.query is not None:
