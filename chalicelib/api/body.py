@@ -14,6 +14,7 @@ from typing import Any
 
 from chalicelib.platform import strict_json
 from chalicelib.platform.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from chalicelib.platform.media import UTF8_CHARSETS, media_type
 from chalicelib.platform.strict_json import StrictJsonRefused
 
 # The default limit of a JSON route's body (a book or a login is well under 4 KB).
@@ -76,16 +77,8 @@ def read_json(
 
     ``headers`` are the request headers (case-insensitive mapping); ``raw`` the body as sent.
     """
-    media_type, _, parameters = (headers.get("content-type") or "application/json").partition(";")
-    charset = next(
-        (
-            v.strip(' "').lower()
-            for k, _, v in (p.partition("=") for p in parameters.split(";"))
-            if k.strip().lower() == "charset"
-        ),
-        "utf-8",
-    )
-    if media_type.strip(" ").lower() != "application/json" or charset not in ("utf-8", "utf8"):
+    media, charset = media_type(headers.get("content-type"))
+    if media != "application/json" or charset not in UTF8_CHARSETS:
         raise UnsupportedMediaType("send the body as application/json in UTF-8")
     body = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else (raw or b"")
     check_size(headers, body, limit)

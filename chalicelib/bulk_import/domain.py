@@ -26,6 +26,7 @@ from chalicelib.platform.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from chalicelib.platform.media import UTF8_CHARSETS, media_type
 from chalicelib.platform.text_rules import excerpt
 
 MAX_ROWS = 10_000
@@ -47,7 +48,6 @@ FINISHED = frozenset({COMPLETED, FAILED})
 MAX_REASON_CHARS = 500
 MAX_ECHO_CHARS = 64
 # Charsets a submission may declare: the body is always read as UTF-8 (ASCII is a subset).
-ACCEPTED_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii"})
 FORMAT_JSON = "json"
 FORMAT_CSV = "csv"
 MEDIA_TYPES = {FORMAT_JSON: "application/json", FORMAT_CSV: "text/csv"}
@@ -143,14 +143,11 @@ def format_for(content_type: str | None) -> str:
     415 for another media type, or for a ``charset`` other than UTF-8 (or its subset ASCII):
     the body is read as UTF-8, and a Latin-1 file can be valid UTF-8 that means other text.
     """
-    media, *params = (content_type or "application/json").split(";")
-    for param in params:
-        name, _, value = param.partition("=")
-        charset = value.strip().strip('"').lower()
-        if name.strip().lower() == "charset" and charset not in ACCEPTED_CHARSETS:
-            raise UnsupportedMediaType("send the rows as UTF-8 text (charset=utf-8)")
+    media, charset = media_type(content_type)
+    if charset not in UTF8_CHARSETS:
+        raise UnsupportedMediaType("send the rows as UTF-8 text (charset=utf-8)")
     for fmt, expected in MEDIA_TYPES.items():
-        if media.strip().lower() == expected:
+        if media == expected:
             return fmt
     raise UnsupportedMediaType("send the rows as application/json or text/csv")
 

@@ -213,3 +213,10 @@ def test_a_json_body_in_another_charset_is_a_415(api, token):
 
 def test_an_empty_query_parameter_counts_as_absent(api, token):
     assert api.call("GET", "/books?limit=&author=", token=token).status_code == 200
+
+
+def test_an_empty_content_type_is_not_json(api, token):
+    response = api.call("POST", "/books", VALID, token=token, headers={"Content-Type": ""})
+
+    _assert_small_json_error(response, 415)
+    assert _books(api, token) == []
