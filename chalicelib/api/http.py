@@ -155,7 +155,6 @@ def route(
         all_errors = error_statuses(
             public=public,
             body=body is not None,
-            query=query is not None,
             declared=errors,
             stores=stores,
         )

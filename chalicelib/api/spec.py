@@ -52,18 +52,16 @@ ROUTES: list[RouteSpec] = []
 
 
 def error_statuses(
-    *, public: bool, body: bool, query: bool, declared: tuple[int, ...], stores: bool
+    *, public: bool, body: bool, declared: tuple[int, ...], stores: bool
 ) -> tuple[int, ...]:
     """Every error status a route can answer, from what it reads and what it declares.
 
-    Every route may answer 400 (an unknown or repeated query parameter); a body brings 413/415,
-    a private route 401, a store behind it 503.
+    Every route may answer 400 (an unknown or repeated query parameter, a bad query or body);
+    a body brings 413/415, a private route 401, a store behind it 503.
     """
     statuses = set(declared) | {400}
     if body:
-        statuses |= {400, 413, 415}
-    if query:
-        statuses.add(400)
+        statuses |= {413, 415}
     if not public:
         statuses.add(401)
     if stores:
