@@ -50,7 +50,10 @@ def validation_details(exc: ValidationError) -> dict[str, str]:
         if error["type"] == "value_error":
             reason = str(context.get("error", error["msg"]))
         elif error["type"] in _REASONS:
-            reason = _REASONS[error["type"]].format(field=field, **context)
+            try:
+                reason = _REASONS[error["type"]].format(field=field, **context)
+            except (KeyError, IndexError):  # a context this pydantic does not give
+                reason = error["msg"]
         else:
             reason = error["msg"]
         details.setdefault(field, reason)
