@@ -194,6 +194,7 @@ def _ready_banner(config: StackConfig, schedule: str, redis_started: bool) -> st
         [
             "local stack ready",
             f"  API           {config.api_url}",
+            f"  API docs      {config.api_url}/docs  (OpenAPI: {config.api_url}/openapi.json)",
             f"  AWS endpoint  {config.aws_endpoint_url}  ({aws})",
             f"  Redis         {config.redis_url}  ({redis_owner})",
             f"  Scheduler     {schedule}",

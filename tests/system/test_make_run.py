@@ -235,6 +235,7 @@ def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
 ) -> None:
     output = stack.output()
     assert f"API           {stack.url}" in output
+    assert f"API docs      {stack.url}/docs" in output
     assert f"AWS endpoint  http://127.0.0.1:{stack.aws_port}" in output
     assert f"Redis         redis://127.0.0.1:{stack.redis_port}/0" in output
     children = child_processes(stack.process.pid)
