@@ -31,6 +31,7 @@ from chalicelib.platform.errors import (
     ValidationFailed,
 )
 from chalicelib.platform.schema import RequestModel
+from chalicelib.platform.text_rules import cut
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 View = Callable[..., Any]
@@ -42,15 +43,11 @@ MAX_DETAIL_KEY = 100
 MAX_DETAIL_TEXT = 300
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
 def _capped(details: Any) -> Any:
     if isinstance(details, dict):
         items = list(details.items())
         capped = {
-            _cut(str(key), MAX_DETAIL_KEY): _capped(value)
+            cut(str(key), MAX_DETAIL_KEY): _capped(value)
             for key, value in items[:MAX_DETAIL_ENTRIES]
         }
         if len(items) > MAX_DETAIL_ENTRIES:
@@ -59,18 +56,16 @@ def _capped(details: Any) -> Any:
     if isinstance(details, list):
         return [_capped(v) for v in details[:MAX_DETAIL_ENTRIES]]
     if isinstance(details, str):
-        return _cut(details, MAX_DETAIL_TEXT)
+        return cut(details, MAX_DETAIL_TEXT)
     return details
 
 
-def error_response(
-    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
-) -> Response:
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
     """An error body ``{"error", "message"[, "details"]}`` (``docs/api.md``), ``details`` capped."""
-    body: dict[str, Any] = {"error": code, "message": _cut(message, MAX_DETAIL_TEXT)}
+    body: dict[str, Any] = {"error": code, "message": cut(message, MAX_DETAIL_TEXT)}
     if details is not None:
         body["details"] = _capped(details)
-    return Response(body=body, status_code=status, headers={**JSON_HEADERS, **(headers or {})})
+    return Response(body=body, status_code=status, headers=dict(JSON_HEADERS))
 
 
 def _validate(model: type[BaseModel], data: Any, what: str) -> BaseModel:
@@ -108,9 +103,7 @@ def _guarded(bp: Blueprint, spec: RouteSpec, view: View) -> View:
                 logger.warning(
                     "dependency failure", extra={"error": exc.message}, exc_info=exc.__cause__
                 )
-            return error_response(
-                exc.status, exc.code, exc.message, exc.details, getattr(exc, "headers", None)
-            )
+            return error_response(exc.status, exc.code, exc.message, exc.details)
         except Exception:
             logger.exception("unhandled error")
             return error_response(500, "internal_error", "an internal error occurred")

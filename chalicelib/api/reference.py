@@ -14,21 +14,20 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import route
-from chalicelib.api.openapi import document
+from chalicelib.api.openapi import REF_PREFIX, document
 from chalicelib.api.spec import JSON, Media
 
 reference_bp = Blueprint(__name__)
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"  # chalicelib/templates
-_REF_PREFIX = "#/components/schemas/"
 
 
 def _schema_name(schema: dict[str, Any]) -> Any:
     from markupsafe import Markup, escape
 
     ref = schema.get("$ref", "")
-    if ref.startswith(_REF_PREFIX):
-        name = ref.removeprefix(_REF_PREFIX)
+    if ref.startswith(REF_PREFIX):
+        name = ref.removeprefix(REF_PREFIX)
         return Markup('<a href="#schema-{0}">{0}</a>').format(name)
     return Markup("<code>{}</code>").format(escape(json.dumps(schema)))
 

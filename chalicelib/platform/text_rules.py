@@ -90,6 +90,11 @@ def clean_text(value: Any, name: str, *, max_len: int, required: bool) -> str | 
     return text
 
 
+def cut(text: str, limit: int) -> str:
+    """``text``, or its first ``limit - 1`` code points and an ellipsis (U+2026) if longer."""
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
 def excerpt(text: str, limit: int) -> str:
     """``text`` safe to echo: refused characters become U+FFFD, at most ``limit`` code points.
 
@@ -97,6 +102,4 @@ def excerpt(text: str, limit: int) -> str:
     result is always at most ``limit`` code points (4 bytes each at most in UTF-8) and always
     encodable, whatever the client sent. ``limit`` must be at least 1.
     """
-    if len(text) > limit:
-        text = text[: limit - 1] + ELLIPSIS
-    return _REFUSED.sub("\ufffd", text)
+    return _REFUSED.sub("\ufffd", cut(text, limit))
