@@ -16,7 +16,6 @@ from typing import Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
-from pydantic import BaseModel
 
 from chalicelib.accounts.domain import ROLE_ADMIN
 from chalicelib.accounts.tokens import Principal
@@ -68,12 +67,6 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
     return Response(body=body, status_code=status, headers=dict(JSON_HEADERS))
 
 
-def _validate(model: type[BaseModel], data: Any, what: str) -> BaseModel:
-    if issubclass(model, RequestModel):
-        return model.parse(data, what)
-    return model.model_validate(data)
-
-
 def _inputs(bp: Blueprint, spec: RouteSpec) -> dict[str, Any]:
     """The validated ``body`` and ``query`` the view declared, read from the current request."""
     request = bp.current_request
@@ -83,13 +76,13 @@ def _inputs(bp: Blueprint, spec: RouteSpec) -> dict[str, Any]:
     if repeated:  # which value would count? Neither: the client says which it means.
         raise ValidationFailed("a query parameter is given twice", details={"repeated": repeated})
     if spec.query is not None:
-        inputs["query"] = _validate(spec.query, dict(params or {}), "query string")
+        inputs["query"] = spec.query.parse(dict(params or {}), "query string")
     elif params:
         raise ValidationFailed("unknown query parameter", details={"unknown": sorted(params)})
     if isinstance(spec.body, type):
         limit = spec.max_body_bytes or DEFAULT_MAX_BODY_BYTES
         data = read_json(request.headers, request.raw_body, limit)
-        inputs["body"] = _validate(spec.body, data, "request body")
+        inputs["body"] = spec.body.parse(data, "request body")
     return inputs
 
 
@@ -118,8 +111,8 @@ def route(
     *,
     ok: Mapping[int, Answer],
     public: bool = False,
-    body: type[BaseModel] | Media | None = None,
-    query: type[BaseModel] | None = None,
+    body: type[RequestModel] | Media | None = None,
+    query: type[RequestModel] | None = None,
     errors: tuple[int, ...] = (),
     stores: bool = True,
     max_body_bytes: int | None = None,

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from chalicelib.platform.schema import RequestModel
+
 JSON = "application/json"
 
 
@@ -37,8 +39,8 @@ class RouteSpec:
     description: str
     tag: str
     public: bool
-    body: type[BaseModel] | Media | None
-    query: type[BaseModel] | None
+    body: type[RequestModel] | Media | None
+    query: type[RequestModel] | None
     answers: Mapping[int, Answer]
     errors: tuple[int, ...]
     max_body_bytes: int | None
