@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib import templates
 from chalicelib.api.http import route
 from chalicelib.api.openapi import REF_PREFIX, document
 from chalicelib.api.spec import JSON, Media
 
 reference_bp = Blueprint(__name__)
-
-TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"  # chalicelib/templates
 
 
 def _schema_name(schema: dict[str, Any]) -> Any:
@@ -44,7 +42,7 @@ def _inline_code(text: str) -> Any:
 def _page() -> str:
     import jinja2  # only this route renders HTML: keep it off every other request's import
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates.DIRECTORY), autoescape=True)
     env.filters["schema_name"] = _schema_name
     env.filters["md"] = _inline_code
     doc = document()

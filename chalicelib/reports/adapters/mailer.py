@@ -15,16 +15,15 @@ from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, make_msgid
-from pathlib import Path
 from string import Template
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib import templates
 from chalicelib.platform.errors import DependencyUnavailable
 from chalicelib.reports.domain import ReportContent
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"  # chalicelib/templates
 # SES v1 rejects raw messages over 10 MB (after base64), so bigger ones carry a link instead.
 SES_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 
@@ -40,7 +39,7 @@ class SendQuota:
 
 @functools.lru_cache(maxsize=4)
 def _template(name: str) -> Template:
-    return Template((TEMPLATE_DIR / name).read_text(encoding="utf-8"))
+    return Template((templates.DIRECTORY / name).read_text(encoding="utf-8"))
 
 
 def header_safe(value: str, max_len: int = 200) -> str:

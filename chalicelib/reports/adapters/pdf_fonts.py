@@ -22,7 +22,9 @@ from typing import Any
 from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont
 
-FONT_DIR = Path(__file__).resolve().parents[2] / "templates" / "fonts"  # chalicelib/templates
+from chalicelib import templates
+
+FONT_DIR = templates.FONTS
 
 
 @dataclass(frozen=True)
