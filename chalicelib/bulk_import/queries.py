@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.bulk_import.domain import Job, RowError
+from chalicelib.bulk_import.domain import Job
 from chalicelib.bulk_import.ports import JobStore
 from chalicelib.bulk_import.schemas import JobErrorsQuery, JobsQuery
-from chalicelib.platform.csv_safety import render_csv
+from chalicelib.platform.csv_safety import csv_lines, render_csv
 from chalicelib.platform.cursor import decode_cursor, encode_cursor
 from chalicelib.platform.errors import BadRequest, NotFound
 from chalicelib.platform.ids import is_ulid
 from chalicelib.platform.paging import ascii_whole_number
 
+ERROR_COLUMNS = ("row", "isbn", "reason")
 # One errors answer at most: far inside Lambda's 6 MB response limit (JSON escapes included).
 ERRORS_PAGE_BYTES = 4 * 1024 * 1024
 
@@ -44,22 +45,14 @@ def get_job(jobs: JobStore, user_id: str, job_id: str) -> Job:
     return job
 
 
-def _page(errors: Sequence[RowError], size_of: Callable[[RowError], int]) -> int:
-    """How many of ``errors`` fit in one answer of ``ERRORS_PAGE_BYTES`` (at least one)."""
+def _page_length(sizes: Sequence[int]) -> int:
+    """How many items of these sizes (bytes) fit in ``ERRORS_PAGE_BYTES`` (at least one)."""
     used = 0
-    for count, error in enumerate(errors):
-        used += size_of(error)
+    for count, size in enumerate(sizes):
+        used += size
         if used > ERRORS_PAGE_BYTES and count:
             return count
-    return len(errors)
-
-
-def _json_size(error: RowError) -> int:
-    return len(json.dumps(error.to_dict()).encode()) + 1
-
-
-def _csv_size(error: RowError) -> int:
-    return len(render_csv([], [[error.row, error.isbn, error.reason]]).encode())
+    return len(sizes)
 
 
 def job_errors(
@@ -85,14 +78,23 @@ def job_errors(
         if after is None:
             raise BadRequest("invalid cursor")
         errors = [e for e in errors if e.row > after]
-    count = _page(errors, _json_size if query.format == "json" else _csv_size)
-    page, more = errors[:count], count < len(errors)
+    if query.format == "json":
+        items = [e.to_dict() for e in errors]
+        sizes = [len(json.dumps(item).encode()) + 1 for item in items]
+    else:
+        # Reasons and isbns echo client text: csv_lines neutralises formula cells (OWASP).
+        lines = csv_lines([e.row, e.isbn, e.reason] for e in errors)
+        sizes = [len(line.encode()) for line in lines]
+    count = _page_length(sizes)
+    more = count < len(errors)
     next_cursor = (
-        encode_cursor(cursor_secret, job.job_id, {"row": str(page[-1].row)}) if more else None
+        encode_cursor(cursor_secret, job.job_id, {"row": str(errors[count - 1].row)})
+        if more
+        else None
     )
     if query.format == "json":
         return ErrorExport(
-            body={"items": [e.to_dict() for e in page], "next_cursor": next_cursor},
+            body={"items": items[:count], "next_cursor": next_cursor},
             headers={"Content-Type": "application/json"},
         )
     headers: dict[str, str | list[str]] = {
@@ -101,6 +103,5 @@ def job_errors(
     }
     if next_cursor:
         headers["Link"] = f'</jobs/{job.job_id}/errors?format=csv&cursor={next_cursor}>; rel="next"'
-    # Reasons and isbns echo client text: render_csv neutralises formula cells (OWASP).
-    rows = ([e.row, e.isbn, e.reason] for e in page)
-    return ErrorExport(body=render_csv(["row", "isbn", "reason"], rows), headers=headers)
+    body = render_csv(ERROR_COLUMNS, []) + "".join(lines[:count])
+    return ErrorExport(body=body, headers=headers)

@@ -52,10 +52,22 @@ def restore_cell(text: str) -> str:
     return text[1:] if text.startswith(_QUOTE) and _needs_quote(text) else text
 
 
-def render_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """A CSV document: ``header`` then ``rows``, every cell through ``neutralise_cell``."""
+def csv_lines(rows: Iterable[Sequence[object]]) -> list[str]:
+    """Each row as one CSV record (ending with CRLF), every cell through ``neutralise_cell``.
+
+    A record may hold line breaks inside a quoted cell; joined, the records are a document.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([neutralise_cell(name) for name in header])
-    writer.writerows([neutralise_cell(cell) for cell in row] for row in rows)
-    return out.getvalue()
+    lines = []
+    for row in rows:
+        writer.writerow([neutralise_cell(cell) for cell in row])
+        lines.append(out.getvalue())
+        out.seek(0)
+        out.truncate()
+    return lines
+
+
+def render_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A CSV document: ``header`` then ``rows``, every cell through ``neutralise_cell``."""
+    return "".join(csv_lines([header, *rows]))
