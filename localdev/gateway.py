@@ -55,20 +55,30 @@ def _body(code: str, message: str) -> bytes:
     return json.dumps({"error": code, "message": message}).encode()
 
 
+def _refusal(
+    kind: type[LocalGatewayException],
+    code: str,
+    message: str,
+    headers: dict[str, Any] | None = None,
+) -> LocalGatewayException:
+    """A gateway answer of ``kind`` with the API's error body."""
+    return kind({**(headers or {}), "Content-Type": "application/json"}, _body(code, message))
+
+
+def _no_route(headers: dict[str, Any] | None = None) -> LocalGatewayException:
+    return _refusal(RouteNotFound, "not_found", "no such route", headers)
+
+
 def contract_error(exc: LocalGatewayException) -> LocalGatewayException:
     """The same gateway error with the API's error body (and 404 for unknown routes)."""
     headers = dict(exc.headers or {})
-    headers["Content-Type"] = "application/json"
-    body = exc.body or b""
-    if exc.CODE == 403 and any(marker in body for marker in _NO_ROUTE_MARKERS):
-        return RouteNotFound(headers, _body("not_found", "no such route"))
+    if exc.CODE == 403 and any(marker in (exc.body or b"") for marker in _NO_ROUTE_MARKERS):
+        return _no_route(headers)
     if exc.CODE == 401:
-        new = type(exc)(headers, _body("unauthorized", "missing or invalid access token"))
-    elif exc.CODE == 403:
-        new = type(exc)(headers, _body("forbidden", "access denied"))
-    else:
-        new = type(exc)(headers, _body("gateway_error", "the gateway rejected the request"))
-    return new
+        return _refusal(type(exc), "unauthorized", "missing or invalid access token", headers)
+    if exc.CODE == 403:
+        return _refusal(type(exc), "forbidden", "access denied", headers)
+    return _refusal(type(exc), "gateway_error", "the gateway rejected the request", headers)
 
 
 class ContractLocalGateway(LocalGateway):
@@ -78,9 +88,7 @@ class ContractLocalGateway(LocalGateway):
         if ";" in path.split("?", 1)[0]:
             # Python's URL parser drops ";params" from the last segment, so "/health;x" would
             # reach /health; for API Gateway it is a path no route has.
-            raise RouteNotFound(
-                {"Content-Type": "application/json"}, _body("not_found", "no such route")
-            )
+            raise _no_route()
         try:
             return super().handle_request(method, path, headers, body)
         except LocalGatewayException as exc:
@@ -88,9 +96,8 @@ class ContractLocalGateway(LocalGateway):
         except (ValueError, UnicodeError, KeyError) as exc:
             # Chalice could not turn the request into an event (a malformed path or query
             # string): API Gateway refuses such requests with a 400 before any function runs.
-            raise BadGatewayRequest(
-                {"Content-Type": "application/json"},
-                _body("bad_request", "the gateway could not read the request"),
+            raise _refusal(
+                BadGatewayRequest, "bad_request", "the gateway could not read the request"
             ) from exc
 
 
@@ -110,21 +117,22 @@ class ContractRequestHandler(ChaliceRequestHandler):
         lengths = {value.strip() for value in self.headers.get_all("content-length") or []}
         raw_length = lengths.pop() if len(lengths) == 1 else ("0" if not lengths else "")
         if not (raw_length.isascii() and raw_length.isdigit()):
-            raise BadGatewayRequest(
-                {"Content-Type": "application/json"},
-                _body("bad_request", "the Content-Length header is missing a single number"),
+            raise _refusal(
+                BadGatewayRequest,
+                "bad_request",
+                "the Content-Length header is missing a single number",
             )
         length = int(raw_length) if len(raw_length) <= 18 else MAX_PAYLOAD_BYTES + 1
         if length > MAX_PAYLOAD_BYTES:
-            raise RequestTooLarge(
-                {"Content-Type": "application/json"},
-                _body("payload_too_large", "the body is larger than the gateway accepts (10 MB)"),
+            raise _refusal(
+                RequestTooLarge,
+                "payload_too_large",
+                "the body is larger than the gateway accepts (10 MB)",
             )
         body = self.rfile.read(length) if length else None
         if length and (body is None or len(body) != length):
-            raise BadGatewayRequest(
-                {"Content-Type": "application/json"},
-                _body("bad_request", "the body is shorter than its Content-Length"),
+            raise _refusal(
+                BadGatewayRequest, "bad_request", "the body is shorter than its Content-Length"
             )
         return dict(self.headers), body
 
