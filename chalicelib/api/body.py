@@ -23,6 +23,11 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = strict_json.DEFAULT_MAX_DEPTH
 
 
+def as_bytes(raw: bytes | str | None) -> bytes:
+    """A request body as sent (Chalice gives ``bytes``, or ``str`` for some text bodies)."""
+    return raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else (raw or b"")
+
+
 def _declared_length(headers: Mapping[str, str]) -> int | None:
     raw = (headers.get("content-length") or "").strip()
     if not (raw.isascii() and raw.isdigit()):
@@ -80,7 +85,7 @@ def read_json(
     media, charset = media_type(headers.get("content-type"))
     if media != "application/json" or charset not in UTF8_CHARSETS:
         raise UnsupportedMediaType("send the body as application/json in UTF-8")
-    body = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else (raw or b"")
+    body = as_bytes(raw)
     check_size(headers, body, limit)
     if not body.strip():
         raise BadRequest("the request body is empty")

@@ -10,6 +10,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
+from chalicelib.api.body import as_bytes
 from chalicelib.api.http import caller, route
 from chalicelib.api.schemas import (
     BulkAccepted,
@@ -56,13 +57,12 @@ def submit() -> Response:
     later and each failure is reported in the job's errors.
     """
     request = bulk_import_bp.current_request
-    raw = request.raw_body or b""
     job = submit_bulk(
         wiring.job_repository(),
         wiring.upload_store(),
         caller(request).user_id,
         request.headers.get("content-type"),
-        raw if isinstance(raw, bytes) else raw.encode(),
+        as_bytes(request.raw_body),
     )
     status_url = f"/jobs/{job.job_id}"
     return Response(

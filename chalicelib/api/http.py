@@ -20,7 +20,7 @@ from chalice.app import Request
 from chalicelib.accounts.domain import ROLE_ADMIN
 from chalicelib.accounts.tokens import Principal
 from chalicelib.api.authorizer import jwt_authorizer
-from chalicelib.api.body import DEFAULT_MAX_BODY_BYTES, read_json
+from chalicelib.api.body import DEFAULT_MAX_BODY_BYTES, as_bytes, check_size, read_json
 from chalicelib.api.spec import ROUTES, Answer, Media, RouteSpec, error_statuses
 from chalicelib.observability import logger
 from chalicelib.platform.errors import (
@@ -79,8 +79,10 @@ def _inputs(bp: Blueprint, spec: RouteSpec) -> dict[str, Any]:
         inputs["query"] = spec.query.parse(dict(params or {}), "query string")
     elif params:
         raise ValidationFailed("unknown query parameter", details={"unknown": sorted(params)})
-    if isinstance(spec.body, type):
-        limit = spec.max_body_bytes or DEFAULT_MAX_BODY_BYTES
+    limit = spec.max_body_bytes or DEFAULT_MAX_BODY_BYTES
+    if isinstance(spec.body, Media):  # read by the view itself, after the size is known
+        check_size(request.headers, as_bytes(request.raw_body), limit)
+    elif spec.body is not None:
         data = read_json(request.headers, request.raw_body, limit)
         inputs["body"] = spec.body.parse(data, "request body")
     return inputs

@@ -47,7 +47,6 @@ FINISHED = frozenset({COMPLETED, FAILED})
 # no row can make an error item near DynamoDB's 400 KB limit, a CSV cell or a PDF line huge.
 MAX_REASON_CHARS = 500
 MAX_ECHO_CHARS = 64
-# Charsets a submission may declare: the body is always read as UTF-8 (ASCII is a subset).
 FORMAT_JSON = "json"
 FORMAT_CSV = "csv"
 MEDIA_TYPES = {FORMAT_JSON: "application/json", FORMAT_CSV: "text/csv"}

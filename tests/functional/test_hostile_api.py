@@ -220,3 +220,13 @@ def test_an_empty_content_type_is_not_json(api, token):
 
     _assert_small_json_error(response, 415)
     assert _books(api, token) == []
+
+
+def test_a_bulk_file_declared_over_its_limit_is_413_before_it_is_read(api, token):
+    headers = {"Content-Type": "text/csv", "Content-Length": str(6 * 1024 * 1024)}
+    raw = "title,author,isbn\r\nDune,Frank Herbert,9780306406157\r\n"
+
+    response = api.call("POST", "/books/bulk", raw=raw, token=token, headers=headers)
+
+    _assert_small_json_error(response, 413)
+    assert api.call("GET", "/jobs", token=token).json_body["items"] == []
