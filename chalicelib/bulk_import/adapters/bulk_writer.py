@@ -27,16 +27,14 @@ from botocore.exceptions import ClientError
 from chalicelib.books.adapters.book_repository import ISBN_PREFIX, book_item, isbn_claim
 from chalicelib.books.domain import Book
 from chalicelib.bulk_import.domain import DUPLICATE_ISBN_REASON, MAX_CHUNK_ROWS
+from chalicelib.platform.adapters.dynamodb_errors import REFUSED, refused_for_its_data
 from chalicelib.platform.adapters.dynamodb_retry import (
     Backoff,
-    cancellation_reasons,
-    error_code,
     transact_write,
 )
 
 _NOT_EXISTS = "attribute_not_exists(sk)"
 # A request DynamoDB refuses for what is in it (as opposed to throttling or contention).
-_REFUSED = "ValidationException"
 # The per-action cancellation reason for an item DynamoDB refuses.
 _REFUSED_ACTION = "ValidationError"
 REFUSED_ROW_REASON = "the catalogue cannot store this row ({code})"
@@ -129,7 +127,7 @@ class DynamoBulkWriter:
         try:
             return self._write(books)
         except ClientError as exc:
-            if error_code(exc) != _REFUSED or cancellation_reasons(exc):
+            if not refused_for_its_data(exc):
                 raise
             return self._isolate(books)
 
@@ -140,7 +138,7 @@ class DynamoBulkWriter:
         which may echo the row); about 2 * log2(50) extra calls find one bad row among 50.
         """
         if len(books) == 1:
-            return {books[0][0]: REFUSED_ROW_REASON.format(code=_REFUSED)}
+            return {books[0][0]: REFUSED_ROW_REASON.format(code=REFUSED)}
         middle = len(books) // 2
         return {**self.write(books[:middle]), **self.write(books[middle:])}
 

@@ -31,9 +31,12 @@ from chalicelib.bulk_import.domain import (
     RowError,
 )
 from chalicelib.config import Settings
-from chalicelib.platform.adapters.dynamodb_errors import dynamo_unavailable_as_domain_error
+from chalicelib.platform.adapters.dynamodb_errors import (
+    dynamo_unavailable_as_domain_error,
+    refused_for_its_data,
+)
 from chalicelib.platform.adapters.dynamodb_models import bind_models
-from chalicelib.platform.adapters.dynamodb_retry import Backoff, batch_put, error_code
+from chalicelib.platform.adapters.dynamodb_retry import Backoff, batch_put
 
 ACTIVE = "active"
 _FORMAT_BY_MEDIA = {media: fmt for fmt, media in MEDIA_TYPES.items()}
@@ -266,13 +269,13 @@ class DynamoJobRepository:
         try:
             batch_put(self._client(), self._errors_table, items, self._backoff)
         except ClientError as exc:
-            if error_code(exc) != "ValidationException":
+            if not refused_for_its_data(exc):
                 raise
             for error, one in zip(errors, items, strict=True):
                 try:
                     batch_put(self._client(), self._errors_table, [one], self._backoff)
                 except ClientError as single:
-                    if error_code(single) != "ValidationException":
+                    if not refused_for_its_data(single):
                         raise
                     fallback = item(error, UNSTORABLE_REASON, None)
                     batch_put(self._client(), self._errors_table, [fallback], self._backoff)

@@ -19,12 +19,23 @@ def cancelled_by_condition(exc: TransactWriteError) -> list[bool]:
     ]
 
 
-def _refused_for_its_data(exc: Exception) -> bool:
+# DynamoDB refuses what a request holds (an item too large, a value it cannot take).
+REFUSED = "ValidationException"
+
+
+def error_code(exc: ClientError) -> str:
+    """The DynamoDB error code of ``exc`` (``""`` when the response has none)."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def refused_for_its_data(exc: Exception) -> bool:
+    """True when DynamoDB refused the request for what it holds (``ValidationException``).
+
+    A cancelled transaction is not such a refusal, even when one of its reasons is.
+    """
     if isinstance(exc, PynamoDBException):
-        return exc.cause_response_code == "ValidationException"
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code")) == "ValidationException"
-    return False
+        return exc.cause_response_code == REFUSED
+    return isinstance(exc, ClientError) and error_code(exc) == REFUSED
 
 
 @contextlib.contextmanager
@@ -38,6 +49,6 @@ def dynamo_unavailable_as_domain_error(what: str) -> Iterator[None]:
     try:
         yield
     except (PynamoDBException, ClientError, BotoCoreError) as exc:
-        if _refused_for_its_data(exc):
+        if refused_for_its_data(exc):
             raise BadRequest(f"the catalogue cannot store this ({what})") from exc
         raise DependencyUnavailable(f"the catalogue store is unavailable ({what})") from exc

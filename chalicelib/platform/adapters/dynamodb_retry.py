@@ -33,6 +33,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.platform.adapters.dynamodb_errors import error_code
 from chalicelib.platform.errors import Throttled
 
 BATCH_WRITE_LIMIT = 25
@@ -83,11 +84,6 @@ class Backoff:
 
     def _ceiling(self, attempt: int) -> float:
         return min(self.cap_seconds, self.base_seconds * 2.0**attempt)
-
-
-def error_code(exc: ClientError) -> str:
-    """The DynamoDB error code of ``exc`` (``""`` when the response has none)."""
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def cancellation_reasons(exc: ClientError) -> list[dict[str, Any]]:
