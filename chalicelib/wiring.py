@@ -27,7 +27,6 @@ from chalicelib.platform.adapters.health import HealthChecks
 from chalicelib.reports.adapters.deliveries import DynamoDeliveries
 from chalicelib.reports.adapters.job_reader import DynamoJobReader
 from chalicelib.reports.adapters.mailer import SesMailer
-from chalicelib.reports.adapters.pdf_report import PdfRenderer
 from chalicelib.reports.adapters.report_store import DynamoReportRepository, S3ReportArchive
 from chalicelib.status_record.adapters.redis_store import RedisSnapshotStore, RedisStatusStore
 
@@ -156,6 +155,8 @@ def deliveries() -> DynamoDeliveries:
 
 def report_dependencies() -> ReportDeps:
     """Everything ``send_reports`` talks to, wired to the real adapters."""
+    # reportlab is imported here, by the report functions only: never on an API cold start.
+    from chalicelib.reports.adapters.pdf_report import PdfRenderer
     from chalicelib.reports.service import ReportDeps
 
     return ReportDeps(
