@@ -1,7 +1,10 @@
-"""books-api: the Chalice app. Routes live in blueprints; the two schedules are declared here.
+"""books-api: the Chalice app. Routes live in blueprints; schedules and workers are declared here.
 
-The schedule rates are declared once, here; the local scheduler (``localdev/scheduler.py``)
-reads them from this app, and ``chalice deploy``/``package`` turns them into EventBridge rules.
+The two schedules are dispatchers that queue work on SQS; the two workers consume those queues.
+Rates, queues and batch sizes are declared once, here: the local scheduler and queue consumers
+(``localdev/``) read them from this app, and ``chalice deploy``/``package`` turns them into
+EventBridge rules and SQS event source mappings (``infra/template.py`` adds the queues, their
+dead-letter queues, alarms and ``ReportBatchItemFailures``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from chalicelib.api.bulk_import import bulk_import_bp
 from chalicelib.api.health import health_bp
 from chalicelib.api.reference import reference_bp
 from chalicelib.api.reports import reports_bp
+from chalicelib.config import queue_names
 from chalicelib.schedules import run_schedule
+from chalicelib.workers import WORKERS
 
 # Powertools does the logging; Chalice's own logger would print every line twice.
 app = ThreadLocalChalice(app_name="books-api", configure_logs=False)
@@ -40,13 +45,31 @@ for blueprint in (
 middleware.register(app)
 
 
+QUEUES = queue_names()
+
+
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="bulk_insert")
 def bulk_insert(event: Any) -> dict[str, Any]:
-    """Insert queued bulk rows and publish per-user status records to Redis."""
+    """Queue every bulk job that needs a run for ``bulk_worker``."""
     return run_schedule("bulk_insert", event.context)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="send_reports")
 def send_reports(event: Any) -> dict[str, Any]:
-    """Email one PDF report per user with a status record, then delete the record."""
+    """Queue every user with a status record for ``report_worker``."""
     return run_schedule("send_reports", event.context)
+
+
+# One job per invocation: a job can take the function's whole time (checkpoints continue it).
+@app.on_sqs_message(queue=QUEUES.bulk_jobs, batch_size=1, name="bulk_worker")
+def bulk_worker(event: Any) -> dict[str, Any]:
+    """Insert one bulk job's rows and publish the user's status record to Redis."""
+    return WORKERS["bulk_worker"](event.to_dict(), event.context)
+
+
+# Ten users per invocation; the fleet's concurrency is capped in the event source mapping
+# (infra/template.py), derived from SES's send rate.
+@app.on_sqs_message(queue=QUEUES.report_requests, batch_size=10, name="report_worker")
+def report_worker(event: Any) -> dict[str, Any]:
+    """Email each user's PDF report, then delete their status record."""
+    return WORKERS["report_worker"](event.to_dict(), event.context)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_ses import SESClient
+    from mypy_boto3_sqs import SQSClient
 
 _lock = threading.Lock()
 
@@ -76,6 +77,12 @@ def get_s3() -> S3Client:
 def get_ses() -> SESClient:
     """The SES (v1) client: raw sends with attachments go through v1 on every emulator."""
     client: SESClient = _boto_client("ses")
+    return client
+
+
+def get_sqs() -> SQSClient:
+    """The SQS client (work queues and their dead-letter queues)."""
+    client: SQSClient = _boto_client("sqs")
     return client
 
 

@@ -56,6 +56,36 @@ class Tables:
 
 
 @dataclass(frozen=True)
+class Queues:
+    """SQS queue names for one stage: the work queues and their dead-letter queues."""
+
+    report_requests: str
+    bulk_jobs: str
+
+    @staticmethod
+    def dead_letter(queue: str) -> str:
+        """The name of ``queue``'s dead-letter queue."""
+        return f"{queue}-dlq"
+
+    def work_queues(self) -> tuple[str, ...]:
+        """Every work queue (each has a dead-letter queue)."""
+        return (self.report_requests, self.bulk_jobs)
+
+
+def resource_prefix(env: Mapping[str, str] | None = None) -> str:
+    """``RESOURCE_PREFIX``, else ``books-api-<STAGE>``: the start of every resource name."""
+    env = os.environ if env is None else env
+    return env.get("RESOURCE_PREFIX") or f"books-api-{env.get('STAGE', 'local')}"
+
+
+def queue_names(env: Mapping[str, str] | None = None) -> Queues:
+    """The stage's queue names. Read without validation: ``app.py`` declares its SQS handlers
+    with them at import time, before (and without) the rest of the settings."""
+    prefix = resource_prefix(env)
+    return Queues(report_requests=f"{prefix}-report-requests", bulk_jobs=f"{prefix}-bulk-jobs")
+
+
+@dataclass(frozen=True)
 class AwsClientSettings:
     """Timeouts and retries of every AWS call: boto3 clients and PynamoDB models alike.
 
@@ -88,6 +118,7 @@ class Settings:
     stage: str
     region: str
     tables: Tables
+    queues: Queues
     bucket: str
     jwt_secret: str
     jwt_secret_parameter: str
@@ -115,7 +146,7 @@ class Settings:
         """Build and validate settings from an environment mapping (``os.environ`` by default)."""
         env = os.environ if env is None else env
         stage = env.get("STAGE", "local")
-        prefix = env.get("RESOURCE_PREFIX", f"books-api-{stage}")
+        prefix = resource_prefix(env)
         tables = Tables(
             users=env.get("USERS_TABLE", f"{prefix}-users"),
             books=env.get("BOOKS_TABLE", f"{prefix}-books"),
@@ -135,6 +166,7 @@ class Settings:
             stage=stage,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             tables=tables,
+            queues=queue_names(env),
             bucket=env.get("BUCKET_NAME", f"{prefix}-files"),
             redis_url=env.get("REDIS_URL", cls.redis_url),
             redis_timeout_seconds=_float(env, "REDIS_TIMEOUT_SECONDS", cls.redis_timeout_seconds),

@@ -20,10 +20,13 @@ from chalicelib.books.adapters.book_repository import DynamoBookRepository
 from chalicelib.bulk_import.adapters.bulk_writer import DynamoBulkWriter
 from chalicelib.bulk_import.adapters.job_repository import DynamoJobRepository
 from chalicelib.bulk_import.adapters.upload_store import S3UploadStore
-from chalicelib.clients import get_dynamodb, get_redis, get_s3, get_ses, reset_clients
+from chalicelib.clients import get_dynamodb, get_redis, get_s3, get_ses, get_sqs, reset_clients
 from chalicelib.config import Settings, get_settings
 from chalicelib.platform.adapters import dynamodb_models
 from chalicelib.platform.adapters.health import HealthChecks
+from chalicelib.platform.adapters.redis_failure_notes import RedisFailureNotes
+from chalicelib.platform.adapters.redis_marks import RedisDispatchMarks
+from chalicelib.platform.adapters.sqs_queue import SqsQueue
 from chalicelib.reports.adapters.deliveries import DynamoDeliveries
 from chalicelib.reports.adapters.job_reader import DynamoJobReader
 from chalicelib.reports.adapters.mailer import SesMailer
@@ -153,6 +156,11 @@ def deliveries() -> DynamoDeliveries:
     return DynamoDeliveries(get_settings())
 
 
+def snapshot_store() -> RedisSnapshotStore:
+    """The reports' side of the status record (users set, snapshots, locks)."""
+    return RedisSnapshotStore(get_redis)
+
+
 def report_dependencies() -> ReportDeps:
     """Everything ``send_reports`` talks to, wired to the real adapters."""
     # reportlab is imported here, by the report functions only: never on an API cold start.
@@ -160,7 +168,7 @@ def report_dependencies() -> ReportDeps:
     from chalicelib.reports.service import ReportDeps
 
     return ReportDeps(
-        snapshots=RedisSnapshotStore(get_redis),
+        snapshots=snapshot_store(),
         deliveries=deliveries(),
         reports=report_repository(),
         archive=report_archive(),
@@ -185,6 +193,51 @@ def report_policy() -> ReportPolicy:
     )
 
 
+# --- work queues -----------------------------------------------------------------------------
+
+
+_queues: dict[str, SqsQueue] = {}
+
+
+def queue(name: str) -> SqsQueue:
+    """The SQS queue called ``name``, kept for the process (its URL is looked up once)."""
+    if name not in _queues:
+        # setdefault is atomic: two threads racing here build one spare object, keep one.
+        _queues.setdefault(name, SqsQueue(get_sqs, name))
+    return _queues[name]
+
+
+def report_requests_queue() -> SqsQueue:
+    """Users whose report is due, for ``report_worker``."""
+    return queue(get_settings().queues.report_requests)
+
+
+def bulk_jobs_queue() -> SqsQueue:
+    """Bulk jobs that need a run, for ``bulk_worker``."""
+    return queue(get_settings().queues.bulk_jobs)
+
+
+def dead_letter_queues() -> dict[str, tuple[SqsQueue, SqsQueue]]:
+    """``{work queue name: (the queue, its dead-letter queue)}`` for every work queue."""
+    queues = get_settings().queues
+    return {name: (queue(name), queue(queues.dead_letter(name))) for name in queues.work_queues()}
+
+
+def report_dispatch_marks() -> RedisDispatchMarks:
+    """Users queued for a report and not yet worked on."""
+    return RedisDispatchMarks(get_redis, "reports")
+
+
+def bulk_dispatch_marks() -> RedisDispatchMarks:
+    """Bulk jobs queued and not yet worked on."""
+    return RedisDispatchMarks(get_redis, "bulk")
+
+
+def failure_notes() -> RedisFailureNotes:
+    """The last error of each failed queued message."""
+    return RedisFailureNotes(get_redis)
+
+
 def reset_dependencies() -> None:
     """Forget every cached adapter and client, and the settings."""
     for accessor in (
@@ -202,5 +255,6 @@ def reset_dependencies() -> None:
         deliveries,
     ):
         accessor.cache_clear()
+    _queues.clear()
     dynamodb_models.transaction_connection.cache_clear()
     reset_clients()

@@ -7,10 +7,11 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
+from chalicelib.admin import dead_letters
+from chalicelib.admin.schemas import ScheduleRunQuery
 from chalicelib.api.http import admin_caller, route
 from chalicelib.api.schemas import DeadLetterList, Requeued, ScheduleRun
 from chalicelib.platform.deadline import has_lambda_clock
-from chalicelib.reports import queries as reports_queries
 from chalicelib.schedules import SCHEDULES, run_schedule
 
 admin_bp = Blueprint(__name__)
@@ -21,24 +22,29 @@ admin_bp = Blueprint(__name__)
     "/admin/jobs/{name}/run",
     ["POST"],
     ok={200: ScheduleRun},
+    query=ScheduleRunQuery,
     errors=(403, 404),
     path_params={"name": {"type": "string", "enum": sorted(SCHEDULES)}},
 )
-def run_named_schedule(name: str) -> dict[str, Any]:
-    """Run a schedule (`bulk_insert` or `send_reports`) once, now.
+def run_named_schedule(name: str, query: ScheduleRunQuery) -> dict[str, Any]:
+    """Run a schedule's dispatcher (`bulk_insert` or `send_reports`) once, now.
 
-    Answers with the run's summary; 404 for any other name.
+    Answers with the dispatch summary; with `?wait=true`, once the queued work is done too
+    (or the function's time is nearly up). 404 for any other name.
     """
     admin_caller(admin_bp.current_request)
     context = admin_bp.lambda_context
-    return run_schedule(name, context if has_lambda_clock(context) else None)
+    return run_schedule(name, context if has_lambda_clock(context) else None, wait=query.wait)
 
 
 @route(admin_bp, "/admin/dlq", ["GET"], ok={200: DeadLetterList}, errors=(403,))
 def list_dead_letters() -> dict[str, Any]:
-    """Report deliveries that gave up after their last attempt."""
+    """Dead letters of every kind: report deliveries that gave up, and queued messages
+    their worker kept failing (each work queue's dead-letter queue)."""
     admin_caller(admin_bp.current_request)
-    return reports_queries.dead_letters(wiring.deliveries())
+    return dead_letters.dead_letters(
+        wiring.deliveries(), wiring.dead_letter_queues(), wiring.failure_notes()
+    )
 
 
 @route(
@@ -49,7 +55,8 @@ def list_dead_letters() -> dict[str, Any]:
     errors=(403, 404, 409),
 )
 def retry_dead_letter(entry_id: str) -> Response:
-    """Requeue a dead delivery; the next `send_reports` run sends it."""
+    """Requeue a dead letter: a report delivery for the next `send_reports` run, a queued
+    message back onto its work queue."""
     admin_caller(admin_bp.current_request)
-    body = reports_queries.retry_dead_letter(wiring.deliveries(), entry_id)
+    body = dead_letters.retry(wiring.deliveries(), wiring.dead_letter_queues(), entry_id)
     return Response(body=body, status_code=202)

@@ -49,6 +49,9 @@ def register(app: Chalice) -> None:
         ),
         "scheduled",
     )
+    app.register_middleware(
+        ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)), "sqs"
+    )
     app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler), "all")
     app.register_middleware(ConvertToMiddleware(metrics.log_metrics), "all")
     app.register_middleware(_log_request, "http")

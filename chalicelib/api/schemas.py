@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.accounts.schemas import LoginIn, RegistrationIn
+from chalicelib.admin.schemas import ScheduleRunQuery
 from chalicelib.books.schemas import BookInput, BookPatch, BooksQuery
 from chalicelib.bulk_import.schemas import JobErrorsQuery, JobsQuery
 
@@ -174,22 +175,33 @@ class ReportDetail(ReportOut):
 
 
 class ScheduleRun(BaseModel):
-    """``POST /admin/jobs/{name}/run``: the schedule's own summary (its keys vary by schedule)."""
+    """``POST /admin/jobs/{name}/run``: the dispatch summary (its other keys vary by schedule)."""
 
     model_config = ConfigDict(extra="allow")
 
     name: Literal["bulk_insert", "send_reports"]
+    queue: str
+    dispatched: int
+    already_queued: int
+    refused: int
     duration_ms: float
+    drained: bool | None = Field(
+        default=None, description="With `?wait=true`: whether the queued work is done."
+    )
 
 
 class DeadLetter(Open):
-    """A report delivery that gave up after its last attempt."""
+    """A report delivery that gave up, or a queued message its worker kept failing."""
 
     entry_id: str
     user_id: str
     attempts: int
     last_error: str
     failed_at: str
+    source: str = Field(
+        description="`report-deliveries`, or the name of the work queue the message came from."
+    )
+    job_id: str | None = Field(default=None, description="A bulk job's message: its job.")
 
 
 class DeadLetterList(Open):
@@ -204,6 +216,7 @@ class Requeued(Open):
     entry_id: str
     user_id: str
     status: Literal["requeued"]
+    source: str
 
 
 # Request shapes declared by the features, listed here so every route's models are in one place.
@@ -215,4 +228,5 @@ __all__ = [
     "JobsQuery",
     "LoginIn",
     "RegistrationIn",
+    "ScheduleRunQuery",
 ]

@@ -75,6 +75,8 @@ class Job:
     error: str | None = None
     published: bool = False
     attempts: int = 0
+    # When the current run's lease ends (epoch ms); 0 when nobody holds one.
+    lease_expires_ms: int = 0
 
     @property
     def progress(self) -> int:

@@ -153,6 +153,22 @@ class BulkInsertRun:
         self._emit_metrics()
         return self.summary.to_dict()
 
+    def run_job(self, user_id: str, job_id: str) -> dict[str, Any]:
+        """Work on one job (a ``bulk_worker`` message) until it is done or the budget is near.
+
+        A job that is gone, published already, or leased by another run is left alone: a
+        message delivered twice changes nothing. ``DependencyUnavailable`` when the job cannot
+        be read (the message is retried). Returns the summary of this run so far.
+        """
+        job = self.deps.jobs.get(user_id, job_id)
+        if job is None or (job.status in FINISHED and job.published):
+            logger.info("bulk job needs no work", extra={"job_id": job_id, "found": bool(job)})
+        elif not self.budget.near():
+            self._seen.add(job.job_id)
+            self._try(job)
+        self._emit_metrics()
+        return self.summary.to_dict()
+
     def _try(self, job: Job) -> None:
         claimed = self.deps.jobs.claim(
             job, self.options.owner, self.options.now_ms(), self.options.lease_ms

@@ -5,6 +5,7 @@ No AWS, Redis or reportlab in here: adapters turn stored data into these objects
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,3 +137,35 @@ class ReportRecord:
             "failure_count": self.failure_count,
             "email": self.email,
         }
+
+
+# The bounds AWS accepts for an SQS event source mapping's ScalingConfig.MaximumConcurrency.
+MIN_WORKER_CONCURRENCY = 2
+MAX_WORKER_CONCURRENCY = 1000
+
+
+def report_worker_concurrency(
+    max_send_rate: float, seconds_per_report: float, threads_per_worker: int
+) -> int:
+    """The report workers' ``MaximumConcurrency`` that keeps SES at ``max_send_rate``.
+
+    One worker (a Lambda instance) prepares ``threads_per_worker`` reports at a time, each taking
+    ``seconds_per_report`` seconds without the pacing wait (read, render, S3, DynamoDB, SES), so
+    ``n`` workers offer ``n * threads_per_worker / seconds_per_report`` reports a second. SES
+    takes at most ``max_send_rate`` (emails a second), hence
+
+        n = ceil(max_send_rate * seconds_per_report / threads_per_worker)
+
+    clamped to [2, 1000], the range AWS accepts. Fewer workers leave SES idle; more only wait
+    on the shared pacer (billed Lambda time, no more mail). Measure ``seconds_per_report`` as a
+    high percentile (p90) of a report's duration, which leaves headroom for slow reports.
+
+    Raises ``ValueError`` if the rate or the duration is not positive or there is no thread.
+    """
+    if max_send_rate <= 0 or seconds_per_report <= 0 or threads_per_worker < 1:
+        raise ValueError(
+            "max_send_rate and seconds_per_report must be positive, threads_per_worker >= 1"
+        )
+    # Rounded first so float noise (0.1 * 30 / 3 = 1.0000000000000002) adds no worker.
+    needed = math.ceil(round(max_send_rate * seconds_per_report / threads_per_worker, 9))
+    return min(MAX_WORKER_CONCURRENCY, max(MIN_WORKER_CONCURRENCY, needed))

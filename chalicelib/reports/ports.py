@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from chalicelib.reports.domain import (
@@ -20,6 +20,9 @@ class SnapshotStore(Protocol):
 
     def users(self) -> list[str]:
         """Every user id in the users set."""
+
+    def user_pages(self, page_size: int) -> Iterator[list[str]]:
+        """The users set in pages of about ``page_size`` (a member may repeat across pages)."""
 
     def repair_users(self, interval_seconds: int, force: bool = False) -> list[str]:
         """Re-add users whose live record is missing from the set (throttled)."""
@@ -120,3 +123,27 @@ class ReportRenderer(Protocol):
 
     def render(self, content: ReportContent) -> bytes:
         """The PDF bytes."""
+
+
+class SendPacer(Protocol):
+    """Paces sends to the provider's rate: ``TokenBucket`` within one process, or
+    ``RedisSendPacer`` (``adapters/send_pacer.py``) across every concurrent worker."""
+
+    @property
+    def rate(self) -> float:
+        """The sends per second this pacer allows (shown in the run summary)."""
+
+    def acquire(self, give_up_in: float = float("inf")) -> bool:
+        """Wait for a send slot and take it: True, the caller may send one email now.
+
+        False, at once or after waiting, when the slot would come more than ``give_up_in``
+        seconds from now, when the daily budget is spent, or when the pacer cannot decide
+        safely; the caller defers that user to a later run.
+        """
+
+
+class SendPacing(Protocol):
+    """Builds one run's ``SendPacer`` (reading the provider's quota as cheaply as it can)."""
+
+    def pacer(self, rate: float = 0.0) -> SendPacer:
+        """A pacer at ``rate`` sends per second if positive, else at the provider's quota."""

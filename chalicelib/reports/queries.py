@@ -1,4 +1,4 @@
-"""Report history and dead-letter use cases behind ``/reports`` and ``/admin/dlq``."""
+"""Report history use cases behind ``/reports`` (dead letters: ``chalicelib/admin``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib.platform.errors import NotFound
 from chalicelib.platform.ids import is_ulid
-from chalicelib.reports.ports import DeliveryLog, ReportArchive, ReportRepository
+from chalicelib.reports.ports import ReportArchive, ReportRepository
 
 # The API promises download links valid for at most 15 minutes (docs/api.md).
 DOWNLOAD_URL_SECONDS = 900
@@ -28,16 +28,3 @@ def get_report(
         **record.to_dict(),
         "download_url": archive.presign(record.s3_key, DOWNLOAD_URL_SECONDS),
     }
-
-
-def dead_letters(deliveries: DeliveryLog) -> dict[str, Any]:
-    """The dead-letter list."""
-    return {"items": [delivery.dlq_entry() for delivery in deliveries.dead_letters()]}
-
-
-def retry_dead_letter(deliveries: DeliveryLog, entry_id: str) -> dict[str, Any]:
-    """Requeue a dead delivery for the next run."""
-    if not is_ulid(entry_id):
-        raise NotFound("no such dead-letter entry")
-    delivery = deliveries.requeue(entry_id)
-    return {"entry_id": delivery.snapshot_id, "user_id": delivery.user_id, "status": "requeued"}

@@ -133,7 +133,9 @@ class Outcome:
 
 
 @dataclass
-class _Run:
+class ReportRun:
+    """One invocation's shared state: pacing, deadline, and the outcomes so far."""
+
     deps: ReportDeps
     policy: ReportPolicy
     deadline: Deadline
@@ -168,7 +170,9 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
-def _fail(run: _Run, delivery: Delivery, recorded: bool, error: str, started: float) -> Outcome:
+def _fail(
+    run: ReportRun, delivery: Delivery, recorded: bool, error: str, started: float
+) -> Outcome:
     """Count a failed attempt: back off, or give up into the dead-letter list."""
     attempts = delivery.attempts + 1
     dead = attempts >= run.policy.max_attempts
@@ -211,7 +215,7 @@ class _Staged:
     render_ms: float
 
 
-def _stage(run: _Run, delivery: Delivery, snap: StatusSnapshot) -> _Staged:
+def _stage(run: ReportRun, delivery: Delivery, snap: StatusSnapshot) -> _Staged:
     """Render the PDF, upload it, compose the email (nothing is sent or recorded yet)."""
     deps, policy = run.deps, run.policy
     content = _content(deps, policy, snap, delivery.report_id)
@@ -236,7 +240,7 @@ def _stage(run: _Run, delivery: Delivery, snap: StatusSnapshot) -> _Staged:
     return _Staged(raw, record, render_ms)
 
 
-def _claim(run: _Run, delivery: Delivery, recorded: bool) -> bool:
+def _claim(run: ReportRun, delivery: Delivery, recorded: bool) -> bool:
     """The conditional write that makes this run the only one to send the snapshot."""
     lease = run.deps.clock() + run.policy.send_lease_seconds
     if recorded:
@@ -244,7 +248,7 @@ def _claim(run: _Run, delivery: Delivery, recorded: bool) -> bool:
     return run.deps.deliveries.create(replace(delivery, state=SENDING, lease_until=lease))
 
 
-def _after_send(run: _Run, delivery: Delivery, staged: _Staged, message_id: str) -> None:
+def _after_send(run: ReportRun, delivery: Delivery, staged: _Staged, message_id: str) -> None:
     """Record the send, keep the history, delete the snapshot (each step safe to repeat)."""
     deps, record = run.deps, staged.record
     sent_at = now_iso()
@@ -270,7 +274,7 @@ def _after_send(run: _Run, delivery: Delivery, staged: _Staged, message_id: str)
 
 
 def _attempt(
-    run: _Run, delivery: Delivery, recorded: bool, snap: StatusSnapshot, started: float
+    run: ReportRun, delivery: Delivery, recorded: bool, snap: StatusSnapshot, started: float
 ) -> Outcome:
     """Stage, claim, send. ``recorded``: the delivery item exists already (a retry)."""
     try:
@@ -297,7 +301,7 @@ def _attempt(
     return Outcome(snap.user_id, Result.SENT, _ms(started), staged.render_ms, delivery.report_id)
 
 
-def _reconcile(run: _Run, delivery: Delivery, snap: StatusSnapshot, started: float) -> Outcome:
+def _reconcile(run: ReportRun, delivery: Delivery, snap: StatusSnapshot, started: float) -> Outcome:
     """An earlier run sent this snapshot and stopped before cleaning up: finish its work."""
     deps = run.deps
     if deps.reports.get(snap.user_id, delivery.report_id) is None:
@@ -329,7 +333,7 @@ def _reconcile(run: _Run, delivery: Delivery, snap: StatusSnapshot, started: flo
     return Outcome(snap.user_id, Result.RECONCILED, _ms(started), report_id=delivery.report_id)
 
 
-def _resume(run: _Run, delivery: Delivery, snap: StatusSnapshot, started: float) -> Outcome:
+def _resume(run: ReportRun, delivery: Delivery, snap: StatusSnapshot, started: float) -> Outcome:
     """A snapshot an earlier run left behind, in whatever state its delivery reached."""
     now = run.deps.clock()
     waiting = Outcome(snap.user_id, Result.WAITING, _ms(started), report_id=delivery.report_id)
@@ -357,7 +361,7 @@ def _resume(run: _Run, delivery: Delivery, snap: StatusSnapshot, started: float)
     return _attempt(run, delivery, True, snap, started)
 
 
-def _deliver_locked(run: _Run, user_id: str, started: float) -> Outcome:
+def _deliver_locked(run: ReportRun, user_id: str, started: float) -> Outcome:
     new_id = new_ulid()
     snap = run.deps.snapshots.take(user_id, new_id, now_iso())
     if snap is None:
@@ -372,7 +376,7 @@ def _deliver_locked(run: _Run, user_id: str, started: float) -> Outcome:
     return _attempt(run, fresh, False, snap, started)
 
 
-def deliver_user(run: _Run, user_id: str) -> Outcome:
+def deliver_user(run: ReportRun, user_id: str) -> Outcome:
     """One user's turn: lock, snapshot, report, unlock. Never raises."""
     started = time.perf_counter()
     if run.deadline.near():
@@ -442,22 +446,16 @@ def _publish_metrics(outcomes: list[Outcome]) -> None:
         metrics.add_metric(name="ReportDurationMs", unit="Milliseconds", value=outcome.duration_ms)
 
 
-def send_reports(deps: ReportDeps, policy: ReportPolicy, context: Any = None) -> dict[str, Any]:
-    """Run once: report every user in ``bulk:status:users``; return the run summary."""
+def start_run(deps: ReportDeps, policy: ReportPolicy, context: Any = None) -> ReportRun:
+    """A run for one invocation: its deadline (from the Lambda context) and its send pacing."""
     deadline = Deadline.from_context(context, safety_ms=policy.safety_ms)
-    repaired = deps.snapshots.repair_users(policy.repair_interval_seconds)
-    users = deps.snapshots.users()
-    logger.info(
-        "report run: users found", extra={"users_found": len(users), "repaired": len(repaired)}
-    )
-    run = _Run(deps, policy, deadline, _limiter(deps, policy) if users else TokenBucket(1.0))
-    if users:
-        with ThreadPoolExecutor(
-            max_workers=min(policy.workers, len(users)), thread_name_prefix="report"
-        ) as pool:
-            run.outcomes = list(pool.map(lambda uid: deliver_user(run, uid), users))
+    return ReportRun(deps, policy, deadline, _limiter(deps, policy))
+
+
+def finish_run(run: ReportRun, users_found: int, repaired: int = 0) -> dict[str, Any]:
+    """Publish the run's metrics and return (and log) its summary."""
     _publish_metrics(run.outcomes)
-    summary = _summary(run.outcomes, len(users), len(repaired), run.limiter)
+    summary = _summary(run.outcomes, users_found, repaired, run.limiter)
     logger.info(
         "report run finished",
         extra={
@@ -466,3 +464,26 @@ def send_reports(deps: ReportDeps, policy: ReportPolicy, context: Any = None) ->
         },
     )
     return summary
+
+
+def send_reports(deps: ReportDeps, policy: ReportPolicy, context: Any = None) -> dict[str, Any]:
+    """Report every user in ``bulk:status:users`` in this process; return the run summary.
+
+    The deployed app splits this between the ``send_reports`` dispatcher and ``report_worker``
+    (the same ``deliver_user`` per user); this in-process form is the benchmarks' baseline and
+    the way the tests drive the per-user logic over many users at once.
+    """
+    repaired = deps.snapshots.repair_users(policy.repair_interval_seconds)
+    users = deps.snapshots.users()
+    logger.info(
+        "report run: users found", extra={"users_found": len(users), "repaired": len(repaired)}
+    )
+    if not users:
+        run = ReportRun(deps, policy, Deadline.from_context(context), TokenBucket(1.0))
+        return finish_run(run, 0, len(repaired))
+    run = start_run(deps, policy, context)
+    with ThreadPoolExecutor(
+        max_workers=min(policy.workers, len(users)), thread_name_prefix="report"
+    ) as pool:
+        run.outcomes = list(pool.map(lambda uid: deliver_user(run, uid), users))
+    return finish_run(run, len(users), len(repaired))

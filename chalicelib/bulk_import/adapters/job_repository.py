@@ -60,6 +60,7 @@ def to_job(item: JobModel) -> Job:
         error=item.error,
         published=bool(item.published),
         attempts=int(item.attempts or 0),
+        lease_expires_ms=int(item.lease_expires_at or 0),
     )
 
 

@@ -61,6 +61,27 @@ class RedisSnapshotStore(_RedisRecord):
         except (redis.RedisError, OSError) as exc:
             raise DependencyUnavailable(_UNAVAILABLE) from exc
 
+    def user_pages(self, page_size: int) -> Iterator[list[str]]:
+        """``bulk:status:users`` one ``SSCAN`` page at a time: never one huge read.
+
+        SSCAN returns every member present for the whole scan at least once; a member may come
+        twice (the dispatch marks absorb that). ``DependencyUnavailable`` when Redis fails.
+        """
+        cursor = 0
+        try:
+            while True:
+                answer = cast(
+                    "tuple[int, list[str]]",
+                    self._client().sscan(record.USERS_KEY, cursor, count=page_size),
+                )
+                cursor, members = int(answer[0]), answer[1]
+                if members:
+                    yield sorted(members)
+                if cursor == 0:
+                    return
+        except (redis.RedisError, OSError) as exc:
+            raise DependencyUnavailable(_UNAVAILABLE) from exc
+
     def _scan_live_users(self) -> Iterator[str]:
         pattern = f"{record.STATUS_PREFIX}*"
         for key in self._client().scan_iter(match=pattern, count=500, _type="hash"):

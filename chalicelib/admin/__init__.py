@@ -1,0 +1,1 @@
+"""Operator tools behind the admin routes: dead letters of every kind in one place."""

@@ -1,0 +1,102 @@
+"""Use cases behind ``GET /admin/dlq`` and ``POST /admin/dlq/{entry_id}/retry``.
+
+Two kinds of dead letter share the list. A *report delivery* (entry id: the snapshot's ULID)
+gave up after ``REPORT_MAX_ATTEMPTS`` failed sends or is "in doubt"; a *queued message* (entry
+id: the SQS message id, a UUID) was received ``maxReceiveCount`` times by its worker without
+success (a malformed body, or an error that kept coming back) and sits in its queue's
+dead-letter queue. Retrying the first resets its attempts for the next run; retrying the second
+moves the message back to its work queue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.admin.ports import DeadLetterQueue, FailureNotes
+from chalicelib.platform.errors import NotFound
+from chalicelib.platform.ids import is_ulid
+from chalicelib.platform.queues import DeadMessage, PoisonMessage, WorkItem, WorkQueue
+from chalicelib.reports.ports import DeliveryLog
+
+REPORT_DELIVERIES = "report-deliveries"
+_MESSAGE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+# {work queue name: (the work queue, its dead-letter queue)}
+QueuePairs = Mapping[str, tuple[WorkQueue, DeadLetterQueue]]
+
+
+def _iso(epoch_ms: int) -> str:
+    return dt.datetime.fromtimestamp(epoch_ms / 1000, dt.UTC).isoformat(timespec="seconds")
+
+
+def _item(message: DeadMessage, source: str, note: Mapping[str, str] | None) -> dict[str, Any]:
+    work: WorkItem | None = None
+    for needs_job in (False, True):
+        try:
+            work = WorkItem.parse(message.body, needs_job=needs_job)
+            break
+        except PoisonMessage:
+            continue
+    item: dict[str, Any] = {
+        "entry_id": message.message_id,
+        "user_id": work.user_id if work else "",
+        "attempts": message.receive_count,
+        "last_error": (note or {}).get("error", ""),
+        "failed_at": (note or {}).get("failed_at") or _iso(message.sent_at_ms),
+        "source": source,
+    }
+    if work and work.job_id:
+        item["job_id"] = work.job_id
+    return item
+
+
+def dead_letters(
+    deliveries: DeliveryLog, queues: QueuePairs, notes: FailureNotes, limit: int = 100
+) -> dict[str, Any]:
+    """Every kind of dead letter: report deliveries first, then each queue's messages.
+
+    Shape: ``{"items": [{"entry_id", "user_id", "attempts", "last_error", "failed_at",
+    "source", ["job_id"]}]}``, at most ``limit`` of each kind per source.
+    ``DependencyUnavailable`` when DynamoDB or SQS cannot answer.
+    """
+    items = [
+        {**delivery.dlq_entry(), "source": REPORT_DELIVERIES}
+        for delivery in deliveries.dead_letters(limit)
+    ]
+    for name, (_queue, dead_letter_queue) in queues.items():
+        messages = dead_letter_queue.peek(limit)
+        found = notes.notes([m.message_id for m in messages])
+        items.extend(_item(m, name, found.get(m.message_id)) for m in messages)
+    return {"items": items}
+
+
+def retry(deliveries: DeliveryLog, queues: QueuePairs, entry_id: str) -> dict[str, Any]:
+    """Requeue one dead letter; ``NotFound`` for an id of neither kind or not found.
+
+    Shape: ``{"entry_id", "user_id", "status": "requeued", "source"}``.
+    """
+    if is_ulid(entry_id):
+        delivery = deliveries.requeue(entry_id)
+        return {
+            "entry_id": delivery.snapshot_id,
+            "user_id": delivery.user_id,
+            "status": "requeued",
+            "source": REPORT_DELIVERIES,
+        }
+    if _MESSAGE_ID.match(entry_id):
+        for name, (queue, dead_letter_queue) in queues.items():
+            try:
+                message = dead_letter_queue.move_to(entry_id, queue)
+            except NotFound:
+                continue
+            moved = _item(message, name, None)
+            return {
+                "entry_id": entry_id,
+                "user_id": moved["user_id"],
+                "status": "requeued",
+                "source": name,
+            }
+    raise NotFound("no such dead-letter entry")

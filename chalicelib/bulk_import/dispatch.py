@@ -1,0 +1,74 @@
+"""Use case: the scheduled ``bulk_insert`` dispatcher.
+
+Every minute it reads the active-jobs index page by page (jobs queued, in progress, or finished
+but not yet published) and sends each job nobody holds a live lease on, and that is not already
+queued, to the bulk-jobs queue; ``bulk_worker`` runs one job per message with the existing lease
+and checkpoints (``chalicelib/bulk_import/insert.py``). A job SQS refused stays unmarked and is
+queued by the next run; a job queued twice meets its own lease: no row is inserted twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from chalicelib.bulk_import.domain import Job
+from chalicelib.bulk_import.ports import JobStore
+from chalicelib.observability import logger, metrics
+from chalicelib.platform.queues import DispatchMarks, WorkItem, WorkQueue
+
+
+@dataclass(frozen=True)
+class JobDispatchOptions:
+    """Tunables of a dispatch (defaults suit AWS; tests shrink them)."""
+
+    page_size: int = 100
+    mark_ttl_seconds: int = 900
+
+
+def _pages(jobs: Iterator[Job], size: int) -> Iterator[list[Job]]:
+    while page := list(islice(jobs, size)):
+        yield page
+
+
+def dispatch_jobs(
+    jobs: JobStore,
+    queue: WorkQueue,
+    marks: DispatchMarks,
+    now_ms: Callable[[], int],
+    options: JobDispatchOptions | None = None,
+) -> dict[str, Any]:
+    """Queue every job that needs a worker once; return the dispatch summary.
+
+    Raises ``DependencyUnavailable`` when DynamoDB or the queue cannot be reached at all.
+    """
+    options = options or JobDispatchOptions()
+    found = leased = dispatched = already_queued = refused = 0
+    for page in _pages(jobs.active(options.page_size), options.page_size):
+        found += len(page)
+        now = now_ms()
+        free = [job for job in page if job.lease_expires_ms <= now]
+        leased += len(page) - len(free)
+        fresh = set(marks.unmarked([job.job_id for job in free]))
+        ready = [job for job in free if job.job_id in fresh]
+        already_queued += len(free) - len(ready)
+        failed = set(queue.send([WorkItem(job.user_id, job.job_id).body() for job in ready]))
+        sent = [job.job_id for i, job in enumerate(ready) if i not in failed]
+        marks.mark(sent, options.mark_ttl_seconds)
+        dispatched += len(sent)
+        refused += len(failed)
+    if refused:
+        logger.warning(
+            "SQS refused some bulk jobs; the next run queues them", extra={"refused": refused}
+        )
+    metrics.add_metric(name="BulkJobsDispatched", unit="Count", value=dispatched)
+    return {
+        "queue": queue.name,
+        "jobs_found": found,
+        "leased": leased,
+        "dispatched": dispatched,
+        "already_queued": already_queued,
+        "refused": refused,
+    }

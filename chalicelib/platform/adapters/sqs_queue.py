@@ -1,0 +1,146 @@
+"""SQS work queues and their dead-letter queues (``chalicelib/platform/queues.py``).
+
+Queue URLs are looked up by name once per process (``GetQueueUrl``) and kept, so steady-state
+calls are the sends, the depth reads of a waiting dispatcher, and the dead-letter tools.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.platform.errors import DependencyUnavailable, NotFound
+from chalicelib.platform.queues import SEND_BATCH, DeadMessage, QueueDepth, WorkQueue
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+_DEPTH_ATTRIBUTES: Any = [
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+]
+# Seconds a peeked dead letter stays hidden, so one listing sees each message once.
+_PEEK_HIDE_SECONDS = 5
+
+
+class SqsQueue:
+    """One SQS queue by name (``WorkQueue``), with the dead-letter tools for a DLQ."""
+
+    def __init__(self, client: Callable[[], SQSClient], name: str) -> None:
+        self.name = name
+        self._client = client
+        self._url = ""
+        self._lock = threading.Lock()
+
+    def url(self) -> str:
+        """The queue URL (looked up once). ``DependencyUnavailable`` if SQS cannot answer."""
+        with self._lock:
+            if not self._url:
+                try:
+                    self._url = self._client().get_queue_url(QueueName=self.name)["QueueUrl"]
+                except (ClientError, BotoCoreError) as exc:
+                    raise DependencyUnavailable(f"queue {self.name} is unavailable") from exc
+            return self._url
+
+    def send(self, bodies: Sequence[str]) -> list[int]:
+        """``SendMessageBatch`` in tens; the indexes SQS refused (a batch that failed whole
+        counts all its entries). ``DependencyUnavailable`` when the queue URL is unknown."""
+        url = self.url()
+        refused: list[int] = []
+        for first in range(0, len(bodies), SEND_BATCH):
+            batch = bodies[first : first + SEND_BATCH]
+            entries: Any = [{"Id": str(i), "MessageBody": b} for i, b in enumerate(batch)]
+            try:
+                answer = self._client().send_message_batch(QueueUrl=url, Entries=entries)
+            except (ClientError, BotoCoreError):
+                refused.extend(range(first, first + len(batch)))
+                continue
+            refused.extend(first + int(f["Id"]) for f in answer.get("Failed", []))
+        return refused
+
+    def depth(self) -> QueueDepth:
+        """The approximate counts of ``GetQueueAttributes``."""
+        try:
+            attributes = self._client().get_queue_attributes(
+                QueueUrl=self.url(), AttributeNames=_DEPTH_ATTRIBUTES
+            )["Attributes"]
+        except (ClientError, BotoCoreError) as exc:
+            raise DependencyUnavailable(f"queue {self.name} is unavailable") from exc
+        return QueueDepth(
+            visible=int(attributes.get("ApproximateNumberOfMessages", 0)),
+            in_flight=int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+            delayed=int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
+        )
+
+    # --- dead-letter queue tools ---------------------------------------------------------------
+
+    def _receive(self, limit: int, hide_seconds: int) -> list[Any]:
+        seen: dict[str, Any] = {}
+        for _ in range(max(1, limit // 10) + 1):
+            answer = self._client().receive_message(
+                QueueUrl=self.url(),
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=hide_seconds,
+                WaitTimeSeconds=0,
+                MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+            )
+            messages = answer.get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                seen.setdefault(message["MessageId"], message)
+            if len(seen) >= limit:
+                break
+        return list(seen.values())[:limit]
+
+    def peek(self, limit: int = 100) -> list[DeadMessage]:
+        """Up to ``limit`` messages, left in the queue (each hidden a few seconds meanwhile)."""
+        try:
+            messages = self._receive(limit, _PEEK_HIDE_SECONDS)
+        except (ClientError, BotoCoreError) as exc:
+            raise DependencyUnavailable(f"queue {self.name} is unavailable") from exc
+        return [_dead_message(self.name, m) for m in messages]
+
+    def move_to(self, message_id: str, target: WorkQueue, scan_limit: int = 1000) -> DeadMessage:
+        """Send one message's body to ``target`` and then delete it here; ``NotFound`` if no
+        message with that id turns up within ``scan_limit`` receives.
+
+        The send comes first: a failure between the two leaves a copy in both queues, which the
+        workers' idempotency absorbs, never a lost message.
+        """
+        deadline = time.monotonic() + 10
+        try:
+            while time.monotonic() < deadline:
+                messages = self._receive(min(scan_limit, 100), _PEEK_HIDE_SECONDS)
+                if not messages:
+                    break
+                for message in messages:
+                    if message["MessageId"] == message_id:
+                        if target.send([message["Body"]]):
+                            raise DependencyUnavailable(f"queue {target.name} refused the message")
+                        self._client().delete_message(
+                            QueueUrl=self.url(), ReceiptHandle=message["ReceiptHandle"]
+                        )
+                        return _dead_message(self.name, message)
+                scan_limit -= len(messages)
+                if scan_limit <= 0:
+                    break
+        except (ClientError, BotoCoreError) as exc:
+            raise DependencyUnavailable(f"queue {self.name} is unavailable") from exc
+        raise NotFound("no such dead-letter entry")
+
+
+def _dead_message(queue: str, message: Any) -> DeadMessage:
+    attributes = message.get("Attributes", {})
+    return DeadMessage(
+        message_id=message["MessageId"],
+        queue=queue,
+        body=message["Body"],
+        receive_count=int(attributes.get("ApproximateReceiveCount", 0)),
+        sent_at_ms=int(attributes.get("SentTimestamp", 0)),
+    )

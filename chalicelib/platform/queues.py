@@ -1,0 +1,143 @@
+"""Work queues: the ports the dispatchers and workers use, and the message bodies they share.
+
+A scheduled *dispatcher* finds the work and sends one message per unit (a user to report, a bulk
+job to run) to an SQS queue; a *worker* Lambda, fed by the queue's event source mapping, does
+each unit with the existing exactly-once machinery. Messages are small JSON objects naming the
+unit, never the work itself, so a message delivered twice (SQS is at-least-once) or dispatched
+twice finds its unit done or locked and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from chalicelib.platform.ids import is_ulid
+
+# SQS accepts at most 10 entries per SendMessageBatch.
+SEND_BATCH = 10
+
+
+class PoisonMessage(ValueError):
+    """A message no worker can ever handle (malformed body): it goes to the dead-letter queue."""
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One unit of work: a user to report (``job_id`` empty) or one bulk job of a user."""
+
+    user_id: str
+    job_id: str = ""
+
+    def body(self) -> str:
+        """The SQS message body: ``{"user_id": ...}`` or ``{"user_id": ..., "job_id": ...}``."""
+        fields = {"user_id": self.user_id}
+        if self.job_id:
+            fields["job_id"] = self.job_id
+        return json.dumps(fields, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def parse(cls, body: str, *, needs_job: bool) -> WorkItem:
+        """Read a message body; ``PoisonMessage`` for anything but the shape ``body()`` writes.
+
+        User ids are ULIDs (accepted here as up to 64 ASCII letters, digits, ``-`` and ``_``, the
+        shape of every key the status record can hold) and job ids ULIDs; anything else is
+        refused before it reaches a Redis key or a DynamoDB query.
+        """
+        try:
+            fields = json.loads(body)
+        except ValueError as exc:
+            raise PoisonMessage("the message body is not JSON") from exc
+        if not isinstance(fields, dict):
+            raise PoisonMessage("the message body is not a JSON object")
+        expected = {"user_id", "job_id"} if needs_job else {"user_id"}
+        if set(fields) != expected:
+            raise PoisonMessage(f"the message must have exactly the fields {sorted(expected)}")
+        user_id, job_id = fields["user_id"], fields.get("job_id", "")
+        if not _is_user_id(user_id):
+            raise PoisonMessage("user_id is not a user id")
+        if needs_job and not (isinstance(job_id, str) and is_ulid(job_id)):
+            raise PoisonMessage("job_id is not a job id")
+        return cls(user_id=user_id, job_id=job_id)
+
+
+def _is_user_id(value: object) -> bool:
+    if not isinstance(value, str) or not 1 <= len(value) <= 64:
+        return False
+    return all(c.isascii() and (c.isalnum() or c in "-_") for c in value)
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    """What a queue holds now (SQS's approximate counts): waiting, being worked on, delayed."""
+
+    visible: int
+    in_flight: int
+    delayed: int
+
+    @property
+    def total(self) -> int:
+        """Messages not yet deleted."""
+        return self.visible + self.in_flight + self.delayed
+
+
+@dataclass(frozen=True)
+class DeadMessage:
+    """A message its queue gave up on (``maxReceiveCount`` receives without success)."""
+
+    message_id: str
+    queue: str
+    body: str
+    receive_count: int
+    sent_at_ms: int
+
+
+class WorkQueue(Protocol):
+    """An SQS queue of work items."""
+
+    name: str
+
+    def send(self, bodies: Sequence[str]) -> list[int]:
+        """Send message bodies in batches; return the indexes of those SQS did not accept.
+
+        Raises ``DependencyUnavailable`` when the queue cannot be reached at all.
+        """
+
+    def depth(self) -> QueueDepth:
+        """The queue's approximate counts."""
+
+
+class DispatchMarks(Protocol):
+    """Which units were dispatched recently (so a dispatcher does not queue them again)."""
+
+    def unmarked(self, keys: Sequence[str]) -> list[str]:
+        """The keys without a mark, in order; all of them if the store is down."""
+
+    def mark(self, keys: Sequence[str], ttl_seconds: int) -> None:
+        """Mark the keys for ``ttl_seconds`` (best effort)."""
+
+    def clear(self, key: str) -> None:
+        """Remove a mark once its unit was worked on (best effort)."""
+
+
+def wait_until_drained(
+    queue: WorkQueue,
+    seconds_left: Callable[[], float],
+    poll_seconds: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """Poll ``queue`` until nothing is waiting, in flight or delayed; False if time ran out.
+
+    SQS's counts are approximate and may lag, so the queue must read empty twice in a row.
+    """
+    empty_reads = 0
+    while True:
+        empty_reads = empty_reads + 1 if queue.depth().total == 0 else 0
+        if empty_reads >= 2:
+            return True
+        if seconds_left() <= poll_seconds:
+            return False
+        sleep(poll_seconds)

@@ -1,0 +1,66 @@
+"""Use case: the scheduled ``send_reports`` dispatcher.
+
+Every five minutes it pages through ``bulk:status:users`` (``SSCAN``, never one huge read) and
+sends each user not already queued to the report-requests queue, ten per ``SendMessageBatch``;
+``report_worker`` (``chalicelib/workers.py``) delivers them with the per-user logic of
+``chalicelib/reports/service.py``. A user whose message SQS refused stays unmarked, so the next run
+queues them again: nothing is lost. A user dispatched twice (two runs in one window, or a mark
+lost with Redis) finds the report lock or an empty record: nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.observability import logger, metrics
+from chalicelib.platform.queues import DispatchMarks, WorkItem, WorkQueue
+from chalicelib.reports.ports import SnapshotStore
+
+
+@dataclass(frozen=True)
+class DispatchOptions:
+    """Tunables of a dispatch (defaults suit AWS; tests shrink them)."""
+
+    page_size: int = 500
+    # A queued user is not queued again for this long, unless a worker cleared the mark first.
+    mark_ttl_seconds: int = 900
+    repair_interval_seconds: int = 3600
+
+
+def dispatch_reports(
+    snapshots: SnapshotStore,
+    queue: WorkQueue,
+    marks: DispatchMarks,
+    options: DispatchOptions | None = None,
+) -> dict[str, Any]:
+    """Queue every user with a status record once; return the dispatch summary.
+
+    Raises ``DependencyUnavailable`` when Redis (the users set) or the queue cannot be reached
+    at all: the run fails loudly and the next one dispatches everything still there.
+    """
+    options = options or DispatchOptions()
+    repaired = snapshots.repair_users(options.repair_interval_seconds)
+    found = dispatched = already_queued = refused = 0
+    for page in snapshots.user_pages(options.page_size):
+        found += len(page)
+        fresh = marks.unmarked(page)
+        already_queued += len(page) - len(fresh)
+        failed = set(queue.send([WorkItem(user_id).body() for user_id in fresh]))
+        sent = [user_id for i, user_id in enumerate(fresh) if i not in failed]
+        marks.mark(sent, options.mark_ttl_seconds)
+        dispatched += len(sent)
+        refused += len(failed)
+    if refused:
+        logger.warning(
+            "SQS refused some report requests; the next run queues them", extra={"refused": refused}
+        )
+    metrics.add_metric(name="ReportsDispatched", unit="Count", value=dispatched)
+    return {
+        "queue": queue.name,
+        "users_found": found,
+        "repaired": len(repaired),
+        "dispatched": dispatched,
+        "already_queued": already_queued,
+        "refused": refused,
+    }

@@ -1,0 +1,111 @@
+"""The queue-driven worker functions by name: ``report_worker`` and ``bulk_worker``.
+
+Each takes one SQS event (a batch of messages from its queue's event source mapping) and the
+Lambda context, does one unit of work per message with Powertools' batch processing, and returns
+``{"batchItemFailures": [...]}``: the event source mapping (``ReportBatchItemFailures``) deletes
+the messages that succeeded and leaves the others for another receive after the visibility
+timeout; after ``maxReceiveCount`` receives SQS moves them to the queue's dead-letter queue
+(``GET /admin/dlq``). A malformed message fails alone (``PoisonMessage``); the rest of its batch
+goes through.
+
+What counts as a failure is what another receive could fix: an unexpected error. A report that
+failed (SES refused it) or was deferred, and a bulk job paused at a checkpoint, are handled by
+their own machinery (backoff, the next dispatch), so their messages succeed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from chalicelib.observability import logger
+from chalicelib.platform.clock import now_iso
+from chalicelib.platform.queues import PoisonMessage, WorkItem
+
+WorkerFunction = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class WorkFailed(RuntimeError):
+    """A unit failed in a way another receive may fix: its message is retried."""
+
+
+def _process(event: dict[str, Any], context: Any, handle: Callable[[SQSRecord], None]) -> Any:
+    """Run ``handle`` per record; note each failure's error for the dead-letter listing."""
+    from chalicelib import wiring
+
+    notes = wiring.failure_notes()
+
+    def noted(record: SQSRecord) -> None:
+        try:
+            handle(record)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            logger.warning(
+                "queued unit failed; SQS retries it",
+                extra={"message_id": record.message_id, "error": error},
+                exc_info=not isinstance(exc, PoisonMessage | WorkFailed),
+            )
+            notes.note(record.message_id, error, now_iso())
+            raise
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return process_partial_response(
+        event=event, record_handler=noted, processor=processor, context=context
+    )
+
+
+def report_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Deliver the report of each user in the batch (``{"user_id"}`` messages)."""
+    from chalicelib import wiring
+    from chalicelib.reports.service import Result, deliver_user, finish_run, start_run
+
+    run = start_run(wiring.report_dependencies(), wiring.report_policy(), context)
+    marks = wiring.report_dispatch_marks()
+
+    def handle(record: SQSRecord) -> None:
+        item = WorkItem.parse(record.body, needs_job=False)
+        outcome = deliver_user(run, item.user_id)
+        run.outcomes.append(outcome)
+        if outcome.result is Result.ERROR:
+            raise WorkFailed(outcome.error)
+        # Done, failed with a backoff, or deferred: the next dispatch may queue the user again.
+        marks.clear(item.user_id)
+
+    response: dict[str, Any] = _process(event, context, handle)
+    finish_run(run, users_found=len(run.outcomes))
+    return response
+
+
+def bulk_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Run each bulk job in the batch (``{"user_id", "job_id"}`` messages) with its lease."""
+    from chalicelib import wiring
+    from chalicelib.bulk_import.insert import BulkInsertRun
+    from chalicelib.platform.deadline import Deadline
+
+    run = BulkInsertRun(
+        wiring.bulk_dependencies(), Deadline.from_context(context), wiring.bulk_options()
+    )
+    marks = wiring.bulk_dispatch_marks()
+
+    def handle(record: SQSRecord) -> None:
+        item = WorkItem.parse(record.body, needs_job=True)
+        run.run_job(item.user_id, item.job_id)
+        # Done, or paused at a checkpoint: the next dispatch queues what is left.
+        marks.clear(item.job_id)
+
+    response: dict[str, Any] = _process(event, context, handle)
+    logger.info("bulk worker finished", extra={"summary": run.summary.to_dict()})
+    return response
+
+
+WORKERS: dict[str, WorkerFunction] = {
+    "report_worker": report_worker,
+    "bulk_worker": bulk_worker,
+}
