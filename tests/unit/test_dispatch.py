@@ -1,0 +1,231 @@
+"""The dispatchers and the work messages, with in-memory queues and marks (domain unit tests)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+
+import pytest
+
+from chalicelib.bulk_import.dispatch import JobDispatchOptions, dispatch_jobs
+from chalicelib.bulk_import.domain import Job
+from chalicelib.platform.errors import DependencyUnavailable
+from chalicelib.platform.ids import new_ulid
+from chalicelib.platform.queues import (
+    PoisonMessage,
+    QueueDepth,
+    WorkItem,
+    wait_until_drained,
+)
+from chalicelib.reports.dispatch import DispatchOptions, dispatch_reports
+
+JOB_ID = "01JB0000000000000000000000"
+
+
+class MemoryQueue:
+    name = "work"
+
+    def __init__(self, refuse: Sequence[int] = (), down: bool = False) -> None:
+        self.bodies: list[str] = []
+        self._refuse = set(refuse)
+        self._down = down
+        self.depths: list[int] = []
+
+    def send(self, bodies: Sequence[str]) -> list[int]:
+        if self._down:
+            raise DependencyUnavailable("queue work is unavailable")
+        refused = [i for i in range(len(bodies)) if len(self.bodies) + i in self._refuse]
+        self.bodies.extend(b for i, b in enumerate(bodies) if i not in refused)
+        return refused
+
+    def depth(self) -> QueueDepth:
+        return QueueDepth(visible=self.depths.pop(0) if self.depths else 0, in_flight=0, delayed=0)
+
+
+class MemoryMarks:
+    def __init__(self) -> None:
+        self.marked: dict[str, int] = {}
+
+    def unmarked(self, keys: Sequence[str]) -> list[str]:
+        return [k for k in keys if k not in self.marked]
+
+    def mark(self, keys: Sequence[str], ttl_seconds: int) -> None:
+        self.marked.update(dict.fromkeys(keys, ttl_seconds))
+
+    def clear(self, key: str) -> None:
+        self.marked.pop(key, None)
+
+
+class Users:
+    def __init__(self, users: list[str], pages_seen: list[int] | None = None) -> None:
+        self._users = users
+        self.pages: list[int] = [] if pages_seen is None else pages_seen
+
+    def repair_users(self, interval_seconds: int, force: bool = False) -> list[str]:
+        return []
+
+    def user_pages(self, page_size: int) -> Iterator[list[str]]:
+        for first in range(0, len(self._users), page_size):
+            self.pages.append(first)
+            yield self._users[first : first + page_size]
+
+
+def bodies_of(queue: MemoryQueue) -> list[dict[str, str]]:
+    return [json.loads(b) for b in queue.bodies]
+
+
+# --- the messages -------------------------------------------------------------------------------
+
+
+def test_a_work_item_reads_back_what_it_writes():
+    assert WorkItem.parse(WorkItem("u-1").body(), needs_job=False) == WorkItem("u-1")
+    item = WorkItem("u-1", JOB_ID)
+    assert WorkItem.parse(item.body(), needs_job=True) == item
+
+
+@pytest.mark.parametrize(
+    ("body", "needs_job"),
+    [
+        ("", False),
+        ("not json", False),
+        ("[1]", False),
+        ('"u-1"', False),
+        ('{"user_id": 7}', False),
+        ('{"user_id": ""}', False),
+        ('{"user_id": "a b"}', False),
+        ('{"user_id": "bulk:status:users"}', False),
+        ('{"user_id": "' + "x" * 65 + '"}', False),
+        ('{"user_id": "u-1", "extra": 1}', False),
+        ('{"user_id": "u-1"}', True),
+        ('{"user_id": "u-1", "job_id": "../etc"}', True),
+        ('{"user_id": "u-1", "job_id": null}', True),
+        ('{"user_id": "u-1", "job_id": "' + JOB_ID + '"}', False),
+    ],
+)
+def test_every_other_body_is_a_poison_message(body: str, needs_job: bool):
+    with pytest.raises(PoisonMessage):
+        WorkItem.parse(body, needs_job=needs_job)
+
+
+# --- the report dispatcher ----------------------------------------------------------------------
+
+
+def test_reports_dispatch_queues_each_user_once_page_by_page():
+    users = [f"user-{i:03}" for i in range(23)]
+    source, queue, marks = Users(users), MemoryQueue(), MemoryMarks()
+
+    summary = dispatch_reports(source, queue, marks, DispatchOptions(page_size=10))
+
+    assert source.pages == [0, 10, 20]
+    assert [b["user_id"] for b in bodies_of(queue)] == users
+    assert summary | {"queue": "work"} == {
+        "queue": "work",
+        "users_found": 23,
+        "repaired": 0,
+        "dispatched": 23,
+        "already_queued": 0,
+        "refused": 0,
+    }
+    assert set(marks.marked) == set(users)
+
+
+def test_a_second_dispatch_in_the_window_queues_nothing_again():
+    users = [f"user-{i}" for i in range(5)]
+    queue, marks = MemoryQueue(), MemoryMarks()
+    dispatch_reports(Users(users), queue, marks)
+
+    again = dispatch_reports(Users(users), queue, marks)
+
+    assert len(queue.bodies) == 5
+    assert again["dispatched"] == 0 and again["already_queued"] == 5
+
+
+def test_a_user_sqs_refused_is_left_unmarked_for_the_next_run():
+    users = [f"user-{i}" for i in range(4)]
+    queue, marks = MemoryQueue(refuse=[1, 2]), MemoryMarks()
+
+    first = dispatch_reports(Users(users), queue, marks)
+    assert first["dispatched"] == 2 and first["refused"] == 2
+    assert set(marks.marked) == {"user-0", "user-3"}
+
+    second = dispatch_reports(Users(users), MemoryQueue(), marks)
+    assert second["dispatched"] == 2 and second["already_queued"] == 2
+
+
+def test_a_queue_that_is_down_fails_the_dispatch_and_marks_nothing():
+    marks = MemoryMarks()
+    with pytest.raises(DependencyUnavailable):
+        dispatch_reports(Users(["user-1"]), MemoryQueue(down=True), marks)
+    assert marks.marked == {}
+
+
+# --- the bulk dispatcher ------------------------------------------------------------------------
+
+
+class Jobs:
+    def __init__(self, jobs: list[Job]) -> None:
+        self._jobs = jobs
+
+    def active(self, page_size: int) -> Iterator[Job]:
+        yield from self._jobs
+
+
+def job(lease_expires_ms: int = 0) -> Job:
+    return Job(
+        job_id=new_ulid(),
+        user_id="user-1",
+        status="queued",
+        fmt="json",
+        source_key="uploads/x",
+        total_rows=1,
+        created_at="2026-11-30T00:00:00+00:00",
+        lease_expires_ms=lease_expires_ms,
+    )
+
+
+def test_bulk_dispatch_skips_jobs_under_a_live_lease_and_those_already_queued():
+    now = 1_000_000
+    free, expired, leased, queued = job(), job(now - 1), job(now + 60_000), job()
+    queue, marks = MemoryQueue(), MemoryMarks()
+    marks.mark([queued.job_id], 900)
+
+    summary = dispatch_jobs(
+        Jobs([free, expired, leased, queued]),
+        queue,
+        marks,
+        lambda: now,
+        JobDispatchOptions(page_size=3),
+    )
+
+    assert bodies_of(queue) == [
+        {"user_id": "user-1", "job_id": free.job_id},
+        {"user_id": "user-1", "job_id": expired.job_id},
+    ]
+    assert summary | {"queue": "work"} == {
+        "queue": "work",
+        "jobs_found": 4,
+        "leased": 1,
+        "dispatched": 2,
+        "already_queued": 1,
+        "refused": 0,
+    }
+
+
+# --- waiting for the work -----------------------------------------------------------------------
+
+
+def test_waiting_needs_two_empty_reads_in_a_row():
+    queue = MemoryQueue()
+    queue.depths = [3, 0, 2, 0, 0]
+    sleeps: list[float] = []
+
+    assert wait_until_drained(queue, lambda: 60.0, 0.5, sleeps.append)
+    assert len(sleeps) == 4
+
+
+def test_waiting_gives_up_when_the_time_is_spent():
+    queue = MemoryQueue()
+    queue.depths = [5] * 10
+    left = iter([3.0, 2.0, 1.0, 0.4])
+
+    assert not wait_until_drained(queue, lambda: next(left), 0.5, lambda _s: None)
