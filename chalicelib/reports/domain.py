@@ -160,11 +160,15 @@ def report_worker_concurrency(
     on the shared pacer (billed Lambda time, no more mail). Measure ``seconds_per_report`` as a
     high percentile (p90) of a report's duration, which leaves headroom for slow reports.
 
-    Raises ``ValueError`` if the rate or the duration is not positive or there is no thread.
+    Raises ``ValueError`` if the rate or the duration is not a positive finite number, or
+    ``threads_per_worker`` is below 1.
     """
-    if max_send_rate <= 0 or seconds_per_report <= 0 or threads_per_worker < 1:
+    # Written so that NaN fails too (every comparison with NaN is false).
+    finite = 0 < max_send_rate < math.inf and 0 < seconds_per_report < math.inf
+    if not finite or threads_per_worker < 1:
         raise ValueError(
-            "max_send_rate and seconds_per_report must be positive, threads_per_worker >= 1"
+            "max_send_rate and seconds_per_report must be positive and finite, "
+            "threads_per_worker at least 1"
         )
     # Rounded first so float noise (0.1 * 30 / 3 = 1.0000000000000002) adds no worker.
     needed = math.ceil(round(max_send_rate * seconds_per_report / threads_per_worker, 9))
