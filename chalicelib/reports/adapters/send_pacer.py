@@ -260,7 +260,8 @@ class RedisSendPacing:
             quota = None
         if quota is None:
             logger.warning(
-                "SES quota unavailable; pacing the fleet at the fallback rate",
+                "no SES quota (nothing cached, and SES or Redis failing); "
+                "pacing the fleet at the fallback rate",
                 extra={"send_rate": FALLBACK_RATE},
             )
             return self._pacer(FALLBACK_RATE, daily_budget=True)
