@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.accounts.domain import User, normalize_email, role_for, validate_registration
 from chalicelib.accounts.ports import UserRepository
@@ -16,8 +13,20 @@ from chalicelib.platform.clock import now_iso
 from chalicelib.platform.errors import Unauthorized, ValidationFailed
 from chalicelib.platform.ids import new_ulid
 
-# OWASP's argon2id baseline (19 MiB, t=2, p=1): strong, and it fits a small Lambda.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
+
+@functools.cache
+def _hasher() -> PasswordHasher:
+    """OWASP's argon2id baseline (19 MiB, t=2, p=1): strong, and it fits a small Lambda.
+
+    Built on first use: only registration and login hash, so argon2 stays off the import that
+    every other cold start pays (docs/benchmarks.md, "Cold start").
+    """
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
 @functools.cache
@@ -26,7 +35,7 @@ def _dummy_hash() -> str:
 
     Computed on first use, not at import: hashing costs ~20 ms of every cold start otherwise.
     """
-    return _hasher.hash("books-api-timing-equaliser")
+    return _hasher().hash("books-api-timing-equaliser")
 
 
 _BAD_LOGIN = "wrong email or password"
@@ -57,7 +66,7 @@ def register(users: UserRepository, data: Any, admin_emails: frozenset[str]) -> 
         name=registration.name,
         role=role_for(registration.email, admin_emails),
         created_at=now_iso(),
-        password_hash=_hasher.hash(registration.password),
+        password_hash=_hasher().hash(registration.password),
     )
     users.add(user)
     return user
@@ -65,6 +74,8 @@ def register(users: UserRepository, data: Any, admin_emails: frozenset[str]) -> 
 
 def login(users: UserRepository, data: Any, secret: str, ttl_seconds: int) -> LoginResult:
     """Check the credentials and issue an access token."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object")
     password = data.get("password")
@@ -78,7 +89,7 @@ def login(users: UserRepository, data: Any, secret: str, ttl_seconds: int) -> Lo
         email = ""
     user = users.find_by_email(email) if email else None
     try:
-        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
+        _hasher().verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError) as exc:
         raise Unauthorized(_BAD_LOGIN) from exc
     if user is None:
