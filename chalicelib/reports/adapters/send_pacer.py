@@ -37,10 +37,10 @@ moving and sliding windows: ``hit()`` answers only yes or no (the wait needs a s
 ``get_window_stats`` call), the timestamps come from each client's clock, and the sliding window
 is an approximation that can admit more than the limit. ``pyrate-limiter`` 4.5 (MIT, pure
 Python, no dependencies) has an atomic Redis GCRA that returns the wait, but stamps requests
-with the client's wall clock (by design, its docs say), its API changed incompatibly in each of
-its last major versions, and it is already pinned for the tests by schemathesis, so shipping it
-would tie the runtime to a test tool's version. Neither knows the daily budget. The script here
-is 30 lines and runs on the server's clock.
+with the client's wall clock (by design, its source says), its API broke in 3.0 and again in
+4.0 (``Limiter`` lost ``max_delay``), and it is already installed for the tests by schemathesis,
+so shipping it would tie the runtime to a test tool's version. Neither knows the daily budget.
+The script here is 30 lines and runs on the server's clock.
 """
 
 from __future__ import annotations
