@@ -5,12 +5,13 @@
     python -m infra.template --account 123456789012 --region eu-west-1   # pin the policy ARNs
 
 ``infra/resources-<stage>.json`` is merged into ``chalice package --merge-template`` output: the
-tables, bucket and SES identity of ``infra/resources.py``, plus ElastiCache Redis (in-transit
-encryption, AUTH token from Secrets Manager), and API Gateway responses in the API's
-``{"error", "message"}`` shape (``docs/api.md``). ``.chalice/policy-<stage>.json`` grants the
-Lambda functions only what they use, on only the stage's resources. Names come from
-``.chalice/config.json`` through ``Settings``, as in the running app, so the three can not drift
-apart (a test re-renders them).
+tables, bucket, SES identity, work queues with their dead-letter queues and alarms of
+``infra/resources.py``, the completed SQS event source mappings (``infra/event_sources.py``),
+plus ElastiCache Redis (in-transit encryption, AUTH token from Secrets Manager), and API Gateway
+responses in the API's ``{"error", "message"}`` shape (``docs/api.md``).
+``.chalice/policy-<stage>.json`` grants the Lambda functions only what they use, on only the
+stage's resources. Names come from ``.chalice/config.json`` through ``Settings``, as in the
+running app, so the three can not drift apart (a test re-renders them).
 """
 
 from __future__ import annotations
@@ -21,15 +22,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chalicelib.config import Settings
-from infra.resources import resources, table_resources
+from infra.event_sources import event_source_overrides
+from infra.resources import WORK_QUEUES, resources, table_resources
+from infra.stages import ROOT, STAGES, stage_config, stage_settings
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG_PATH = ROOT / ".chalice" / "config.json"
-STAGES = ("dev", "prod")
 REDIS_PORT = 6379
-# Lambda functions that talk to Redis (the authorizer only verifies tokens).
-REDIS_FUNCTIONS = ("APIHandler", "BulkInsert", "SendReports")
+# Lambda functions that talk to Redis (the authorizer only verifies tokens): the dispatchers
+# keep their dispatch marks there, the workers the status records, locks and send pacing.
+REDIS_FUNCTIONS = ("APIHandler", "BulkInsert", "SendReports", "BulkWorker", "ReportWorker")
+# Resources that hold no data: deleted with the stack in every stage.
+_STATELESS_TYPES = {"AWS::CloudWatch::Alarm", "AWS::SNS::Topic"}
 _AUTH_TOKEN_REF = "{{resolve:secretsmanager:${RedisAuthSecret}:SecretString:token}}"
 
 DYNAMODB_ACTIONS = [
@@ -60,27 +62,6 @@ GATEWAY_RESPONSES: dict[str, tuple[str, str, str]] = {
 }
 
 
-def stage_config(stage: str, config_path: Path = CONFIG_PATH) -> dict[str, Any]:
-    """The stage's Chalice settings with the top-level ones underneath (as Chalice merges them)."""
-    config = json.loads(config_path.read_text())
-    if stage not in config.get("stages", {}):
-        raise SystemExit(f"no stage {stage!r} in {config_path}")
-    stage_cfg = config["stages"][stage]
-    merged = {k: v for k, v in config.items() if k != "stages"}
-    merged.update(stage_cfg)
-    merged["environment_variables"] = {
-        **config.get("environment_variables", {}),
-        **stage_cfg.get("environment_variables", {}),
-    }
-    return merged
-
-
-def stage_settings(stage: str, config_path: Path = CONFIG_PATH) -> Settings:
-    """The ``Settings`` the deployed functions of ``stage`` will build from their environment."""
-    env = dict(stage_config(stage, config_path)["environment_variables"])
-    return Settings.from_env(env)
-
-
 def _arn(service: str, resource: str, region: str, account: str) -> str:
     return f"arn:aws:{service}:{region}:{account}:{resource}"
 
@@ -95,6 +76,11 @@ def policy(stage: str, account: str = "*", region: str = "*") -> dict[str, Any]:
         _arn("dynamodb", f"table/{t['TableName']}/index/*", region, account)
         for t in tables
         if t.get("GlobalSecondaryIndexes")
+    ]
+    work_queues = [_arn("sqs", name, region, account) for name in settings.queues.work_queues()]
+    dead_letter_queues = [
+        _arn("sqs", settings.queues.dead_letter(name), region, account)
+        for name in settings.queues.work_queues()
     ]
     functions = f"/aws/lambda/{config['app_name']}-{stage}"
     statements: list[dict[str, Any]] = [
@@ -134,6 +120,35 @@ def policy(stage: str, account: str = "*", region: str = "*") -> dict[str, Any]:
             "Effect": "Allow",
             "Action": "ses:GetSendQuota",
             "Resource": "*",
+        },
+        {
+            # The dispatchers queue work (SendMessageBatch is authorised by SendMessage); the
+            # admin routes read a queue's depth and put a dead letter back.
+            "Sid": "SendToWorkQueues",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
+            "Resource": work_queues,
+        },
+        {
+            # The event source mappings poll with the worker's role: what AWS's own
+            # AWSLambdaSQSQueueExecutionRole grants. No ChangeMessageVisibility: nothing calls it
+            # (a failed message waits out the queue's visibility timeout).
+            "Sid": "ConsumeWorkQueues",
+            "Effect": "Allow",
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            "Resource": work_queues,
+        },
+        {
+            # GET /admin/dlq peeks at dead letters; a retry deletes one once it is queued again.
+            "Sid": "ReadDeadLetterQueues",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueUrl",
+                "sqs:GetQueueAttributes",
+            ],
+            "Resource": dead_letter_queues,
         },
         {
             "Sid": "JwtSecretParameter",
@@ -269,6 +284,18 @@ def _retention(stage: str) -> dict[str, str]:
     return {"DeletionPolicy": policy, "UpdateReplacePolicy": policy}
 
 
+def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` deep-merged into ``base`` (dicts merged key by key, anything else replaced)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        old = merged.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            merged[key] = _merged(old, value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def _redis_url_overrides() -> dict[str, Any]:
     """REDIS_URL of the functions that use Redis: TLS (``rediss://``) plus the AUTH token.
 
@@ -288,10 +315,14 @@ def deploy_template(stage: str) -> dict[str, Any]:
     """The CloudFormation document merged into ``chalice package`` output for ``stage``."""
     config = stage_config(stage)
     settings = stage_settings(stage)
-    stateful = {
-        logical_id: {**resource, **_retention(stage)}
+    defined = {
+        logical_id: resource
+        if resource["Type"] in _STATELESS_TYPES
+        else {**resource, **_retention(stage)}
         for logical_id, resource in resources(settings).items()
     }
+    # Both complete the worker functions' resources, so they are merged with each other first.
+    function_overrides = _merged(_redis_url_overrides(), event_source_overrides(stage))
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Parameters": {
@@ -301,14 +332,19 @@ def deploy_template(stage: str) -> dict[str, Any]:
             }
         },
         "Resources": {
-            **stateful,
+            **defined,
             **_redis_resources(stage, config),
             **_gateway_responses(),
-            **_redis_url_overrides(),
+            **function_overrides,
         },
         "Outputs": {
             "RedisPrimaryEndpoint": {"Value": {"Fn::GetAtt": ["Redis", "PrimaryEndPoint.Address"]}},
             "FilesBucketName": {"Value": {"Ref": "FilesBucket"}},
+            "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
+            **{
+                queue.logical_id + "Url": {"Value": {"Ref": queue.logical_id}}
+                for queue in WORK_QUEUES
+            },
         },
     }
 

@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 
 from infra import template
-from infra.resources import table_resources
+from infra.event_sources import event_source_logical_ids, maximum_concurrency
+from infra.resources import MAX_RECEIVE_COUNT, WORK_QUEUES, table_resources
+from infra.stages import STAGES, stage_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -35,7 +37,7 @@ def _offline_aws_env() -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module", params=template.STAGES)
+@pytest.fixture(scope="module", params=STAGES)
 def packaged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """``chalice package --stage <stage> --merge-template infra/resources-<stage>.json``."""
     stage = request.param
@@ -67,16 +69,30 @@ def test_packaged_template_has_no_cfn_lint_errors(packaged: Any) -> None:
     assert lint.returncode & 3 == 0, lint.stdout + lint.stderr
 
 
-def test_scheduled_functions_get_their_own_timeout_and_memory(packaged: Any) -> None:
+def test_scheduled_functions_and_workers_get_their_own_timeout_and_memory(packaged: Any) -> None:
     _, _, sam = packaged
     resources = sam["Resources"]
+    names = ("APIHandler", "BulkInsert", "SendReports", "BulkWorker", "ReportWorker")
 
-    props = {
-        name: resources[name]["Properties"] for name in ("APIHandler", "BulkInsert", "SendReports")
-    }
+    props = {name: resources[name]["Properties"] for name in names}
     sizes = {name: (p["Timeout"], p["MemorySize"]) for name, p in props.items()}
+    reserved = {name: p.get("ReservedConcurrentExecutions") for name, p in props.items()}
 
-    assert sizes == {"APIHandler": (30, 512), "BulkInsert": (300, 1024), "SendReports": (300, 1024)}
+    assert sizes == {
+        "APIHandler": (30, 512),
+        "BulkInsert": (60, 512),
+        "SendReports": (60, 512),
+        "BulkWorker": (300, 1024),
+        "ReportWorker": (120, 1024),
+    }
+    # A dispatcher never overlaps itself; the workers are capped by their mappings instead.
+    assert reserved == {
+        "APIHandler": None,
+        "BulkInsert": 1,
+        "SendReports": 1,
+        "BulkWorker": None,
+        "ReportWorker": None,
+    }
     assert (
         resources["BulkInsert"]["Properties"]["Events"]["BulkInsertEvent"]["Properties"]["Schedule"]
         == "rate(1 minute)"
@@ -104,6 +120,77 @@ def test_functions_run_in_the_vpc_and_reach_redis_over_tls_with_auth(packaged: A
     assert redis["TransitEncryptionEnabled"] is True
     assert redis["AtRestEncryptionEnabled"] is True
     assert "{{resolve:secretsmanager:" in redis["AuthToken"]["Fn::Sub"]
+
+
+def test_each_worker_is_fed_by_its_stage_queue_with_partial_batch_failures(packaged: Any) -> None:
+    stage, _, sam = packaged
+    resources = sam["Resources"]
+    settings = stage_settings(stage)
+    concurrency = maximum_concurrency(stage)
+
+    for queue in WORK_QUEUES:
+        function, event = event_source_logical_ids(queue)
+        source = resources[function]["Properties"]["Events"][event]
+        props = source["Properties"]
+        assert source["Type"] == "SQS"
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        # The stage's queue resource, by reference: one intrinsic, nothing left of Chalice's.
+        assert props["Queue"] == {"Fn::Sub": "${" + queue.logical_id + ".Arn}"}
+        target = resources[queue.logical_id]
+        assert target["Type"] == "AWS::SQS::Queue"
+        assert target["Properties"]["QueueName"] == queue.name(settings)
+        assert props["ScalingConfig"] == {"MaximumConcurrency": concurrency[queue.consumer]}
+        assert props["BatchSize"] == {"bulk_worker": 1, "report_worker": 10}[queue.consumer]
+
+
+def test_each_queue_outlasts_its_worker_and_dead_letters_after_five_receives(
+    packaged: Any,
+) -> None:
+    stage, _, sam = packaged
+    resources = sam["Resources"]
+    settings = stage_settings(stage)
+
+    for queue in WORK_QUEUES:
+        function, _ = event_source_logical_ids(queue)
+        timeout = resources[function]["Properties"]["Timeout"]
+        work = resources[queue.logical_id]["Properties"]
+        redrive = work["RedrivePolicy"]
+        dead_id = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        dead = resources[dead_id]
+        assert work["VisibilityTimeout"] >= 6 * timeout > timeout
+        assert redrive["maxReceiveCount"] == MAX_RECEIVE_COUNT == 5
+        assert dead["Type"] == "AWS::SQS::Queue"
+        assert dead["Properties"]["QueueName"] == settings.queues.dead_letter(queue.name(settings))
+        assert dead["Properties"]["MessageRetentionPeriod"] > work["MessageRetentionPeriod"]
+        assert work["SqsManagedSseEnabled"] is dead["Properties"]["SqsManagedSseEnabled"] is True
+
+
+def test_alarms_watch_every_dead_letter_queue_and_every_queues_oldest_message(
+    packaged: Any,
+) -> None:
+    _, _, sam = packaged
+    resources = sam["Resources"]
+
+    watched = {
+        (
+            r["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0],
+            r["Properties"]["MetricName"],
+        ): r["Properties"]
+        for r in resources.values()
+        if r.get("Type") == "AWS::CloudWatch::Alarm"
+    }
+
+    for queue in WORK_QUEUES:
+        dead = watched[queue.dead_letter_logical_id, "ApproximateNumberOfMessagesVisible"]
+        age = watched[queue.logical_id, "ApproximateAgeOfOldestMessage"]
+        assert (dead["ComparisonOperator"], dead["Threshold"]) == ("GreaterThanThreshold", 0)
+        assert (age["ComparisonOperator"], age["Threshold"]) == (
+            "GreaterThanThreshold",
+            queue.max_age_seconds,
+        )
+        for alarm in (dead, age):
+            assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert resources["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
 
 
 def test_stateful_resources_are_encrypted_and_self_cleaning(packaged: Any) -> None:
@@ -144,11 +231,11 @@ def test_gateway_responses_use_the_contract_error_shape(packaged: Any) -> None:
         assert set(json.loads(rendered)) == {"error", "message"}
 
 
-@pytest.mark.parametrize("stage", template.STAGES)
+@pytest.mark.parametrize("stage", STAGES)
 def test_policy_grants_only_the_stage_resources(stage: str) -> None:
     document = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
     statements = {s["Sid"]: s for s in document["Statement"]}
-    settings = template.stage_settings(stage)
+    settings = stage_settings(stage)
     names = {r["Properties"]["TableName"] for r in table_resources(settings).values()}
 
     actions = [a for s in document["Statement"] for a in _as_list(s["Action"])]
@@ -166,6 +253,14 @@ def test_policy_grants_only_the_stage_resources(stage: str) -> None:
     # Only actions without resource-level permissions may name "*".
     assert wildcard_resources == {"XRayTraces", "VpcNetworkInterfaces", "ReadSendQuota"}
     assert _as_list(statements["ReadSendQuota"]["Action"]) == ["ses:GetSendQuota"]
+    queue_names = {
+        arn.rsplit(":", 1)[1]
+        for s in document["Statement"]
+        if any(a.startswith("sqs:") for a in _as_list(s["Action"]))
+        for arn in _as_list(s["Resource"])
+    }
+    work = set(settings.queues.work_queues())
+    assert queue_names == work | {settings.queues.dead_letter(name) for name in work}
 
 
 def test_each_stage_uses_its_own_policy_file(packaged: Any) -> None:

@@ -144,7 +144,8 @@ def test_one_call_at_its_worst_plus_the_writers_own_retries_end_inside_the_bulk_
     from chalicelib.platform.adapters.dynamodb_retry import Backoff
 
     lease_seconds = BulkOptions().lease_ms / 1000
-    stages = _stage_settings_and_timeouts("bulk_insert")
+    # The worker holds the lease while it writes (the bulk_insert schedule only dispatches).
+    stages = _stage_settings_and_timeouts("bulk_worker")
 
     assert stages
     for stage, settings, timeout in stages:

@@ -1,0 +1,294 @@
+"""The work queues of the one resource definition: shape, timeouts, alarms, mappings, IAM.
+
+``tests/system/test_deploy_package.py`` checks the same against real ``chalice package`` output;
+these run in milliseconds on the rendered dictionaries.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.app import SQSEventConfig
+
+from chalicelib.config import Settings
+from infra import template
+from infra.event_sources import (
+    REPORT_SECONDS_P90,
+    REPORT_THREADS_PER_WORKER,
+    event_source_logical_ids,
+    maximum_concurrency,
+    ses_max_send_rate,
+)
+from infra.resources import (
+    DEAD_LETTER_RETENTION_SECONDS,
+    MAX_RECEIVE_COUNT,
+    WORK_QUEUE_RETENTION_SECONDS,
+    WORK_QUEUES,
+    alarm_resources,
+    queue_resources,
+    worker_timeouts,
+)
+from infra.stages import (
+    CONFIG_PATH,
+    STAGES,
+    UNSET_TIMEOUT_SECONDS,
+    lambda_timeout,
+    stage_config,
+    stage_settings,
+)
+
+ALL_STAGES = ("local", *STAGES)
+
+
+def _settings(stage: str) -> Settings:
+    env = {"JWT_SECRET": "only-needed-to-build-the-settings"}
+    return Settings.from_env({**stage_config(stage)["environment_variables"], **env})
+
+
+def _queues(stage: str) -> dict[str, dict[str, Any]]:
+    return queue_resources(_settings(stage), worker_timeouts(stage))
+
+
+def test_the_app_declares_one_consumer_per_work_queue_and_no_other() -> None:
+    from app import QUEUES, app
+
+    declared = {
+        source.name: source.queue
+        for source in app.event_sources
+        if isinstance(source, SQSEventConfig)
+    }
+
+    # QUEUES: the names app.py computed from its environment at import.
+    assert declared == {q.consumer: getattr(QUEUES, q.field) for q in WORK_QUEUES}
+    assert {getattr(QUEUES, q.field) for q in WORK_QUEUES} == set(QUEUES.work_queues())
+
+
+@pytest.mark.parametrize("stage", ALL_STAGES)
+def test_each_work_queue_hides_a_message_six_times_its_consumers_timeout(stage: str) -> None:
+    queues = _queues(stage)
+
+    for queue in WORK_QUEUES:
+        timeout = lambda_timeout(stage, queue.consumer)
+        visibility = queues[queue.logical_id]["Properties"]["VisibilityTimeout"]
+        assert visibility == 6 * timeout > timeout, (stage, queue.consumer)
+
+
+def test_the_deployed_workers_timeouts_and_the_local_default_give_these_visibilities() -> None:
+    visibility = {
+        stage: {
+            queue.consumer: _queues(stage)[queue.logical_id]["Properties"]["VisibilityTimeout"]
+            for queue in WORK_QUEUES
+        }
+        for stage in ALL_STAGES
+    }
+
+    assert visibility["dev"] == visibility["prod"] == {"bulk_worker": 1800, "report_worker": 720}
+    # The local stage configures no timeouts: the local runners give a function 300 s.
+    assert visibility["local"] == {"bulk_worker": 1800, "report_worker": 1800}
+
+
+@pytest.mark.parametrize("stage", ALL_STAGES)
+def test_each_work_queue_sends_a_message_to_its_dead_letter_queue_after_five_receives(
+    stage: str,
+) -> None:
+    settings = _settings(stage)
+    queues = _queues(stage)
+
+    assert len(queues) == 2 * len(WORK_QUEUES)
+    assert MAX_RECEIVE_COUNT == 5
+    for queue in WORK_QUEUES:
+        work = queues[queue.logical_id]["Properties"]
+        dead = queues[queue.dead_letter_logical_id]["Properties"]
+        assert work["QueueName"] == queue.name(settings)
+        assert dead["QueueName"] == settings.queues.dead_letter(queue.name(settings))
+        assert work["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [queue.dead_letter_logical_id, "Arn"]},
+            "maxReceiveCount": MAX_RECEIVE_COUNT,
+        }
+        assert work["SqsManagedSseEnabled"] is dead["SqsManagedSseEnabled"] is True
+        assert work["MessageRetentionPeriod"] == WORK_QUEUE_RETENTION_SECONDS == 4 * 86400
+        assert dead["MessageRetentionPeriod"] == DEAD_LETTER_RETENTION_SECONDS == 14 * 86400
+        assert "RedrivePolicy" not in dead
+
+
+def test_dead_letters_last_as_long_as_their_failure_notes() -> None:
+    from chalicelib.platform.adapters.redis_failure_notes import TTL_SECONDS
+
+    assert DEAD_LETTER_RETENTION_SECONDS == TTL_SECONDS
+
+
+def test_every_queue_has_a_dead_letter_alarm_and_an_age_alarm_on_the_alarm_topic() -> None:
+    alarms = alarm_resources(_settings("prod"))
+
+    watched: dict[tuple[str, str], dict[str, Any]] = {}
+    for alarm in alarms.values():
+        if alarm["Type"] == "AWS::CloudWatch::Alarm":
+            props = alarm["Properties"]
+            queue_id = props["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+            watched[queue_id, props["MetricName"]] = props
+
+    assert alarms["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
+    dead_letters = {
+        (queue.dead_letter_logical_id, "ApproximateNumberOfMessagesVisible"): 0
+        for queue in WORK_QUEUES
+    }
+    ages = {
+        (queue.logical_id, "ApproximateAgeOfOldestMessage"): queue.max_age_seconds
+        for queue in WORK_QUEUES
+    }
+    assert {key: props["Threshold"] for key, props in watched.items()} == dead_letters | ages
+    for props in watched.values():
+        assert props["Namespace"] == "AWS/SQS"
+        assert props["ComparisonOperator"] == "GreaterThanThreshold"
+        assert props["TreatMissingData"] == "notBreaching"
+        assert props["AlarmActions"] == props["OKActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_age_thresholds_are_two_report_dispatches_and_three_bulk_worker_runs() -> None:
+    thresholds = {queue.consumer: queue.max_age_seconds for queue in WORK_QUEUES}
+
+    assert thresholds == {"report_worker": 2 * 5 * 60, "bulk_worker": 3 * 300}
+    assert lambda_timeout("prod", "bulk_worker") == 300
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_deploy_template_completes_each_workers_mapping(stage: str) -> None:
+    resources = template.deploy_template(stage)["Resources"]
+    concurrency = maximum_concurrency(stage)
+
+    for queue in WORK_QUEUES:
+        function, event = event_source_logical_ids(queue)
+        properties = resources[function]["Properties"]
+        mapping = properties["Events"][event]["Properties"]
+        assert mapping == {
+            "Queue": {"Fn::Sub": "${" + queue.logical_id + ".Arn}"},
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "ScalingConfig": {"MaximumConcurrency": concurrency[queue.consumer]},
+        }
+        assert resources[queue.logical_id]["Type"] == "AWS::SQS::Queue"
+        # The Redis URL of the same function survives the merge of the two overrides.
+        assert "REDIS_URL" in properties["Environment"]["Variables"]
+        assert function in template.REDIS_FUNCTIONS
+
+
+def test_chalice_names_the_worker_and_its_mapping_after_the_function() -> None:
+    queue = next(q for q in WORK_QUEUES if q.consumer == "report_worker")
+
+    assert event_source_logical_ids(queue) == ("ReportWorker", "ReportWorkerSqsEventSource")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_report_workers_keep_up_with_the_stages_ses_rate(stage: str) -> None:
+    rate = ses_max_send_rate(stage)
+    workers = maximum_concurrency(stage)["report_worker"]
+
+    offered = workers * REPORT_THREADS_PER_WORKER / REPORT_SECONDS_P90  # reports a second
+    assert offered >= rate
+    assert (workers - 1) * REPORT_THREADS_PER_WORKER / REPORT_SECONDS_P90 < rate
+
+
+def test_dev_assumes_a_new_accounts_ses_rate_and_prod_a_raised_one() -> None:
+    assert ses_max_send_rate("dev") == 14
+    assert ses_max_send_rate("prod") == 100
+    assert maximum_concurrency("dev") == {"report_worker": 14, "bulk_worker": 10}
+    assert maximum_concurrency("prod") == {"report_worker": 100, "bulk_worker": 10}
+
+
+@pytest.mark.parametrize("raw", [None, "", "fast", "0", "-3", "nan", "inf"])
+def test_a_stage_without_a_positive_ses_rate_cannot_be_rendered(
+    raw: str | None, tmp_path: Path
+) -> None:
+    config = json.loads(CONFIG_PATH.read_text())
+    variables = config["stages"]["dev"]["environment_variables"]
+    variables.pop("SES_MAX_SEND_RATE")
+    if raw is not None:
+        variables["SES_MAX_SEND_RATE"] = raw
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+
+    with pytest.raises(SystemExit, match="SES_MAX_SEND_RATE"):
+        ses_max_send_rate("dev", path)
+
+
+def test_a_timeout_is_looked_up_as_chalice_does(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(
+        json.dumps(
+            {
+                "version": "2.0",
+                "app_name": "books-api",
+                "lambda_timeout": 45,
+                "stages": {
+                    "a": {"lambda_timeout": 90, "lambda_functions": {"w": {"lambda_timeout": 120}}},
+                    "b": {},
+                },
+            }
+        )
+    )
+
+    assert lambda_timeout("a", "w", path) == 120  # the stage's function entry
+    assert lambda_timeout("a", "other", path) == 90  # the stage
+    assert lambda_timeout("b", "w", path) == 45  # the top level
+    path.write_text(json.dumps({"version": "2.0", "stages": {"b": {}}}))
+    assert lambda_timeout("b", "w", path) == UNSET_TIMEOUT_SECONDS == 300
+    assert lambda_timeout("missing", "w", path) == UNSET_TIMEOUT_SECONDS
+
+
+def test_dispatchers_never_overlap_themselves_and_workers_are_capped_by_their_mapping() -> None:
+    config = json.loads(CONFIG_PATH.read_text())
+
+    for stage in STAGES:
+        functions = config["stages"][stage]["lambda_functions"]
+        assert functions["bulk_insert"]["reserved_concurrency"] == 1
+        assert functions["send_reports"]["reserved_concurrency"] == 1
+        # Reserved concurrency on an SQS consumer turns throttles into receives (and dead
+        # letters); ScalingConfig.MaximumConcurrency caps them instead.
+        assert "reserved_concurrency" not in functions["bulk_worker"]
+        assert "reserved_concurrency" not in functions["report_worker"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_policy_grants_sqs_on_the_stages_queues_only(stage: str) -> None:
+    settings = stage_settings(stage)
+    statements = {s["Sid"]: s for s in template.policy(stage)["Statement"]}
+    work = {f"arn:aws:sqs:*:*:{name}" for name in settings.queues.work_queues()}
+    dead = {f"arn:aws:sqs:*:*:{name}-dlq" for name in settings.queues.work_queues()}
+
+    sqs = {
+        sid: s for sid, s in statements.items() if any(a.startswith("sqs:") for a in s["Action"])
+    }
+    assert {sid: set(s["Resource"]) for sid, s in sqs.items()} == {
+        "SendToWorkQueues": work,
+        "ConsumeWorkQueues": work,
+        "ReadDeadLetterQueues": dead,
+    }
+    assert set(sqs["SendToWorkQueues"]["Action"]) == {
+        "sqs:SendMessage",
+        "sqs:GetQueueUrl",
+        "sqs:GetQueueAttributes",
+    }
+    assert set(sqs["ConsumeWorkQueues"]["Action"]) == {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    }
+    assert set(sqs["ReadDeadLetterQueues"]["Action"]) == {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueUrl",
+        "sqs:GetQueueAttributes",
+    }
+
+
+def test_alarms_and_their_topic_go_with_the_stack_even_in_prod() -> None:
+    resources = template.deploy_template("prod")["Resources"]
+
+    for resource in resources.values():
+        kind = resource.get("Type", "")
+        if kind in {"AWS::CloudWatch::Alarm", "AWS::SNS::Topic"}:
+            assert "DeletionPolicy" not in resource
+        elif kind == "AWS::SQS::Queue":
+            assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
