@@ -1,7 +1,8 @@
 """Create the resources of ``infra/resources.py`` on the configured endpoint, idempotently.
 
 Used by ``make run`` (moto server), the LocalStack tier (LocalStack + DynamoDB Local) and the
-tests (moto in-process). Running it twice changes nothing the second time.
+tests (moto in-process). Running it twice changes nothing the second time. It creates the
+tables, the bucket, the SES sender and the queues; the alarms and their topic exist in AWS only.
 
     python -m infra.bootstrap        # uses the same environment variables as the app
 """
@@ -10,13 +11,17 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
-from chalicelib.clients import get_dynamodb, get_s3, get_ses
+from chalicelib.clients import get_dynamodb, get_s3, get_ses, get_sqs
 from chalicelib.config import Settings, get_settings
-from infra.resources import bucket_resource, table_resources
+from infra.resources import bucket_resource, queue_resources, table_resources, worker_timeouts
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 _CREATE_TABLE_KEYS = (
     "TableName",
@@ -25,6 +30,7 @@ _CREATE_TABLE_KEYS = (
     "KeySchema",
     "GlobalSecondaryIndexes",
 )
+_NO_SUCH_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 
 
 def ensure_tables(settings: Settings) -> list[str]:
@@ -102,13 +108,102 @@ def ensure_sender(settings: Settings) -> None:
     get_ses().verify_email_identity(EmailAddress=settings.ses_sender)
 
 
+def _attribute(value: Any, arns: Mapping[str, str]) -> str:
+    """A queue's CloudFormation property as its SQS attribute string. A dict (the RedrivePolicy)
+    becomes JSON, its ``{"Fn::GetAtt": [logical_id, "Arn"]}`` replaced by ``arns[logical_id]``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        resolved = {
+            key: arns[item["Fn::GetAtt"][0]] if isinstance(item, dict) else item
+            for key, item in value.items()
+        }
+        return json.dumps(resolved, separators=(",", ":"))
+    return str(value)
+
+
+def _same(name: str, wanted: str, current: str | None) -> bool:
+    """Whether the queue already has the attribute: JSON compared as data, booleans any case."""
+    if current is None:
+        return False
+    if name == "RedrivePolicy":
+        # Emulators answer maxReceiveCount as a number or as a string.
+        return _as_strings(json.loads(wanted)) == _as_strings(json.loads(current))
+    return wanted.lower() == current.lower()
+
+
+def _as_strings(mapping: dict[str, Any]) -> dict[str, str]:
+    return {key: str(value) for key, value in mapping.items()}
+
+
+def _queue_url(sqs: SQSClient, name: str) -> str | None:
+    """The queue's URL, or None if there is no such queue."""
+    try:
+        return sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in _NO_SUCH_QUEUE:
+            raise
+        return None
+
+
+def _ensure_queue(sqs: SQSClient, name: str, wanted: dict[str, str]) -> tuple[str, str]:
+    """Create the queue, or set the attributes that differ; ``(arn, "created"|"updated"|"")``."""
+    # boto3's stubs key attributes by a Literal of their names; these are those names.
+    attributes: Any = wanted
+    url = _queue_url(sqs, name)
+    if url is None:
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        done = "created"
+    else:
+        answer = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+        current = cast("dict[str, str]", answer["Attributes"])
+        changed = {k: v for k, v in wanted.items() if not _same(k, v, current.get(k))}
+        if changed:
+            attributes = changed
+            sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        done = "updated" if changed else ""
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    return arn["QueueArn"], done
+
+
+def ensure_queues(settings: Settings) -> dict[str, list[str]]:
+    """Create the missing queues, each dead-letter queue before its work queue, with the
+    attributes of ``queue_resources``; set them on an existing queue that differs.
+
+    Returns ``{"created": [queue names], "updated": [queue names]}`` (both empty when every
+    queue was already as defined).
+    """
+    sqs = get_sqs()
+    defined = queue_resources(settings, worker_timeouts(settings.stage))
+    # A work queue's RedrivePolicy holds its dead-letter queue's ARN: those are created first.
+    order = sorted(defined, key=lambda key: "RedrivePolicy" in defined[key]["Properties"])
+    arns: dict[str, str] = {}
+    done: dict[str, list[str]] = {"created": [], "updated": []}
+    for logical_id in order:
+        props = defined[logical_id]["Properties"]
+        wanted = {
+            key: _attribute(value, arns) for key, value in props.items() if key != "QueueName"
+        }
+        arns[logical_id], outcome = _ensure_queue(sqs, props["QueueName"], wanted)
+        if outcome:
+            done[outcome].append(props["QueueName"])
+    return done
+
+
 def ensure_all(settings: Settings | None = None) -> dict[str, Any]:
     """Create everything that is missing; return what was done."""
     settings = settings or get_settings()
     created = ensure_tables(settings)
     ensure_bucket(settings)
     ensure_sender(settings)
-    return {"tables_created": created, "bucket": settings.bucket, "sender": settings.ses_sender}
+    queues = ensure_queues(settings)
+    return {
+        "tables_created": created,
+        "bucket": settings.bucket,
+        "sender": settings.ses_sender,
+        "queues_created": queues["created"],
+        "queues_updated": queues["updated"],
+    }
 
 
 if __name__ == "__main__":
