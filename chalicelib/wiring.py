@@ -173,8 +173,7 @@ def report_dependencies() -> ReportDeps:
         reports=report_repository(),
         archive=report_archive(),
         mailer=SesMailer(get_ses, get_settings().ses_sender),
-        users=user_repository(),
-        jobs=DynamoJobReader(job_repository()),
+        jobs=DynamoJobReader(get_settings(), get_dynamodb, job_repository()),
         renderer=PdfRenderer(),
     )
 

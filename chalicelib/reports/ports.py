@@ -9,6 +9,7 @@ from chalicelib.reports.domain import (
     Delivery,
     FailedRow,
     JobLine,
+    Recipient,
     ReportContent,
     ReportRecord,
 )
@@ -52,13 +53,11 @@ class DeliveryLog(Protocol):
     def begin_send(self, snapshot_id: str, attempts: int, lease_until: float) -> bool:
         """Claim the send; False if another run moved the delivery since it was read."""
 
-    def mark_sent(self, snapshot_id: str, message_id: str, sent_at: str) -> None:
-        """Record SES's acceptance."""
-
     def mark_failed(
-        self, snapshot_id: str, attempts: int, error: str, next_attempt_at: float, dead: bool
+        self, seen: Delivery, attempts: int, error: str, next_attempt_at: float, dead: bool
     ) -> bool:
-        """Record a failed attempt; ``dead`` moves it to the dead-letter list."""
+        """Record a failed attempt (``attempts``: the new total); ``dead`` moves it to the
+        dead-letter list. False if the delivery is no longer in ``seen``'s state and attempts."""
 
     def dead_letters(self, limit: int = 100) -> list[Delivery]:
         """The dead-letter list."""
@@ -71,16 +70,13 @@ class ReportRepository(Protocol):
     """The report history."""
 
     def save(self, record: ReportRecord) -> None:
-        """Create or overwrite a report item."""
-
-    def mark_sent(self, user_id: str, report_id: str, sent_at: str, message_id: str) -> None:
-        """Stamp a report as delivered."""
+        """Create or overwrite a report item (written once SES accepted the email)."""
 
     def list(self, user_id: str, limit: int = 50) -> list[ReportRecord]:
         """The user's reports, newest first."""
 
-    def get(self, user_id: str, report_id: str) -> ReportRecord | None:
-        """One of the user's reports, or None."""
+    def get(self, user_id: str, report_id: str, consistent: bool = False) -> ReportRecord | None:
+        """One of the user's reports, or None; ``consistent`` for a strongly consistent read."""
 
 
 class ReportArchive(Protocol):
@@ -109,13 +105,16 @@ class ReportMailer(Protocol):
 
 
 class JobReader(Protocol):
-    """Read-only access to the bulk jobs a report covers."""
+    """Read-only access to what a report shows of other features: its recipient (accounts),
+    the bulk jobs it covers and their failed rows (bulk import)."""
 
-    def jobs(self, user_id: str, job_ids: list[str]) -> list[JobLine]:
-        """The user's jobs among ``job_ids``."""
+    def recipient_and_jobs(
+        self, user_id: str, job_ids: list[str]
+    ) -> tuple[Recipient | None, list[JobLine]]:
+        """The user (None if the account is gone) and their jobs among ``job_ids``, in one read."""
 
     def failed_rows(self, job_ids: list[str], limit: int) -> list[FailedRow]:
-        """Up to ``limit`` failed rows over the jobs."""
+        """Up to ``limit`` failed rows over the jobs (pass only jobs that failed rows)."""
 
 
 class ReportRenderer(Protocol):

@@ -5,18 +5,21 @@ Per user, under a Redis lock:
 1. take a snapshot (the live status hash is renamed atomically, so counts ``bulk_insert`` adds
    meanwhile land in a fresh record for the next report); an unsent snapshot from an earlier run
    is reported first;
-2. for such a left-over snapshot, read its delivery (DynamoDB, keyed by the snapshot id):
-   ``sent`` means an earlier run stopped after SES accepted, so only the clean-up is left;
-3. render the PDF, stage it in S3, compose the email;
-4. claim the send with a conditional write (``sending``), send through SES, record ``sent``
-   with the message id, write the report history, then delete the snapshot.
+2. for such a left-over snapshot, read its delivery (DynamoDB, keyed by the snapshot id) and,
+   unless it is waiting for its backoff, the report's history item: the history item is written
+   only after SES accepted, so finding it means only the clean-up is left;
+3. read the user and the snapshot's jobs (one ``BatchGetItem``) and the failed rows of the jobs
+   that have some, render the PDF, stage it in S3, compose the email;
+4. claim the send with a conditional write (``sending``), send through SES, write the report
+   history (with the SES message id: the record that SES accepted), then delete the snapshot.
 
 A failure before SES accepted keeps the snapshot and schedules a retry with exponential backoff;
 after ``max_attempts`` the delivery goes to the dead-letter list. A run stopped between the SES
-call and the ``sent`` write leaves ``sending``: once its lease is over the delivery is moved to
-the dead-letter list as "in doubt" instead of being re-sent, because SES may have accepted it
-(an operator decides with ``POST /admin/dlq/{id}/retry``). That is the at-most-once choice for
-the one window no idempotency record can close; every other crash point is exactly once.
+call and the history write leaves ``sending`` and no history: once its lease is over the delivery
+is moved to the dead-letter list as "in doubt" instead of being re-sent, because SES may have
+accepted it (an operator decides with ``POST /admin/dlq/{id}/retry``). That is the at-most-once
+choice for the one window no idempotency record can close; every other crash point is exactly
+once.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from chalicelib.accounts.ports import UserRepository
 from chalicelib.config import Settings
 from chalicelib.observability import logger, mask_email, metrics
 from chalicelib.platform.clock import now_iso
@@ -43,7 +45,6 @@ from chalicelib.reports.domain import (
     SENDING,
     SENT,
     Delivery,
-    Recipient,
     ReportContent,
     ReportRecord,
     backoff_seconds,
@@ -114,8 +115,7 @@ class ReportDeps:
     reports: ReportRepository
     archive: ReportArchive
     mailer: ReportMailer
-    users: UserRepository
-    jobs: JobReader
+    jobs: JobReader  # the recipient, the jobs and their failed rows
     renderer: ReportRenderer
     clock: Callable[[], float] = time.time
 
@@ -146,18 +146,15 @@ class ReportRun:
 def _content(
     deps: ReportDeps, policy: ReportPolicy, snap: StatusSnapshot, report_id: str
 ) -> ReportContent:
-    user = deps.users.get(snap.user_id)
-    if user is None:
+    recipient, jobs = deps.jobs.recipient_and_jobs(snap.user_id, snap.job_ids)
+    if recipient is None:
         raise AccountGone(f"user {snap.user_id} is not registered")
-    jobs = deps.jobs.jobs(snap.user_id, snap.job_ids)
-    rows = (
-        deps.jobs.failed_rows([job.job_id for job in jobs], policy.max_failed_rows)
-        if snap.failure_count
-        else []
-    )
+    # A query per job that failed rows, none for the others.
+    failing = [job.job_id for job in jobs if job.failure_count > 0]
+    rows = deps.jobs.failed_rows(failing, policy.max_failed_rows) if failing else []
     return ReportContent(
         report_id=report_id,
-        recipient=Recipient(user_id=user.user_id, name=user.name, email=user.email),
+        recipient=recipient,
         generated_at=now_iso(),
         snapshot=snap,
         jobs=jobs,
@@ -173,12 +170,16 @@ def _ms(started: float) -> float:
 def _fail(
     run: ReportRun, delivery: Delivery, recorded: bool, error: str, started: float
 ) -> Outcome:
-    """Count a failed attempt: back off, or give up into the dead-letter list."""
+    """Count a failed attempt: back off, or give up into the dead-letter list.
+
+    ``delivery`` is the item as this run last left it (state and attempts): the write is
+    conditional on it, so a run that lost the delivery to another one changes nothing.
+    """
     attempts = delivery.attempts + 1
     dead = attempts >= run.policy.max_attempts
     next_at = run.deps.clock() + backoff_seconds(attempts, run.policy.backoff_base_seconds)
     if recorded:
-        run.deps.deliveries.mark_failed(delivery.snapshot_id, attempts, error, next_at, dead)
+        run.deps.deliveries.mark_failed(delivery, attempts, error, next_at, dead)
     else:
         run.deps.deliveries.create(
             replace(
@@ -249,10 +250,14 @@ def _claim(run: ReportRun, delivery: Delivery, recorded: bool) -> bool:
 
 
 def _after_send(run: ReportRun, delivery: Delivery, staged: _Staged, message_id: str) -> None:
-    """Record the send, keep the history, delete the snapshot (each step safe to repeat)."""
+    """Record the send in the history, then delete the snapshot.
+
+    The history item is the record that SES accepted: it is written only now, so a later run
+    that finds it knows the email went out. If this write fails the delivery stays ``sending``
+    without it, the "in doubt" case (the log line below names the SES message id).
+    """
     deps, record = run.deps, staged.record
     sent_at = now_iso()
-    deps.deliveries.mark_sent(delivery.snapshot_id, message_id, sent_at)
     logger.info(
         "report emailed",
         extra={
@@ -263,12 +268,12 @@ def _after_send(run: ReportRun, delivery: Delivery, staged: _Staged, message_id:
             "snapshot_id": delivery.snapshot_id,
         },
     )
+    deps.reports.save(replace(record, sent_at=sent_at, message_id=message_id))
     try:
-        deps.reports.save(replace(record, sent_at=sent_at, message_id=message_id))
         deps.snapshots.complete(record.user_id, delivery.snapshot_id)
     except Exception:  # sent and recorded: the next run finds the snapshot and reconciles
         logger.exception(
-            "report sent; history or clean-up left to the next run",
+            "report sent; clean-up left to the next run",
             extra={"user_id": record.user_id, "snapshot_id": delivery.snapshot_id},
         )
 
@@ -296,41 +301,64 @@ def _attempt(
     try:
         message_id = run.deps.mailer.send(staged.raw)
     except Exception as exc:
-        return _fail(run, delivery, True, f"{type(exc).__name__}: {exc}", started)
+        claimed = replace(delivery, state=SENDING)
+        return _fail(run, claimed, True, f"{type(exc).__name__}: {exc}", started)
     _after_send(run, delivery, staged, message_id)
     return Outcome(snap.user_id, Result.SENT, _ms(started), staged.render_ms, delivery.report_id)
 
 
+def _legacy_history(run: ReportRun, delivery: Delivery, snap: StatusSnapshot) -> None:
+    """The history item of a delivery an earlier release marked ``sent`` and stopped before
+    writing its history (that release wrote ``sent`` first): written from the delivery."""
+    deps = run.deps
+    if deps.reports.get(snap.user_id, delivery.report_id, consistent=True) is not None:
+        return
+    recipient, _jobs = deps.jobs.recipient_and_jobs(snap.user_id, [])
+    deps.reports.save(
+        ReportRecord(
+            user_id=snap.user_id,
+            report_id=delivery.report_id,
+            email=recipient.email if recipient else "",
+            s3_key=f"{run.policy.report_prefix}/{snap.user_id}/{delivery.report_id}.pdf",
+            success_count=snap.success_count,
+            failure_count=snap.failure_count,
+            created_at=delivery.sent_at,
+            sent_at=delivery.sent_at,
+            message_id=delivery.message_id,
+            job_ids=snap.job_ids,
+        )
+    )
+
+
 def _reconcile(run: ReportRun, delivery: Delivery, snap: StatusSnapshot, started: float) -> Outcome:
     """An earlier run sent this snapshot and stopped before cleaning up: finish its work."""
-    deps = run.deps
-    if deps.reports.get(snap.user_id, delivery.report_id) is None:
-        user = deps.users.get(snap.user_id)
-        key = f"{run.policy.report_prefix}/{snap.user_id}/{delivery.report_id}.pdf"
-        deps.reports.save(
-            ReportRecord(
-                user_id=snap.user_id,
-                report_id=delivery.report_id,
-                email=user.email if user else "",
-                s3_key=key,
-                success_count=snap.success_count,
-                failure_count=snap.failure_count,
-                created_at=delivery.sent_at,
-                sent_at=delivery.sent_at,
-                message_id=delivery.message_id,
-                job_ids=snap.job_ids,
-            )
-        )
-    deps.snapshots.complete(snap.user_id, snap.snapshot_id)
+    run.deps.snapshots.complete(snap.user_id, snap.snapshot_id)
     logger.info(
         "snapshot already reported; cleaned up",
         extra={
             "user_id": snap.user_id,
             "snapshot_id": snap.snapshot_id,
-            "ses_message_id": delivery.message_id,
+            "report_id": delivery.report_id,
         },
     )
     return Outcome(snap.user_id, Result.RECONCILED, _ms(started), report_id=delivery.report_id)
+
+
+def _in_doubt(run: ReportRun, delivery: Delivery, snap: StatusSnapshot, started: float) -> Outcome:
+    """Claimed, lease over, no history: SES may have accepted it, so it is never re-sent."""
+    now = run.deps.clock()
+    run.deps.deliveries.mark_failed(delivery, delivery.attempts, IN_DOUBT, now, True)
+    logger.error(
+        "report delivery in doubt; moved to the dead-letter list",
+        extra={"user_id": snap.user_id, "snapshot_id": snap.snapshot_id},
+    )
+    return Outcome(
+        snap.user_id,
+        Result.DEAD_LETTERED,
+        _ms(started),
+        report_id=delivery.report_id,
+        error=IN_DOUBT,
+    )
 
 
 def _resume(run: ReportRun, delivery: Delivery, snap: StatusSnapshot, started: float) -> Outcome:
@@ -338,26 +366,18 @@ def _resume(run: ReportRun, delivery: Delivery, snap: StatusSnapshot, started: f
     now = run.deps.clock()
     waiting = Outcome(snap.user_id, Result.WAITING, _ms(started), report_id=delivery.report_id)
     if delivery.state == SENT:
+        _legacy_history(run, delivery, snap)
         return _reconcile(run, delivery, snap, started)
-    if delivery.state == DEAD:
+    if delivery.state in (PENDING, FAILED) and delivery.next_attempt_at > now:
+        return waiting  # in backoff: nothing to decide before it is due
+    # Only a run that won the claim and heard SES accept writes the history item; anything else
+    # about the delivery (a lease still running, a dead letter) is moot once it exists.
+    if run.deps.reports.get(snap.user_id, delivery.report_id, consistent=True) is not None:
+        return _reconcile(run, delivery, snap, started)
+    if delivery.state == DEAD or (delivery.state == SENDING and delivery.lease_until > now):
         return waiting
     if delivery.state == SENDING:
-        if delivery.lease_until > now:
-            return waiting
-        run.deps.deliveries.mark_failed(snap.snapshot_id, delivery.attempts, IN_DOUBT, now, True)
-        logger.error(
-            "report delivery in doubt; moved to the dead-letter list",
-            extra={"user_id": snap.user_id, "snapshot_id": snap.snapshot_id},
-        )
-        return Outcome(
-            snap.user_id,
-            Result.DEAD_LETTERED,
-            _ms(started),
-            report_id=delivery.report_id,
-            error=IN_DOUBT,
-        )
-    if delivery.next_attempt_at > now:
-        return waiting
+        return _in_doubt(run, delivery, snap, started)
     return _attempt(run, delivery, True, snap, started)
 
 

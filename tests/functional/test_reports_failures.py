@@ -83,8 +83,9 @@ class CrashOnComplete:
         raise Crash("killed between the SES send and the snapshot delete")
 
 
-class CrashOnMarkSent:
-    """The real delivery log; the process dies right after SES accepted, before recording it."""
+class CrashOnSentRecord:
+    """The real report history, whose item is the record that SES accepted a report; the
+    process dies right after SES accepted, before that record is written."""
 
     def __init__(self, real: Any) -> None:
         self.real = real
@@ -92,7 +93,7 @@ class CrashOnMarkSent:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 
-    def mark_sent(self, snapshot_id: str, message_id: str, sent_at: str) -> None:
+    def save(self, record: Any) -> None:
         raise Crash("killed between the SES send and the sent record")
 
 
@@ -239,9 +240,7 @@ def test_a_crash_before_recording_the_send_is_dead_lettered_not_resent(aws: Any)
     clock = FakeClock()
     real = wiring.report_dependencies()
     with pytest.raises(Crash):
-        send_reports(
-            report_deps(deliveries=CrashOnMarkSent(real.deliveries), clock=clock), FAST_POLICY
-        )
+        send_reports(report_deps(reports=CrashOnSentRecord(real.reports), clock=clock), FAST_POLICY)
     assert len(mail_for(user.email)) == 1
 
     # while the send lease runs, nobody touches it; after it, it is "in doubt"
@@ -359,3 +358,60 @@ def test_a_status_record_of_a_removed_account_is_dropped_once_and_never_dead_let
     assert sent_messages() == []
     assert wiring.deliveries().dead_letters() == []
     assert live_status_keys() == []
+
+
+def test_a_send_recorded_after_its_delivery_was_put_in_doubt_is_cleaned_up_not_resent(aws):
+    # Given a run that stalled after SES accepted: the next run put the delivery in doubt
+    # (dead-lettered), then the stalled run recorded the send and died before the clean-up
+    user = _user(19)
+    publish(seed_job(user.user_id, ok=2, failed=0))
+    real = wiring.report_dependencies()
+    with pytest.raises(Crash):
+        send_reports(report_deps(snapshots=CrashOnComplete(real.snapshots)), FAST_POLICY)
+    snapshot_id = redis_client().hget(f"reports:snapshot:{user.user_id}", "_snapshot_id")
+    claimed = wiring.deliveries().get(snapshot_id)
+    assert claimed is not None and claimed.state == "sending"
+    assert wiring.deliveries().mark_failed(claimed, claimed.attempts, "in doubt", 0.0, dead=True)
+
+    # When the next run finds the snapshot
+    summary = send_reports(report_deps(), FAST_POLICY)
+
+    # Then the recorded send wins over the dead letter: cleaned up, never sent again
+    assert summary["reconciled"] == 1 and summary["reports_sent"] == 0
+    assert len(mail_for(user.email)) == 1
+    assert not _snapshot_exists(user) and live_status_keys() == []
+
+
+def test_a_delivery_an_earlier_release_marked_sent_is_cleaned_up_with_its_history(aws: Any):
+    # Given a snapshot whose delivery an earlier release marked "sent" (it wrote that before the
+    # history item) and died before writing the history
+    from chalicelib.reports.adapters.models import DeliveryModel
+
+    user = _user(20)
+    publish(seed_job(user.user_id, ok=5, failed=2))
+    snap = wiring.report_dependencies().snapshots.take(
+        user.user_id, "01JLEGACYSNAPSHOT000000000", "2026-11-25T10:05:00.000Z"
+    )
+    assert snap is not None
+    report_id = "01JLEGACYREPORT00000000000"
+    DeliveryModel(
+        snapshot_id=snap.snapshot_id,
+        user_id=user.user_id,
+        report_id=report_id,
+        state="sent",
+        message_id="ses-message-1",
+        sent_at="2026-11-25T10:06:00.000Z",
+        created_at="2026-11-25T10:05:00.000Z",
+        updated_at="2026-11-25T10:06:00.000Z",
+    ).save()
+
+    # When a run of this release finds it
+    summary = send_reports(report_deps(), FAST_POLICY)
+
+    # Then no email goes out, the history gets the report, and the snapshot is gone
+    assert summary["reconciled"] == 1 and summary["reports_sent"] == 0
+    assert sent_messages() == []
+    record = wiring.report_repository().get(user.user_id, report_id)
+    assert record is not None and record.message_id == "ses-message-1"
+    assert (record.email, record.success_count, record.failure_count) == (user.email, 5, 2)
+    assert not _snapshot_exists(user) and live_status_keys() == []

@@ -2,6 +2,12 @@
 
 Every state change is a conditional write, so two runs (or a run and an admin retry) can never
 both move the same delivery forward: the loser's condition fails and it leaves the user alone.
+
+A delivery ends in ``sending``: SES's acceptance is recorded by the report's history item
+(``report_store.py``), written right after the send, so a report costs one write fewer. The claim
+therefore sets the 30-day expiry that a sent delivery keeps; a failure clears it again, so
+failed and dead deliveries stay until they are sent or retried. ``sent`` deliveries (with
+``message_id`` and ``sent_at``) were written by earlier releases and are still read.
 """
 
 from __future__ import annotations
@@ -16,12 +22,17 @@ from chalicelib.platform.adapters.dynamodb_models import bind_models
 from chalicelib.platform.clock import now_iso
 from chalicelib.platform.errors import Conflict, NotFound
 from chalicelib.reports.adapters.models import DeliveryModel
-from chalicelib.reports.domain import DEAD, FAILED, PENDING, SENDING, SENT, Delivery
+from chalicelib.reports.domain import DEAD, FAILED, PENDING, SENDING, Delivery
 
 _DEAD_LETTER = "1"
-# Sent deliveries are kept long enough to recognise any snapshot a crashed run could leave.
+# Claimed (so possibly sent) deliveries are kept long enough to recognise any snapshot a crashed
+# run could leave.
 SENT_RETENTION_SECONDS = 30 * 24 * 3600
 _MAX_ERROR_CHARS = 500
+
+
+def _expiry() -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=SENT_RETENTION_SECONDS)
 
 
 def _conditional_failed(exc: Exception) -> bool:
@@ -77,6 +88,7 @@ class DynamoDeliveries:
             dead_letter=_DEAD_LETTER if delivery.state == DEAD else None,
             created_at=now,
             updated_at=now,
+            expires_at=_expiry() if delivery.state == SENDING else None,
         )
         with dynamo_unavailable_as_domain_error("create delivery"):
             try:
@@ -106,34 +118,20 @@ class DynamoDeliveries:
                 DeliveryModel.state.set(SENDING),
                 DeliveryModel.lease_until.set(lease_until),
                 DeliveryModel.updated_at.set(now_iso()),
+                DeliveryModel.expires_at.set(_expiry()),
             ],
             DeliveryModel.state.is_in(PENDING, FAILED) & (DeliveryModel.attempts == attempts),
         )
 
-    def mark_sent(self, snapshot_id: str, message_id: str, sent_at: str) -> None:
-        """Record SES's acceptance. Unconditional: once SES accepted, ``sent`` is the truth."""
-        self._update(
-            snapshot_id,
-            [
-                DeliveryModel.state.set(SENT),
-                DeliveryModel.message_id.set(message_id),
-                DeliveryModel.sent_at.set(sent_at),
-                DeliveryModel.updated_at.set(now_iso()),
-                DeliveryModel.dead_letter.remove(),
-                DeliveryModel.expires_at.set(
-                    dt.datetime.now(dt.UTC) + dt.timedelta(seconds=SENT_RETENTION_SECONDS)
-                ),
-            ],
-            DeliveryModel.snapshot_id.exists(),
-        )
-
     def mark_failed(
-        self, snapshot_id: str, attempts: int, error: str, next_attempt_at: float, dead: bool
+        self, seen: Delivery, attempts: int, error: str, next_attempt_at: float, dead: bool
     ) -> bool:
         """Record a failed attempt (``attempts`` is the new total); ``dead`` moves it to the DLQ.
 
-        Conditional on the delivery not being ``sent``: a late failure report from an
-        overlapping run never un-sends a delivered report.
+        Conditional on the delivery still being in the state and attempts this run saw
+        (``seen``): a late failure report from an overlapping run never undoes another run's
+        claim, so it can neither hide a sent report nor let it be sent again. False if the
+        condition failed.
         """
         now = now_iso()
         actions: list[object] = [
@@ -143,10 +141,12 @@ class DynamoDeliveries:
             DeliveryModel.last_error.set(error[:_MAX_ERROR_CHARS] or "unknown error"),
             DeliveryModel.failed_at.set(now),
             DeliveryModel.updated_at.set(now),
+            DeliveryModel.expires_at.remove(),
         ]
         if dead:
             actions.append(DeliveryModel.dead_letter.set(_DEAD_LETTER))
-        return self._update(snapshot_id, actions, DeliveryModel.state != SENT)
+        unchanged = (DeliveryModel.state == seen.state) & (DeliveryModel.attempts == seen.attempts)
+        return self._update(seen.snapshot_id, actions, unchanged)
 
     def dead_letters(self, limit: int = 100) -> list[Delivery]:
         """The deliveries in the dead-letter list, oldest failure first."""

@@ -1,52 +1,132 @@
-"""The bulk jobs a report covers, as the report pipeline sees them.
+"""What a report shows of other features: its recipient, the bulk jobs it covers, their failed rows.
 
-The jobs and their row errors belong to the bulk import; this reads them through its repository
-and only translates them into the report's own types (``JobLine``, ``FailedRow``). The wiring
-hands in the repository (``DynamoJobRepository``): an adapter of one feature does not import
-another feature's adapter.
+The recipient (the users table, owned by accounts) and the jobs (the jobs table, owned by the bulk
+import) are read together in one ``BatchGetItem`` across both tables, so a report pays one read
+request for them instead of a ``GetItem`` plus a ``BatchGetItem``. That single request has to name
+both tables' keys and attributes, which no repository of either feature offers, so this adapter
+reads the few attributes it shows by name:
+
+- users: key ``pk = "USER#<user_id>"``; ``user_id``, ``name``, ``email`` (never the password hash);
+- jobs: key ``(user_id, job_id)``; ``job_id``, ``status``, ``created_at``, ``completed_at``,
+  ``success_count``, ``failure_count``.
+
+Those are the layouts of ``accounts/adapters/models.py`` (``UserModel``) and
+``bulk_import/adapters/models.py`` (``JobModel``); the report tests write users and jobs through
+those features' own repositories and read them back here, so a change there fails them. Failed
+rows are still read through the bulk import's repository (``BulkJobHistory``, handed in by the
+wiring): one ``Query`` per job that failed rows, in that repository's layout.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
-from chalicelib.bulk_import.domain import Job, RowError
-from chalicelib.reports.domain import FailedRow, JobLine
+from boto3.dynamodb.types import TypeDeserializer
+
+from chalicelib.bulk_import.domain import RowError
+from chalicelib.config import Settings
+from chalicelib.platform.adapters.dynamodb_batch_get import TableRead, batch_get
+from chalicelib.platform.adapters.dynamodb_errors import dynamo_unavailable_as_domain_error
+from chalicelib.platform.adapters.dynamodb_retry import Backoff
+from chalicelib.reports.domain import FailedRow, JobLine, Recipient
+
+USER_KEY_PREFIX = "USER#"
+# Only what the report shows ("name" and "status" are reserved words in expressions).
+_USER_PROJECTION = "user_id, #name, email"
+_JOB_PROJECTION = "job_id, #status, created_at, completed_at, success_count, failure_count"
+_plain = TypeDeserializer().deserialize
 
 
 class BulkJobHistory(Protocol):
     """What this reader needs of the bulk import's job repository."""
 
-    def get_jobs(self, user_id: str, job_ids: list[str]) -> list[Job]:
-        """The user's jobs among ``job_ids`` (unknown ones skipped), in order."""
-
     def first_errors(self, job_id: str, limit: int | None) -> list[RowError]:
         """The first ``limit`` row errors of the job, by row."""
 
 
+def _value(item: Mapping[str, Any], name: str) -> Any:
+    raw = item.get(name)
+    return _plain(raw) if raw is not None else None
+
+
+def _to_recipient(item: Mapping[str, Any]) -> Recipient:
+    return Recipient(
+        user_id=str(_value(item, "user_id")),
+        name=str(_value(item, "name") or ""),
+        email=str(_value(item, "email")),
+    )
+
+
+def _to_line(item: Mapping[str, Any]) -> JobLine:
+    return JobLine(
+        job_id=str(_value(item, "job_id")),
+        status=str(_value(item, "status")),
+        submitted_at=str(_value(item, "created_at")),
+        completed_at=str(_value(item, "completed_at") or ""),
+        success_count=int(_value(item, "success_count") or 0),
+        failure_count=int(_value(item, "failure_count") or 0),
+    )
+
+
 class DynamoJobReader:
-    """``JobReader`` over the bulk import's job repository."""
+    """``JobReader``: the users and jobs tables read directly, row errors through ``jobs``.
 
-    def __init__(self, jobs: BulkJobHistory) -> None:
+    ``client`` returns the low-level DynamoDB client; ``backoff`` paces retries of keys
+    DynamoDB left unprocessed.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: Callable[[], Any],
+        jobs: BulkJobHistory,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._users_table = settings.tables.users
+        self._jobs_table = settings.tables.jobs
+        self._client = client
         self._jobs = jobs
+        self._backoff = backoff or Backoff()
 
-    def jobs(self, user_id: str, job_ids: list[str]) -> list[JobLine]:
-        """The user's jobs among ``job_ids`` (unknown ids skipped), oldest first."""
-        lines = [
-            JobLine(
-                job_id=job.job_id,
-                status=job.status,
-                submitted_at=job.created_at,
-                completed_at=job.completed_at or "",
-                success_count=job.success_count,
-                failure_count=job.failure_count,
-            )
-            for job in self._jobs.get_jobs(user_id, job_ids)
-        ]
-        return sorted(lines, key=lambda line: (line.submitted_at, line.job_id))
+    def recipient_and_jobs(
+        self, user_id: str, job_ids: list[str]
+    ) -> tuple[Recipient | None, list[JobLine]]:
+        """The user (None if no such account) and their jobs among ``job_ids``, oldest first.
+
+        Unknown or expired job ids, and other users' jobs, are skipped. One ``BatchGetItem``
+        for up to 99 jobs (one more per further 100), strongly consistent: a job's final status
+        and counts were written just before its counts reached the report.
+        """
+        reads = {
+            self._users_table: TableRead(
+                keys=[{"pk": {"S": f"{USER_KEY_PREFIX}{user_id}"}}],
+                projection=_USER_PROJECTION,
+                names={"#name": "name"},
+                consistent=True,
+            ),
+            self._jobs_table: TableRead(
+                keys=[
+                    {"user_id": {"S": user_id}, "job_id": {"S": job_id}}
+                    for job_id in dict.fromkeys(job_ids)
+                ],
+                projection=_JOB_PROJECTION,
+                names={"#status": "status"},
+                consistent=True,
+            ),
+        }
+        with dynamo_unavailable_as_domain_error("read the report's user and jobs"):
+            found = batch_get(self._client(), reads, self._backoff)
+        users = found[self._users_table]
+        recipient = _to_recipient(users[0]) if users else None
+        lines = [_to_line(item) for item in found[self._jobs_table]]
+        return recipient, sorted(lines, key=lambda line: (line.submitted_at, line.job_id))
 
     def failed_rows(self, job_ids: list[str], limit: int) -> list[FailedRow]:
-        """Up to ``limit`` failed rows over the jobs, in job order then row order."""
+        """Up to ``limit`` failed rows over the jobs, in job order then row order.
+
+        One ``Query`` per job until ``limit`` rows were read: pass only jobs that failed rows.
+        """
         rows: list[FailedRow] = []
         for job_id in job_ids:
             remaining = limit - len(rows)

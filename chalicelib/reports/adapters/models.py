@@ -15,7 +15,11 @@ from chalicelib.platform.adapters.dynamodb_models import BoundModel
 
 
 class ReportModel(BoundModel):
-    """``(user_id, report_id)``: a report that was rendered, staged and (once sent) delivered."""
+    """``(user_id, report_id)``: a report SES accepted (``GET /reports``).
+
+    Written right after SES accepted the email, never before, so it is also the record that the
+    send happened: a run that finds a claimed delivery with this item only cleans up.
+    """
 
     table_key = "reports"
 
@@ -48,8 +52,9 @@ class DeadLetterIndex(GlobalSecondaryIndex["DeliveryModel"]):  # type: ignore[no
 class DeliveryModel(BoundModel):
     """``snapshot_id``: the idempotency and retry record of one status snapshot's report.
 
-    Moved ``pending``/``failed`` -> ``sending`` by a conditional write before SES is called and
-    to ``sent`` (with the SES message id) right after, so a later run never sends it again.
+    Moved ``pending``/``failed`` -> ``sending`` by a conditional write before SES is called, so
+    only one run sends it; SES's acceptance is recorded by the report's ``ReportModel`` item.
+    ``message_id`` and ``sent_at`` are set only on ``sent`` deliveries of earlier releases.
     """
 
     table_key = "deliveries"

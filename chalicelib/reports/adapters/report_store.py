@@ -41,7 +41,11 @@ class DynamoReportRepository:
         bind_models(settings, ReportModel)
 
     def save(self, record: ReportRecord) -> None:
-        """Create or overwrite the report item (a retry of the same report rewrites it)."""
+        """Create or overwrite the report item.
+
+        The report run writes it once SES accepted the email, with ``sent_at`` and
+        ``message_id``: it is the history entry and the record of the send at once.
+        """
         item = ReportModel(
             user_id=record.user_id,
             report_id=record.report_id,
@@ -57,13 +61,6 @@ class DynamoReportRepository:
         with dynamo_unavailable_as_domain_error("save report"):
             item.save()
 
-    def mark_sent(self, user_id: str, report_id: str, sent_at: str, message_id: str) -> None:
-        """Stamp the report as delivered."""
-        with dynamo_unavailable_as_domain_error("update report"):
-            ReportModel(user_id=user_id, report_id=report_id).update(
-                actions=[ReportModel.sent_at.set(sent_at), ReportModel.message_id.set(message_id)]
-            )
-
     def list(self, user_id: str, limit: int = 50) -> list[ReportRecord]:
         """The user's reports, newest first."""
         with dynamo_unavailable_as_domain_error("list reports"):
@@ -72,11 +69,15 @@ class DynamoReportRepository:
                 for item in ReportModel.query(user_id, scan_index_forward=False, limit=limit)
             ]
 
-    def get(self, user_id: str, report_id: str) -> ReportRecord | None:
-        """One of the user's reports, or None (also for another user's report id)."""
+    def get(self, user_id: str, report_id: str, consistent: bool = False) -> ReportRecord | None:
+        """One of the user's reports, or None (also for another user's report id).
+
+        ``consistent``: a strongly consistent read, for the report run deciding whether SES
+        accepted a report (the item is written only after it did).
+        """
         with dynamo_unavailable_as_domain_error("read report"):
             try:
-                return _to_record(ReportModel.get(user_id, report_id))
+                return _to_record(ReportModel.get(user_id, report_id, consistent_read=consistent))
             except DoesNotExist:
                 return None
 
