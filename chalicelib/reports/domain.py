@@ -13,7 +13,9 @@ from typing import Any
 from chalicelib.status_record.record import StatusSnapshot
 
 # Delivery states. A delivery is keyed by the snapshot it reports, so it is the idempotency
-# record: ``sending`` is written (conditionally) before SES is called and ``sent`` right after.
+# record: ``sending`` is written (conditionally) before SES is called, and stays; that SES
+# accepted is recorded by the report's history item. ``sent`` is only read: earlier releases
+# wrote it right after the send.
 PENDING = "pending"
 FAILED = "failed"
 SENDING = "sending"
