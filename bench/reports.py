@@ -1,13 +1,22 @@
-"""Benchmark: 1,000 users' reports end to end, concurrently and then one after another.
+"""Benchmark: reports through the real per-user delivery against the emulator's ceiling.
 
-Starts a moto server (its own process, on a free port) and a redis-server, registers the users,
-gives each a finished bulk job with a few failed rows and a status record (through
-``bulk_insert``'s own Lua script), then runs the real ``send_reports`` (render the PDF, stage it
-in S3, record it in DynamoDB, send it through SES, delete the snapshot) over HTTP against the
-emulator. Then the same work again with one worker. Prints reports/s, PDF render p50/p99 and
-the ratio.
+Starts a moto server (its own process, on a free port) and a redis-server, registers the users
+and gives each a finished bulk job with 4 failed rows and a status record
+(``bench/_report_data.py``).
 
-    .venv/bin/python bench/reports.py [--users 1000] [--workers 8]
+- **pipeline**: the real ``send_reports`` in this process (``deliver_user`` per user, the same
+  per-user delivery ``report_worker`` runs: lock, snapshot, read, render the PDF, S3, DynamoDB,
+  SES, clean-up) on ``--workers`` threads over HTTP against the emulator. SES pacing is off
+  (``REPORT_SEND_RATE``): the emulator reports a 1/s quota.
+- **ceiling**: the AWS calls of one real delivery, recorded in a warm-up delivery, replayed once
+  per user on the same number of threads with nothing of ours in between: no Redis, no
+  rendering (the recorded PDF and email are sent again), no composing. Reads are replayed as
+  recorded; writes get fresh ids so their conditions hold. pipeline/ceiling is how close our
+  code gets to the emulator.
+
+Before that it times the sample report's render alone, 100 times.
+
+    .venv/bin/python bench/reports.py [--users 300] [--workers 8]
     .venv/bin/python bench/reports.py --sample docs/sample-report.pdf   # only write a sample PDF
 """
 
@@ -15,19 +24,43 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _calls import (  # noqa: E402
+    Call,
+    FreshUlids,
+    app_clients,
+    for_replay,
+    replay,
+    summarise,
+)
+from _report_data import (  # noqa: E402
+    NoTimeLimit,
+    cpu_seconds,
+    emails_sent,
+    environment,
+    record_delivery,
+    register,
+    seed,
+    start_moto,
+    user_ids,
+)
 
 from localdev.managed_process import free_port  # noqa: E402
-from localdev.services import RedisServer, port_open  # noqa: E402
+from localdev.services import RedisServer  # noqa: E402
+
+TARGET_CEILING_RATIO = 0.85
+WARMUP_USERS = 10
 
 
 def _percentile(samples: list[float], q: float) -> float:
@@ -52,146 +85,45 @@ class TimedRenderer:
         return pdf
 
 
-class _NoTimeLimit:
-    """A Lambda context with an hour left: the benchmark measures work, not the time budget."""
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 3_600_000
-
-
-def _start_moto(port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not port_open(port):
-        if time.monotonic() > deadline or process.poll() is not None:
-            raise RuntimeError("moto server did not start")
-        time.sleep(0.1)
-    return process
-
-
-def _environment(moto_port: int, redis_url: str) -> None:
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://127.0.0.1:{moto_port}",
-        REDIS_URL=redis_url,
-        JWT_SECRET="bench-secret-" + "x" * 32,
-        STAGE="local",
-        RESOURCE_PREFIX="books-api-bench",
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_REGION="us-east-1",
-        POWERTOOLS_LOG_LEVEL="ERROR",
-        POWERTOOLS_METRICS_DISABLED="true",
-        REDIS_TIMEOUT_SECONDS="5",
-    )
-
-
-def _seed(users: list[str], round_no: int) -> None:
-    """A finished job with 20 rows (4 failed) and a status record for every user."""
-    from chalicelib.bulk_import.adapters.models import JobErrorModel, JobModel
-    from chalicelib.clients import get_redis
-    from chalicelib.status_record.adapters.redis_store import RedisStatusStore
-
-    status = RedisStatusStore(get_redis)
-    reasons = [
-        "isbn check digit is wrong",
-        "title is required",
-        "duplicate isbn",
-        "published_year must be between 1450 and 2027",
-    ]
-    with JobModel.batch_write() as jobs, JobErrorModel.batch_write() as errors:
-        for n, user_id in enumerate(users):
-            job_id = f"01JBENCH{round_no:02d}{n:016d}"
-            jobs.save(
-                JobModel(
-                    user_id=user_id,
-                    job_id=job_id,
-                    status="completed",
-                    source_key="uploads/x",
-                    content_type="application/json",
-                    total_rows=20,
-                    next_row=20,
-                    success_count=16,
-                    failure_count=4,
-                    created_at="2026-11-25T10:00:00.000Z",
-                    completed_at="2026-11-25T10:01:00.000Z",
-                )
-            )
-            for row in range(4):
-                errors.save(
-                    JobErrorModel(
-                        job_id=job_id, row=row * 5 + 1, isbn=f"97800000{n:05d}", reason=reasons[row]
-                    )
-                )
-    for n, user_id in enumerate(users):
-        status.publish(
-            user_id, f"01JBENCH{round_no:02d}{n:016d}", 16, 4, "2026-11-25T10:01:00.000Z"
-        )
-
-
-def _register(count: int) -> list[str]:
-    from chalicelib.accounts.adapters.models import EmailClaimModel, UserModel
-    from chalicelib.config import get_settings
-    from chalicelib.platform.adapters.dynamodb_models import bind_models
-
-    bind_models(get_settings(), UserModel, EmailClaimModel)
-    users = [f"01JBENCHUSER{n:014d}" for n in range(count)]
-    with UserModel.batch_write() as batch, EmailClaimModel.batch_write() as claims:
-        for n, user_id in enumerate(users):
-            email = f"bench{n}@example.com"
-            batch.save(
-                UserModel(
-                    pk=f"USER#{user_id}",
-                    user_id=user_id,
-                    email=email,
-                    name=f"Bench Reader {n}",
-                    role="user",
-                    password_hash="x",
-                    created_at="2026-11-25T09:00:00.000Z",
-                )
-            )
-            claims.save(EmailClaimModel(pk=f"EMAIL#{email}", user_id=user_id))
-    return users
-
-
-def _run(label: str, workers: int, users: list[str], round_no: int) -> dict[str, Any]:
-    from chalicelib import wiring
+def _quiet_metrics() -> None:
     from chalicelib.observability import metrics
-    from chalicelib.reports.service import ReportPolicy, send_reports
 
     # Powertools prints an EMF line every 100 values even when metrics are disabled: in a
     # benchmark they are noise, so they are dropped here (Lambda publishes them for real).
     metrics.add_metric = lambda *args, **kwargs: None  # type: ignore[method-assign]
-    _seed(users, round_no)
+
+
+def pipeline(users: list[str], workers: int) -> dict[str, Any]:
+    """The real ``send_reports`` over ``users`` (seeded already) on ``workers`` threads."""
+    from chalicelib import wiring
+    from chalicelib.reports.service import send_reports
+
     timed = TimedRenderer(wiring.report_dependencies().renderer)
-    report_deps = replace(wiring.report_dependencies(), renderer=timed)
-    # The emulator reports a 1/s quota; SES production accounts are set per account.
-    policy = ReportPolicy(workers=workers, send_rate=100_000.0, lock_ttl_ms=600_000)
+    deps = replace(wiring.report_dependencies(), renderer=timed)
+    policy = replace(wiring.report_policy(), workers=workers)
     started = time.perf_counter()
-    summary = send_reports(report_deps, policy, _NoTimeLimit())
-    elapsed = time.perf_counter() - started
-    sent = summary["reports_sent"]
-    result = {
-        "label": label,
-        "workers": workers,
-        "sent": sent,
-        "seconds": elapsed,
-        "rate": sent / elapsed,
+    summary = send_reports(deps, policy, NoTimeLimit())
+    seconds = time.perf_counter() - started
+    if summary["reports_sent"] != len(users):
+        raise SystemExit(f"the pipeline did not send every report: {summary}")
+    return {
+        "seconds": seconds,
+        "rate": len(users) / seconds,
         "p50": _percentile(timed.samples, 0.5),
         "p99": _percentile(timed.samples, 0.99),
-        "failed": summary["reports_failed"],
     }
-    print(
-        f"{label:<12} workers={workers:<2} sent={sent:<5} failed={result['failed']:<3} "
-        f"time={elapsed:6.1f}s  {result['rate']:6.1f} reports/s  "
-        f"render p50={result['p50']:5.1f} ms p99={result['p99']:5.1f} ms",
-        flush=True,
-    )
-    return result
+
+
+def ceiling(calls: list[Call], count: int, workers: int) -> float:
+    """Replay one delivery's calls ``count`` times on ``workers`` threads; the seconds taken."""
+    from chalicelib.platform.ids import new_ulid
+
+    prepared = [for_replay(calls, FreshUlids(new_ulid)) for _ in range(count)]
+    client_for = app_clients()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda one: replay(one, client_for), prepared))
+    return time.perf_counter() - started
 
 
 def sample_content() -> Any:
@@ -290,9 +222,12 @@ def _render_alone(times: int = 100) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--users", type=int, default=300)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--sample", help="write a sample report PDF to this path and exit")
+    parser.add_argument(
+        "--profile", action="store_true", help="profile deliveries one by one instead (cProfile)"
+    )
     args = parser.parse_args()
     if args.sample:
         from chalicelib.reports.adapters.pdf_report import render_report_pdf
@@ -309,33 +244,112 @@ def main() -> None:
     redis_server = RedisServer(free_port())
     redis_server.start()
     moto_port = free_port()
-    moto = _start_moto(moto_port)
-    _environment(moto_port, redis_server.url)
+    moto = start_moto(moto_port)
+    environment(moto_port, redis_server.url)
     try:
-        from chalicelib.clients import get_ses
         from infra.bootstrap import ensure_all
 
         ensure_all()
-        users = _register(args.users)
-        print(
-            f"reports benchmark: {args.users} users, moto server :{moto_port} (own process), "
-            f"redis-server :{redis_server.port}, {os.cpu_count()} CPUs",
-            flush=True,
-        )
-        concurrent = _run("concurrent", args.workers, users, 1)
-        sequential = _run("sequential", 1, users, 2)
-        emails = int(get_ses().get_send_quota()["SentLast24Hours"])
-        print(f"emails accepted by SES: {emails} (expected {2 * args.users})")
-        print(f"speed-up concurrent/sequential: {concurrent['rate'] / sequential['rate']:.2f}x")
-        print(
-            f"targets: >= 50 reports/s -> {concurrent['rate']:.1f}; "
-            f"render p50 <= 15 ms -> {sequential['p50']:.1f} ms (uncontended), "
-            f"{concurrent['p50']:.1f} ms (under {args.workers} threads)"
-        )
+        _quiet_metrics()
+        if args.profile:
+            profile(args.users)
+        else:
+            measure(args.users, args.workers, moto.pid, redis_server.port)
     finally:
         moto.terminate()
         moto.wait(timeout=10)
         redis_server.stop()
+
+
+class CpuMeter:
+    """CPU seconds this process and the moto server used during a block, per report."""
+
+    def __init__(self, moto_pid: int) -> None:
+        self.moto_pid = moto_pid
+        self.ours = self.moto = 0.0
+
+    def __enter__(self) -> CpuMeter:
+        self._started = (time.process_time(), cpu_seconds(self.moto_pid))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.ours = time.process_time() - self._started[0]
+        self.moto = cpu_seconds(self.moto_pid) - self._started[1]
+
+    def per_report(self, count: int) -> str:
+        return (
+            f"CPU per report: bench process {1000 * self.ours / count:5.1f} ms, "
+            f"moto server {1000 * self.moto / count:5.1f} ms"
+        )
+
+
+def measure(count: int, workers: int, moto_pid: int, redis_port: int) -> None:
+    """Seed, record one delivery, then the ceiling and the pipeline; print the figures."""
+    warmup, users = user_ids(WARMUP_USERS, "WARM"), user_ids(count)
+    register(warmup + users)
+    seed(warmup, 0)
+    calls = record_delivery(warmup)
+    print(
+        f"reports benchmark: {count} users, {workers} threads, moto server (own process), "
+        f"redis-server :{redis_port}, {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    print(f"one delivery's AWS calls (recorded): {len(calls)}: {summarise(calls)}", flush=True)
+    with CpuMeter(moto_pid) as ceiling_cpu:
+        ceiling_seconds = ceiling(calls, count, workers)
+    ceiling_rate = count / ceiling_seconds
+    print(
+        f"ceiling  : {ceiling_rate:6.1f} reports/s ({ceiling_seconds:5.1f} s, the recorded calls "
+        f"replayed {count} times); {ceiling_cpu.per_report(count)}",
+        flush=True,
+    )
+    seed(users, 1)
+    with CpuMeter(moto_pid) as pipeline_cpu:
+        result = pipeline(users, workers)
+    print(
+        f"pipeline : {result['rate']:6.1f} reports/s ({result['seconds']:5.1f} s); "
+        f"{pipeline_cpu.per_report(count)}\n"
+        f"           render p50={result['p50']:.1f} ms p99={result['p99']:.1f} ms "
+        f"(under {workers} threads)"
+    )
+    print(
+        f"pipeline/ceiling {result['rate'] / ceiling_rate:.2f} (goal >= {TARGET_CEILING_RATIO}); "
+        f"emails accepted by SES: {emails_sent()} (expected {WARMUP_USERS + 2 * count})"
+    )
+
+
+def profile(count: int) -> None:
+    """Deliver ``count`` reports one after another under cProfile; where this process's time
+    goes (waiting on the emulator shows as socket reads)."""
+    import cProfile
+    import io
+    import pstats
+
+    from chalicelib import wiring
+    from chalicelib.reports.service import deliver_user, start_run
+
+    warmup, users = user_ids(WARMUP_USERS, "WARM"), user_ids(count)
+    register(warmup + users)
+    seed(warmup + users, 0)
+    run = start_run(wiring.report_dependencies(), wiring.report_policy(), NoTimeLimit())
+    for user_id in warmup:
+        deliver_user(run, user_id)
+    profiler = cProfile.Profile()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    profiler.enable()
+    for user_id in users:
+        deliver_user(run, user_id)
+    profiler.disable()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    print(
+        f"{count} deliveries one by one: {1000 * seconds / count:.1f} ms each, "
+        f"{1000 * cpu / count:.1f} ms of it this process's CPU (profiler overhead included)"
+    )
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(25)
+        print(f"--- top functions by {order} time")
+        print("\n".join(out.getvalue().splitlines()[4:34]))
 
 
 if __name__ == "__main__":
