@@ -1,0 +1,202 @@
+"""Benchmark: reports fanned out through the queue to 1, 2 and 4 worker processes.
+
+Starts the local stack's pieces (a moto server in its own process, a redis-server, the tables,
+bucket, sender and queues through ``infra.bootstrap.ensure_all``), registers ``--users`` users,
+then for each number of worker processes:
+
+- **pipeline**: gives every user a finished job and a status record, starts the worker
+  processes (``bench/_queue_worker.py --function report_worker``, one batch at a time each, like
+  an event source mapping at that concurrency) and waits until they are ready; then runs the
+  real dispatcher once (``chalicelib.schedules.run_schedule("send_reports")``: SSCAN of the
+  users, one message per user) and times until SES has accepted every user's email.
+- **ceiling**: the same processes with the worker replaced by the emulator's ceiling: per
+  message, the AWS calls of one real delivery (recorded in a warm-up) are made again with fresh
+  ids and nothing of ours around them. The queue gets the same messages.
+
+Printed per process count: reports/s, the speed-up against one process, pipeline/ceiling, and
+the CPU each report cost the workers and the moto server. moto's handlers are pure Python under
+one GIL: on a 2-core machine its own CPU per call caps this setup, whatever the number of
+workers, which the ceiling column shows. SES pacing is off (``REPORT_SEND_RATE``).
+
+    .venv/bin/python bench/fanout.py [--users 200] [--processes 1,2,4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _calls import summarise  # noqa: E402
+from _report_data import (  # noqa: E402
+    cpu_seconds,
+    emails_sent,
+    environment,
+    record_delivery,
+    register,
+    seed,
+    start_moto,
+    user_ids,
+)
+
+from localdev.managed_process import free_port  # noqa: E402
+from localdev.services import RedisServer  # noqa: E402
+
+WARMUP_USERS = 10
+ROUND_TIMEOUT_SECONDS = 240
+WORKER = ROOT / "bench" / "_queue_worker.py"
+
+
+@dataclass(frozen=True)
+class Round:
+    """One drain of the queue: how long it took and the CPU it cost, per report."""
+
+    processes: int
+    reports: int
+    seconds: float
+    worker_cpu: float
+    moto_cpu: float
+
+    @property
+    def rate(self) -> float:
+        return self.reports / self.seconds
+
+
+class Workers:
+    """``count`` worker processes, started and waited for (each prints ``ready``)."""
+
+    def __init__(self, count: int, replay_file: str | None) -> None:
+        command = [sys.executable, str(WORKER), "--function", "report_worker"]
+        if replay_file:
+            command += ["--replay", replay_file]
+        self.processes = [
+            subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(count)
+        ]
+
+    def __enter__(self) -> Workers:
+        for process in self.processes:
+            assert process.stdout is not None
+            if process.stdout.readline().strip() != "ready":
+                raise SystemExit(f"a worker process did not start (exit {process.poll()})")
+        return self
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(p.pid) for p in self.processes)
+
+    def __exit__(self, *exc: object) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_for_emails(target: int) -> None:
+    deadline = time.monotonic() + ROUND_TIMEOUT_SECONDS
+    while emails_sent() < target:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {emails_sent()} of {target} emails after the round's time")
+        time.sleep(0.2)
+
+
+def drain(count: int, users: list[str], moto_pid: int, replay_file: str | None) -> Round:
+    """Start the workers, fill the queue (the dispatcher, or the same messages for the
+    ceiling), and time until every user's email is sent."""
+    from chalicelib import wiring
+    from chalicelib.platform.queues import WorkItem
+    from chalicelib.schedules import run_schedule
+
+    target = emails_sent() + len(users)
+    with Workers(count, replay_file) as workers:
+        cpu_before, moto_before = workers.cpu(), cpu_seconds(moto_pid)
+        started = time.perf_counter()
+        if replay_file:
+            wiring.report_requests_queue().send([WorkItem(u).body() for u in users])
+        else:
+            summary = run_schedule("send_reports", None)
+            if summary["dispatched"] != len(users):
+                raise SystemExit(f"the dispatcher did not queue every user: {summary}")
+        _wait_for_emails(target)
+        seconds = time.perf_counter() - started
+        worker_cpu, moto_cpu = workers.cpu() - cpu_before, cpu_seconds(moto_pid) - moto_before
+    return Round(count, len(users), seconds, worker_cpu, moto_cpu)
+
+
+def _row(label: str, result: Round, first: Round) -> str:
+    per = 1000 / result.reports
+    return (
+        f"{result.processes:>9} {label:<9} {result.rate:8.1f} {result.rate / first.rate:8.2f}x "
+        f"{result.worker_cpu * per:10.1f} {result.moto_cpu * per:10.1f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--processes", default="1,2,4")
+    args = parser.parse_args()
+    counts = [int(n) for n in args.processes.split(",")]
+
+    redis_server = RedisServer(free_port())
+    redis_server.start()
+    moto_port = free_port()
+    moto = start_moto(moto_port)
+    try:
+        environment(moto_port, redis_server.url)
+        run(args.users, counts, moto.pid)
+    finally:
+        moto.terminate()
+        moto.wait(timeout=10)
+        redis_server.stop()
+
+
+def run(count: int, counts: list[int], moto_pid: int) -> None:
+    """Record one delivery, then drain the queue at each process count; print the table."""
+    from infra.bootstrap import ensure_all
+
+    ensure_all()
+    warmup, users = user_ids(WARMUP_USERS, "WARM"), user_ids(count)
+    register(warmup + users)
+    seed(warmup, 0)
+    calls = record_delivery(warmup)
+    print(
+        f"fan-out benchmark: {count} users a round, moto server and redis-server on this "
+        f"machine, {os.cpu_count()} CPUs; one delivery = {len(calls)} AWS calls "
+        f"({summarise(calls)}) plus the SQS receive and delete per batch of 10",
+        flush=True,
+    )
+    print(
+        "processes run        reports/s  speed-up  worker CPU   moto CPU  (ms a report)",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
+        replay_file = str(Path(tmp) / "calls.pickle")
+        Path(replay_file).write_bytes(pickle.dumps(calls))
+        pipelines, ceilings = [], []
+        for round_no, processes in enumerate(counts, start=1):
+            seed(users, round_no)
+            pipelines.append(drain(processes, users, moto_pid, None))
+            print(_row("pipeline", pipelines[-1], pipelines[0]), flush=True)
+            ceilings.append(drain(processes, users, moto_pid, replay_file))
+            print(_row("ceiling", ceilings[-1], ceilings[0]), flush=True)
+    ratios = ", ".join(
+        f"{p.processes}: {p.rate / c.rate:.2f}" for p, c in zip(pipelines, ceilings, strict=True)
+    )
+    print(f"pipeline/ceiling by processes: {ratios}")
+
+
+if __name__ == "__main__":
+    main()
