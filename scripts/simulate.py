@@ -4,12 +4,13 @@
     .venv/bin/python scripts/simulate.py --users 20 --rows 50 --bad-ratio 0.2
 
 Registers N users, submits one bulk file each (M rows, a share R of them invalid) concurrently,
-runs ``bulk_insert`` until every job finished and then ``send_reports`` (through
-``POST /admin/jobs/{name}/run`` as an admin; without the admin role it falls back to
-``python -m localdev.invoke``), reads the sent emails back from the local AWS endpoint (moto
-server ``/moto-api/data.json`` or LocalStack ``/_aws/ses``), parses every attached PDF with
-pypdf and prints one line per user: expected against reported counts and the number of emails
-received (must be exactly 1). Also checks that no ``bulk:status:*`` record is left in Redis.
+runs ``bulk_insert`` until every job finished and then ``send_reports``, each time waiting until
+the workers drained the queue the run dispatched to (``POST /admin/jobs/{name}/run?wait=true`` as
+an admin; without the admin role ``python -m localdev.invoke <name> --wait``), reads the sent
+emails back from the local AWS endpoint (moto server ``/moto-api/data.json`` or LocalStack
+``/_aws/ses``), parses every attached PDF with pypdf and prints one line per user: expected
+against reported counts and the number of emails received (must be exactly 1). Also checks that
+no ``bulk:status:*`` record is left in Redis.
 Exit code 0 only if everything matches.
 """
 
@@ -122,9 +123,17 @@ class Stack:
         return me["user_id"], token
 
     def run_job(self, name: str) -> dict[str, Any]:
-        """Run a scheduled job now: the admin route, or ``localdev.invoke`` without the role."""
+        """Dispatch a schedule now and wait until its workers drained the queue.
+
+        Through the admin route, or ``localdev.invoke`` without the role.
+        """
         if self.admin_token:
-            response = self.call("POST", f"/admin/jobs/{name}/run", token=self.admin_token)
+            response = self.call(
+                "POST",
+                f"/admin/jobs/{name}/run",
+                token=self.admin_token,
+                params={"wait": "true"},
+            )
             if response.status_code == 200:
                 return dict(response.json())
             if response.status_code != 403:
@@ -136,7 +145,7 @@ class Stack:
             )
             self.admin_token = ""
         done = subprocess.run(
-            [sys.executable, "-m", "localdev.invoke", name],
+            [sys.executable, "-m", "localdev.invoke", name, "--wait"],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -202,8 +211,8 @@ def _wait_for_jobs(stack: Stack, users: list[SimUser], limit_s: float = 600) -> 
             not in ("completed", "failed")
         ]
         print(
-            f"  bulk_insert: {summary.get('jobs_claimed', summary)} claimed; "
-            f"{len(pending)} jobs unfinished",
+            f"  bulk_insert: {summary.get('dispatched', summary)} jobs dispatched, "
+            f"drained: {summary.get('drained')}; {len(pending)} jobs unfinished",
             flush=True,
         )
         if not pending:

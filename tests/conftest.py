@@ -40,6 +40,9 @@ TEST_ENV = {
     "ADMIN_EMAILS": "admin@example.com",
     "POWERTOOLS_METRICS_NAMESPACE": "BooksApiTest",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    # moto's SES quota is 1 email/s: workers in tests send without waiting for it (the pacing
+    # itself has its own tests).
+    "REPORT_SEND_RATE": "1000",
 }
 
 

@@ -36,11 +36,16 @@ def submit_csv(api: Api, token: str, text: str) -> Any:
 
 
 def invoke_bulk_insert(client: Any) -> dict[str, Any]:
-    """Fire the ``bulk_insert`` schedule once, the way EventBridge does; return its summary."""
+    """Fire the ``bulk_insert`` dispatcher once, the way EventBridge does, then let
+    ``bulk_worker`` drain what it queued, as the event source mapping would; return the
+    dispatch summary."""
+    from tests.functional.queue_support import drain_worker
+
     event = client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
     )
     response = client.lambda_.invoke("bulk_insert", event)
+    drain_worker("bulk_worker")
     return dict(response.payload)
 
 

@@ -106,8 +106,11 @@ def _claimed(user_id: str, job_id: str) -> Any:
     return JobModel.get(user_id, job_id, consistent_read=True)
 
 
-def test_two_parallel_runs_insert_every_row_once(api, client, valid_book, redis_server):
+def test_two_parallel_dispatches_and_workers_insert_every_row_once(
+    api, client, valid_book, redis_server
+):
     from chalicelib.schedules import run_schedule
+    from tests.functional.queue_support import drain_worker
 
     users = [api.new_user() for _ in range(2)]
     shared = valid_book()["isbn"]  # the same ISBN in two jobs of one user: one insert wins
@@ -116,22 +119,28 @@ def test_two_parallel_runs_insert_every_row_once(api, client, valid_book, redis_
         for _ in range(3):
             rows = [valid_book() for _ in range(70)] + [{**valid_book(), "isbn": shared}, {}]
             plan.append((user, token, submit_json(api, token, rows).json_body["job_id"], rows))
-    barrier = threading.Barrier(2)
-    summaries: list[dict[str, Any]] = []
 
-    def run() -> None:
-        barrier.wait()
-        summaries.append(run_schedule("bulk_insert", None))
+    def together(action: Any) -> list[Any]:
+        barrier, results = threading.Barrier(2), []
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=240)
+        def run() -> None:
+            barrier.wait()
+            results.append(action())
 
-    assert len(summaries) == 2
-    assert sum(s["jobs_claimed"] for s in summaries) == 6  # each job claimed exactly once
-    assert sum(s["rows_ok"] for s in summaries) == 2 * (3 * 70 + 1)
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=240)
+        return results
+
+    # Two dispatchers at once may both queue a job (their marks race); two workers then drain
+    # the queue side by side, so a job can reach both: its lease lets one of them work on it.
+    summaries = together(lambda: run_schedule("bulk_insert", None))
+    assert len(summaries) == 2 and sum(s["dispatched"] for s in summaries) >= 6
+    done = together(lambda: drain_worker("bulk_worker"))
+    assert len(done) == 2 and sum(done) == sum(s["dispatched"] for s in summaries)
+
     for user, token in users:
         jobs = [job(api, token, job_id) for u, _, job_id, _ in plan if u is user]
         assert {j["status"] for j in jobs} == {"completed"}
@@ -343,57 +352,74 @@ class FlakyDynamo:
             if self.failures:
                 raise self.failures.pop(0)
 
-    def transact_write_items(self, **kwargs: Any) -> Any:
-        self._maybe_fail("transact_write_items")
-        return self.real.transact_write_items(**kwargs)
+    def put_item(self, **kwargs: Any) -> Any:
+        self._maybe_fail("put_item")
+        return self.real.put_item(**kwargs)
 
     def batch_write_item(self, **kwargs: Any) -> Any:
         self._maybe_fail("batch_write_item")
         return self.real.batch_write_item(**kwargs)
 
 
-def _error(code: str, reasons: list[dict[str, str]] | None = None) -> ClientError:
+def _error(code: str) -> ClientError:
     response: dict[str, Any] = {"Error": {"Code": code, "Message": code}}
-    if reasons is not None:
-        response["CancellationReasons"] = reasons
-    return ClientError(response, "TransactWriteItems")  # type: ignore[arg-type]
+    return ClientError(response, "PutItem")  # type: ignore[arg-type]
 
 
-def _writer(client: Any, sleeps: list[float], attempts: int = 8) -> DynamoBulkWriter:
+def _writer(
+    client: Any, sleeps: list[float], attempts: int = 8, sleep: Any = None
+) -> DynamoBulkWriter:
     from chalicelib.config import get_settings
 
-    backoff = Backoff(attempts=attempts, base_seconds=0.01, sleep=sleeps.append)
+    def pause(seconds: float) -> None:
+        sleeps.append(seconds)
+        if sleep is not None:
+            sleep(seconds)
+
+    backoff = Backoff(attempts=attempts, base_seconds=0.01, sleep=pause)
     return DynamoBulkWriter(lambda: client, get_settings().tables.books, backoff)
 
 
-def test_conflicts_are_retried_with_backoff_and_throttling_in_a_later_run(api, client, valid_book):
+def test_a_pending_claim_is_waited_for_with_backoff_and_throttling_in_a_later_run(
+    api, client, valid_book
+):
+    from chalicelib.books.adapters.book_repository import book_item, isbn_claim
+    from chalicelib.books.domain import Book, BookFields
     from chalicelib.clients import get_dynamodb
 
     user, token = api.new_user()
     rows = [valid_book() for _ in range(20)]
     job_id = submit_json(api, token, rows).json_body["job_id"]
-    conflict = [{"Code": "None"}] * 10 + [{"Code": "TransactionConflict"}] + [{"Code": "None"}] * 29
+    # Row 11's ISBN is claimed by another job of the user that has not written its book yet.
+    fields = BookFields(title="Theirs", author="B", isbn=rows[10]["isbn"])
+    theirs = Book("of-another-job", user["user_id"], fields, "t", "t")
+    table = get_settings().tables.books
+    claim = isbn_claim(theirs.user_id, fields.isbn, theirs.book_id, int(time.time() * 1000))
+    get_dynamodb().put_item(TableName=table, Item=claim.serialize())
+
+    def their_book_lands(seconds: float) -> None:
+        get_dynamodb().put_item(TableName=table, Item=book_item(theirs).serialize())
+
     flaky = FlakyDynamo(
         get_dynamodb(),
-        "transact_write_items",
-        [
-            _error("ProvisionedThroughputExceededException"),
-            _error("TransactionCanceledException", conflict),
-            _error("ThrottlingException"),
-        ],
+        "put_item",
+        [_error("ProvisionedThroughputExceededException"), _error("ThrottlingException")],
     )
     sleeps: list[float] = []
 
     # Each throttling error reaches the writer after botocore's own attempts: the run stops
-    # the job at its checkpoint and the next run goes on; only the conflict is retried here.
-    runs = [run_insert(writer=_writer(flaky, sleeps)) for _ in range(3)]
+    # the job at its checkpoint and the next run goes on; only the pending claim is waited for.
+    runs = [run_insert(writer=_writer(flaky, sleeps, sleep=their_book_lands)) for _ in range(3)]
 
     assert [r["jobs_throttled"] for r in runs] == [1, 1, 0]
     done = job(api, token, job_id)
-    assert (done["success_count"], done["failure_count"]) == (20, 0)
-    assert flaky.calls == 4 and len(sleeps) == 1
+    assert (done["success_count"], done["failure_count"]) == (19, 1)
+    assert {e["row"]: e["reason"] for e in errors(api, token, job_id)} == {11: "duplicate isbn"}
+    # Two throttled calls; then a claim and a book per row, but row 11 claims twice (before and
+    # after its wait) and writes no book.
+    assert flaky.calls == 2 + 20 + 1 + 19 and len(sleeps) == 1
     assert all(0 <= s <= 0.01 * 2**i for i, s in enumerate(sleeps))
-    assert stored_counts(user["user_id"]) == (20, 20)
+    assert stored_counts(user["user_id"]) == (20, 20)  # 19 rows and the other job's book
 
 
 def test_throttled_rows_never_fail_and_are_written_by_a_later_run(api, client, valid_book):
@@ -401,7 +427,7 @@ def test_throttled_rows_never_fail_and_are_written_by_a_later_run(api, client, v
 
     user, token = api.new_user()
     job_id = submit_json(api, token, [valid_book() for _ in range(3)] + [{}]).json_body["job_id"]
-    flaky = FlakyDynamo(get_dynamodb(), "transact_write_items", [_error("ThrottlingException")] * 4)
+    flaky = FlakyDynamo(get_dynamodb(), "put_item", [_error("ThrottlingException")] * 4)
     sleeps: list[float] = []
 
     runs = [run_insert(writer=_writer(flaky, sleeps, attempts=3)) for _ in range(5)]
@@ -409,7 +435,8 @@ def test_throttled_rows_never_fail_and_are_written_by_a_later_run(api, client, v
     assert [r["jobs_throttled"] for r in runs] == [1, 1, 1, 1, 0]
     done = job(api, token, job_id)
     assert (done["status"], done["success_count"], done["failure_count"]) == ("completed", 3, 1)
-    assert flaky.calls == 5 and len(sleeps) == 0
+    # Four throttled first claims, then a claim and a book for each of the three rows.
+    assert flaky.calls == 4 + 2 * 3 and len(sleeps) == 0
     reasons = {e["row"]: e["reason"] for e in errors(api, token, job_id)}
     assert list(reasons) == [4]  # only the invalid row; rows 1-3 are not failed
     assert stored_counts(user["user_id"]) == (3, 3)

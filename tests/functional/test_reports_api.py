@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from chalicelib import wiring
+from tests.functional.queue_support import run_and_drain, the_app
 from tests.functional.reports_support import (
     FAST_POLICY,
     live_status_keys,
@@ -77,7 +78,7 @@ def test_reports_are_private_and_listed_newest_first(api: Any) -> None:
     assert api.call("GET", "/reports").status_code == 401
 
 
-def test_admin_job_route_runs_jobs_and_is_admin_only(api: Any) -> None:
+def test_admin_job_route_dispatches_and_is_admin_only(api: Any) -> None:
     user, token = api.new_user()
     _, admin = api.new_user("admin@example.com")
     publish(seed_job(user["user_id"], ok=1, failed=0))
@@ -86,13 +87,34 @@ def test_admin_job_route_runs_jobs_and_is_admin_only(api: Any) -> None:
     assert api.call("POST", "/admin/jobs/send_reports/run").status_code == 401
     unknown = api.call("POST", "/admin/jobs/nope/run", token=admin)
     assert unknown.status_code == 404 and unknown.json_body["error"] == "not_found"
+    assert mail_for(user["email"]) == []
 
-    ran = api.call("POST", "/admin/jobs/send_reports/run", token=admin)
-    assert ran.status_code == 200
-    assert ran.json_body["name"] == "send_reports"
-    assert ran.json_body["users_found"] == 1 and ran.json_body["reports_sent"] == 1
+    ran = run_and_drain(api, admin, "send_reports")
+
+    assert ran["name"] == "send_reports" and ran["queue"].endswith("-report-requests")
+    assert ran["users_found"] == 1 and ran["dispatched"] == 1 and "drained" not in ran
     assert len(mail_for(user["email"])) == 1
     assert api.call("GET", "/admin/dlq", token=admin).json_body == {"items": []}
+
+
+def test_wait_true_answers_once_the_workers_drained_the_queue(api: Any) -> None:
+    from localdev.consumers import build_consumers
+
+    user, _ = api.new_user()
+    _, admin = api.new_user("admin@example.com")
+    publish(seed_job(user["user_id"], ok=2, failed=1))
+    consumers = build_consumers(the_app(), lambda _name: 1)
+    consumers.start()
+    try:
+        ran = api.call("POST", "/admin/jobs/send_reports/run?wait=true", token=admin)
+        assert ran.status_code == 200, ran.body
+        assert ran.json_body["drained"] is True and ran.json_body["dispatched"] == 1
+        # Drained means done: the email went out before the answer.
+        assert len(mail_for(user["email"])) == 1
+        bad = api.call("POST", "/admin/jobs/send_reports/run?wait=maybe", token=admin)
+        assert bad.status_code == 400 and bad.json_body["error"] == "validation_error"
+    finally:
+        consumers.stop()
 
 
 def test_bulk_insert_then_send_reports_end_to_end(api: Any, valid_book: Any) -> None:
@@ -105,10 +127,10 @@ def test_bulk_insert_then_send_reports_end_to_end(api: Any, valid_book: Any) -> 
     submitted = api.call("POST", "/books/bulk", {"books": books}, token=token)
     assert submitted.status_code == 202, submitted.body
 
-    assert api.call("POST", "/admin/jobs/bulk_insert/run", token=admin).status_code == 200
+    run_and_drain(api, admin, "bulk_insert")
     job = api.call("GET", f"/jobs/{submitted.json_body['job_id']}", token=token).json_body
     assert job["status"] == "completed", job
-    assert api.call("POST", "/admin/jobs/send_reports/run", token=admin).status_code == 200
+    run_and_drain(api, admin, "send_reports")
 
     (message,) = mail_for("bulk-reader@example.com")
     text = pdf_text(pdf_attachment(message))
