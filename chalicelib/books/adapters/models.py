@@ -34,8 +34,11 @@ class BookModel(BoundModel):
 class IsbnClaimModel(BoundModel):
     """``(user_id, sk = ISBN#<isbn13>)``: exists while a book of that user has that ISBN.
 
-    Written in the same transaction as the book with ``attribute_not_exists``, which is what
-    makes an ISBN unique per catalogue even when two requests or two bulk jobs race.
+    Written with ``attribute_not_exists`` (or over a claim of the same book, or a stale one),
+    which makes an ISBN unique per catalogue even when two requests or two jobs race. The API
+    writes it in one transaction with its book; the bulk writer writes it just before its book
+    and stamps ``claimed_at`` (epoch milliseconds), because such a claim can exist for a while
+    without its book (``book_repository.claim_is_stale``).
     """
 
     table_key = "books"
@@ -46,3 +49,4 @@ class IsbnClaimModel(BoundModel):
     user_id = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     book_id = UnicodeAttribute()
+    claimed_at = NumberAttribute(null=True)
