@@ -108,8 +108,13 @@ def _stored(user_id: str, book_id: str) -> bool:
     return "Item" in get_dynamodb().get_item(TableName=get_settings().tables.books, Key=key)
 
 
-def _holding(book_id: str) -> Callable[[bytes], bool]:
-    return lambda body: book_id.encode() in body
+def _holding(text: str) -> Callable[[bytes], bool]:
+    return lambda body: text.encode() in body
+
+
+def _claim_of(book_id: str) -> Callable[[bytes], bool]:
+    """The writer's put of the ISBN claim that names ``book_id`` (not the book's own put)."""
+    return lambda body: book_id.encode() in body and b'"ISBN#' in body
 
 
 def test_a_throttled_chunk_is_written_by_a_later_run_and_no_row_fails(
@@ -122,8 +127,8 @@ def test_a_throttled_chunk_is_written_by_a_later_run_and_no_row_fails(
     rows = [valid_book() for _ in range(120)]  # chunks: rows 1-50, 51-100, 101-120
     job_id = submit_json(api, token, rows).json_body["job_id"]
     attempts = get_settings().aws_client.max_attempts
-    # Every attempt botocore makes at the second chunk in this run is throttled.
-    second_chunk = throttle("TransactWriteItems", _holding(book_id_for_row(job_id, 51)), attempts)
+    # Every attempt botocore makes at the second chunk's first write in this run is throttled.
+    second_chunk = throttle("PutItem", _claim_of(book_id_for_row(job_id, 51)), attempts)
 
     first = run_insert(workers=1, chunk_rows=50)
 
@@ -153,9 +158,11 @@ def test_a_throttled_chunk_is_written_by_a_later_run_and_no_row_fails(
 def test_throttled_runs_do_not_count_towards_giving_up_the_job(
     api, client, valid_book, one_attempt, throttle
 ):
+    from chalicelib.config import get_settings
+
     user, token = api.new_user()
     job_id = submit_json(api, token, [valid_book() for _ in range(3)]).json_body["job_id"]
-    every_write = throttle("TransactWriteItems", lambda body: True, times=4)
+    every_write = throttle("PutItem", _holding(get_settings().tables.books), times=4)
 
     summaries = [run_insert(max_attempts=2) for _ in range(5)]
 
@@ -163,7 +170,8 @@ def test_throttled_runs_do_not_count_towards_giving_up_the_job(
     assert sum(s["jobs_failed"] for s in summaries) == 0
     done = job(api, token, job_id)
     assert (done["status"], done["success_count"], done["failure_count"]) == ("completed", 3, 0)
-    assert every_write.sent == 5 and errors(api, token, job_id) == []
+    # Four throttled first claims, then a claim and a book for each of the three rows.
+    assert every_write.sent == 4 + 2 * 3 and errors(api, token, job_id) == []
     assert stored_counts(user["user_id"]) == (3, 3)
 
 
