@@ -61,6 +61,8 @@ from _calls import (  # noqa: E402
 TARGET_CEILING_RATIO = 0.85
 TARGET_PEAK_MB = 200
 BATCH_ITEMS = 25
+# The thread name prefix of the insert's writer pool (``bulk_import/insert.py``).
+WRITER_THREAD_PREFIX = "bulk"
 
 
 class Unlimited:
@@ -330,13 +332,16 @@ def profile(rows_count: int) -> None:
     lock = threading.Lock()
 
     def start_profiler(*_: Any) -> None:
+        # Runs once in every thread started from now on; only the writer pool's are profiled.
+        if not threading.current_thread().name.startswith(WRITER_THREAD_PREFIX):
+            sys.setprofile(None)
+            return
         profiler = cProfile.Profile()
         with lock:
             profiles.append(profiler)
         profiler.enable()
-        threading.setprofile(None)
 
-    threading.setprofile(start_profiler)  # each new thread (the writer pool) profiles itself
+    threading.setprofile(start_profiler)
     main_profiler = cProfile.Profile()
     main_profiler.enable()
     seconds, summary = pipeline_run("bench-profile", make_rows(rows_count, 0))
