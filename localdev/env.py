@@ -13,7 +13,7 @@ never reach a real account from the local stack.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,6 +26,11 @@ DEFAULT_AWS_ENDPOINT = "http://127.0.0.1:4566"
 DEFAULT_DYNAMODB_ENDPOINT_LOCALSTACK = "http://127.0.0.1:8001"
 DEFAULT_REDIS_PORT = 6379
 BACKENDS = ("moto", "localstack")
+# Poller threads per queue function: LOCAL_QUEUE_CONCURRENCY for every function, and
+# LOCAL_QUEUE_CONCURRENCY_<FUNCTION NAME> (e.g. ..._REPORT_WORKER) for one of them.
+QUEUE_CONCURRENCY_VARIABLE = "LOCAL_QUEUE_CONCURRENCY"
+DEFAULT_QUEUE_CONCURRENCY = 2
+MAX_QUEUE_CONCURRENCY = 64
 
 # A fixed secret is fine for a laptop stack; AWS stages read theirs from SSM.
 LOCAL_JWT_SECRET = "local-dev-only-jwt-secret-not-for-production-0123456789"
@@ -56,6 +61,10 @@ class StackConfig:
     schedule_speedup: float
     scheduler_on: bool
     app_env: dict[str, str] = field(default_factory=dict)
+    # Poller threads per queue function: the default, and the per-function overrides
+    # (lower-case function name -> threads; 0 leaves that queue to separate consumers).
+    queue_concurrency: int = DEFAULT_QUEUE_CONCURRENCY
+    queue_concurrency_overrides: dict[str, int] = field(default_factory=dict)
 
     @property
     def api_url(self) -> str:
@@ -71,6 +80,26 @@ class StackConfig:
     def redis_port(self) -> int:
         """The port of the Redis server."""
         return url_port(self.redis_url, "REDIS_URL", DEFAULT_REDIS_PORT)
+
+    def concurrency_for(self, function: str) -> int:
+        """Poller threads for the queue function ``function`` (its override, else the default)."""
+        return self.queue_concurrency_overrides.get(function.lower(), self.queue_concurrency)
+
+    def check_queue_functions(self, functions: Iterable[str]) -> None:
+        """``StackConfigError`` if an override names none of ``functions`` (a typo, most likely)."""
+        known = {name.lower() for name in functions}
+        unknown = sorted(set(self.queue_concurrency_overrides) - known)
+        if unknown:
+            expected = ", ".join(concurrency_variable(name) for name in sorted(known))
+            raise StackConfigError(
+                f"{concurrency_variable(unknown[0])} names no queue function; "
+                f"expected one of {expected or '(none: the app has no queue function)'}"
+            )
+
+
+def concurrency_variable(function: str) -> str:
+    """The variable that sets ``function``'s poller threads: ``LOCAL_QUEUE_CONCURRENCY_<NAME>``."""
+    return f"{QUEUE_CONCURRENCY_VARIABLE}_{function.upper()}"
 
 
 def url_port(url: str, variable: str, default: int) -> int:
@@ -111,6 +140,27 @@ def _scheduler_on(environ: Mapping[str, str]) -> bool:
     return raw == "on"
 
 
+def _threads(name: str, raw: str) -> int:
+    value = raw.strip()
+    if not value.isdigit() or int(value) > MAX_QUEUE_CONCURRENCY:
+        raise StackConfigError(
+            f"{name} must be a whole number from 0 to {MAX_QUEUE_CONCURRENCY}, got {raw!r}"
+        )
+    return int(value)
+
+
+def _queue_concurrency(environ: Mapping[str, str]) -> tuple[int, dict[str, int]]:
+    raw = environ.get(QUEUE_CONCURRENCY_VARIABLE, "")
+    default = _threads(QUEUE_CONCURRENCY_VARIABLE, raw) if raw.strip() else None
+    prefix = QUEUE_CONCURRENCY_VARIABLE + "_"
+    overrides = {
+        name[len(prefix) :].lower(): _threads(name, value)
+        for name, value in environ.items()
+        if name.startswith(prefix) and value.strip()
+    }
+    return (DEFAULT_QUEUE_CONCURRENCY if default is None else default), overrides
+
+
 def chalice_stage_env(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
     """The ``local`` stage's environment variables from ``.chalice/config.json``."""
     config = json.loads((project_dir / ".chalice" / "config.json").read_text())
@@ -145,6 +195,7 @@ def stack_config(environ: Mapping[str, str], project_dir: Path = PROJECT_DIR) ->
         app_env.pop(name, None)
     app_env.update(_FAKE_CREDENTIALS)
     app_env.update({"STAGE": STAGE, "AWS_ENDPOINT_URL": aws_endpoint, "REDIS_URL": redis_url})
+    queue_concurrency, overrides = _queue_concurrency(environ)
     if backend == "localstack":
         # LocalStack's community edition has no working DynamoDB offline: DynamoDB Local serves it.
         app_env.setdefault("AWS_ENDPOINT_URL_DYNAMODB", DEFAULT_DYNAMODB_ENDPOINT_LOCALSTACK)
@@ -157,4 +208,6 @@ def stack_config(environ: Mapping[str, str], project_dir: Path = PROJECT_DIR) ->
         schedule_speedup=_speedup(environ),
         scheduler_on=_scheduler_on(environ),
         app_env=app_env,
+        queue_concurrency=queue_concurrency,
+        queue_concurrency_overrides=overrides,
     )

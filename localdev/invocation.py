@@ -1,14 +1,16 @@
-"""Invoke a scheduled function locally the way Lambda would: a CloudWatch event and a context.
+"""Invoke a function locally the way Lambda would: its event and a Lambda context.
 
-Shared by the local scheduler and ``make invoke``. The context is Chalice's own
-``LambdaContext``, so ``get_remaining_time_in_millis`` counts down from the function's
-``lambda_timeout`` in ``.chalice/config.json`` (300 s when none is set).
+Shared by the local scheduler, the queue consumers (``localdev/consumers.py``) and
+``make invoke``. The context is Chalice's own ``LambdaContext``, so
+``get_remaining_time_in_millis`` counts down from the function's ``lambda_timeout`` in
+``.chalice/config.json`` (300 s when none is set).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,13 +37,23 @@ def chalice_config() -> Config:
     )
 
 
-def lambda_timeouts(app: Any, config: Config | None = None) -> dict[str, int]:
-    """The configured ``lambda_timeout`` (seconds) of every scheduled function of ``app``."""
+def lambda_timeouts(
+    app: Any, config: Config | None = None, names: Iterable[str] | None = None
+) -> dict[str, int]:
+    """The configured ``lambda_timeout`` (seconds) of ``names`` (default: every scheduled
+    function of ``app``)."""
     config = config or chalice_config()
     return {
         name: int(config.scope(STAGE, name).lambda_timeout or DEFAULT_TIMEOUT_SECONDS)
-        for name in schedule_names(app)
+        for name in (schedule_names(app) if names is None else names)
     }
+
+
+def lambda_context(name: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS) -> LambdaContext:
+    """A fresh context for one invocation of ``name``, its clock started now."""
+    return LambdaContext(
+        function_name=name, memory_size=DEFAULT_MEMORY_MB, max_runtime_ms=timeout_seconds * 1000
+    )
 
 
 def schedule_names(app: Any) -> list[str]:
@@ -72,7 +84,6 @@ def invoke_scheduled(
         raise UnknownFunction(
             f"no scheduled function named {name!r}; expected one of {schedule_names(app)}"
         )
-    context = LambdaContext(
-        function_name=name, memory_size=DEFAULT_MEMORY_MB, max_runtime_ms=timeout_seconds * 1000
+    return app.handler_map[name](
+        scheduled_event(name, region), lambda_context(name, timeout_seconds)
     )
-    return app.handler_map[name](scheduled_event(name, region), context)
