@@ -56,12 +56,14 @@ test: lint ## lint, then every tier: unit, functional, integration, system
 	@$(MAKE) --no-print-directory test-integration
 	@$(MAKE) --no-print-directory test-system
 
-run: venv system-deps ## start the local stack (moto, redis-server, API, scheduler); Ctrl-C stops it
+run: venv system-deps ## start the local stack (moto, redis-server, API, queue consumers, scheduler); Ctrl-C stops it
 	exec $(BIN)/python -m localdev.runner
 
-invoke: venv ## run one scheduled function now against the running stack: make invoke FN=bulk_insert
-	@test -n "$(FN)" || { echo "usage: make invoke FN=<bulk_insert|send_reports>" >&2; exit 2; }
-	@exec $(BIN)/python -m localdev.invoke "$(FN)"
+# WAIT=1: also wait until the stack's queue consumers have done the dispatched work (exit 3 if
+# not within the function's timeout, or TIMEOUT=<seconds>).
+invoke: venv ## run a schedule now against the running stack: make invoke FN=bulk_insert [WAIT=1]
+	@test -n "$(FN)" || { echo "usage: make invoke FN=<bulk_insert|send_reports> [WAIT=1] [TIMEOUT=<seconds>]" >&2; exit 2; }
+	@exec $(BIN)/python -m localdev.invoke "$(FN)" $(if $(filter-out 0,$(WAIT)),--wait) $(if $(TIMEOUT),--timeout "$(TIMEOUT)")
 
 bench: venv system-deps ## run every bench/*.py in turn and print their figures
 	@shopt -s nullglob; scripts=(bench/*.py); \

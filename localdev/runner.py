@@ -5,9 +5,10 @@
 Starts, in order: a ``redis-server`` child (unless ``REDIS_URL`` is given), moto server on the
 local AWS endpoint (unless ``BACKEND=localstack``, which expects ``make localstack`` running),
 the resources (``infra.bootstrap.ensure_all``, idempotent), the API (``chalice local``, its
-gateway's own answers in the API's error shape) and the local scheduler. SIGINT (Ctrl-C) or
-SIGTERM stops all of it and exits 0; so does the death of the parent ``make``. A busy port fails
-fast, naming the variable that moves it. Variables: ``localdev/env.py`` and
+gateway's own answers in the API's error shape), the queue consumers (``localdev/consumers.py``,
+always) and the local scheduler (unless ``LOCAL_SCHEDULER=off``). SIGINT (Ctrl-C) or SIGTERM
+stops all of it in the reverse order and exits 0; so does the death of the parent ``make``. A
+busy port fails fast, naming the variable that moves it. Variables: ``localdev/env.py`` and
 ``docs/configuration.md``.
 """
 
@@ -20,6 +21,7 @@ import signal
 import sys
 import threading
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -47,7 +49,8 @@ class _PrefixFormatter(logging.Formatter):
 
 
 def configure_logging() -> None:
-    """Send the runner's and the scheduler's lines to stdout, next to the app's JSON lines."""
+    """Send the local tooling's lines (runner, scheduler, consumers) to stdout, next to the
+    app's JSON lines."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         _PrefixFormatter("%(asctime)s [%(short_name)s] %(message)s", datefmt="%H:%M:%S")
@@ -121,6 +124,10 @@ def _start_aws(config: StackConfig, stack: contextlib.ExitStack) -> None:
         )
         return
     require_free(config.aws_port, "AWS_ENDPOINT_URL")
+    from localdev import moto_sqs_tuning
+
+    # Before any request: the consumers poll each queue from several threads and processes.
+    moto_sqs_tuning.apply()
     moto = MotoServer(config.aws_port)
     moto.start()
     stack.callback(_stopping("moto server", moto.stop))
@@ -166,8 +173,38 @@ def _start_scheduler(config: StackConfig, app: Any, stack: contextlib.ExitStack)
     return ", ".join(f"{f.name} every {f.period_seconds:g} s" for f in functions) or "nothing"
 
 
-def start_stack(config: StackConfig, stack: contextlib.ExitStack) -> tuple[str, RedisServer | None]:
-    """Start every part, registering each one's stop on ``stack``; return (schedule, redis)."""
+def _start_consumers(config: StackConfig, app: Any, stack: contextlib.ExitStack) -> list[str]:
+    from localdev.consumers import build_consumers, queue_functions
+    from localdev.env import concurrency_variable
+
+    functions = queue_functions(app)
+    try:
+        config.check_queue_functions(f.name for f in functions)
+    except StackConfigError as exc:
+        raise StartupError(str(exc)) from exc
+    consumers = build_consumers(app, config.concurrency_for, region=config.app_env["AWS_REGION"])
+    consumers.start()
+    stack.callback(_stopping("queue consumers", consumers.stop))
+    off = [
+        f"{f.queue} -> {f.name} (off: {concurrency_variable(f.name)}=0)"
+        for f in functions
+        if config.concurrency_for(f.name) == 0
+    ]
+    return consumers.describe() + off
+
+
+@dataclass(frozen=True)
+class Started:
+    """What the banner says about the parts that started."""
+
+    schedule: str
+    queues: list[str]
+    redis_server: RedisServer | None
+
+
+def start_stack(config: StackConfig, stack: contextlib.ExitStack) -> Started:
+    """Start every part, registering each one's stop on ``stack`` (so they stop in the reverse
+    order: scheduler, queue consumers, API, AWS emulator, Redis)."""
     # redis first: it is a child process, forked before any thread exists.
     redis_server = _start_redis(config, stack)
     _start_aws(config, stack)
@@ -184,12 +221,14 @@ def start_stack(config: StackConfig, stack: contextlib.ExitStack) -> tuple[str, 
     api = ApiServer(app, "127.0.0.1", config.api_port)
     api.start()
     stack.callback(_stopping("API server", api.stop))
-    return _start_scheduler(config, app, stack), redis_server
+    queues = _start_consumers(config, app, stack)
+    return Started(_start_scheduler(config, app, stack), queues, redis_server)
 
 
-def _ready_banner(config: StackConfig, schedule: str, redis_started: bool) -> str:
+def _ready_banner(config: StackConfig, started: Started) -> str:
     aws = "moto" if config.backend == "moto" else "LocalStack"
-    redis_owner = "started by make run" if redis_started else "already running"
+    redis_owner = "started by make run" if started.redis_server else "already running"
+    queues = started.queues or ["none"]
     return "\n".join(
         [
             "local stack ready",
@@ -197,7 +236,9 @@ def _ready_banner(config: StackConfig, schedule: str, redis_started: bool) -> st
             f"  API docs      {config.api_url}/docs  (OpenAPI: {config.api_url}/openapi.json)",
             f"  AWS endpoint  {config.aws_endpoint_url}  ({aws})",
             f"  Redis         {config.redis_url}  ({redis_owner})",
-            f"  Scheduler     {schedule}",
+            f"  Queues        {queues[0]}",
+            *(f"                {line}" for line in queues[1:]),
+            f"  Scheduler     {started.schedule}",
             "  Ctrl-C stops everything.",
         ]
     )
@@ -235,7 +276,7 @@ def main() -> int:
     stop.install()
     with contextlib.ExitStack() as stack:
         try:
-            schedule, redis_server = start_stack(config, stack)
+            started = start_stack(config, stack)
         except StartupError as exc:
             LOG.error("cannot start: %s", exc)
             return 1
@@ -245,8 +286,8 @@ def main() -> int:
         if stop.event.is_set():
             LOG.info("stop requested during start-up (%s)", stop.reason)
             return 0
-        LOG.info(_ready_banner(config, schedule, redis_server is not None))
-        _wait(stop, redis_server)
+        LOG.info(_ready_banner(config, started))
+        _wait(stop, started.redis_server)
         LOG.info("stopping (%s)", stop.reason)
     LOG.info("stopped")
     return 0

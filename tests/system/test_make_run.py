@@ -3,7 +3,9 @@
 The runner (``python -m localdev.runner``, what ``make run`` execs) is started on ports nobody
 uses (API_PORT, AWS_ENDPOINT_URL, REDIS_PORT), so it never collides with a developer's own
 ``make run``. It starts its own moto server and redis-server; the test walks the main API flow,
-sends SIGINT, and checks that every child is gone and every port is free; then a second run.
+takes a bulk file through the queues to the report email (``make invoke ... WAIT=1``
+dispatches, the runner's queue consumers do the work), sends SIGINT, and checks that every
+child is gone and every port is free; then a second run.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email import message_from_string
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +77,8 @@ def _runner_env(api_port: int, aws_port: int, redis_port: int) -> dict[str, str]
 
 
 def start_runner(tmp_path: Path, ports: tuple[int, int, int] | None = None) -> RunningStack:
-    """Start ``python -m localdev.runner`` and wait until ``GET /health`` answers 200."""
+    """Start ``python -m localdev.runner``; wait until ``GET /health`` answers 200 and the ready
+    banner is out (the API answers before the consumers and the scheduler have started)."""
     api_port, aws_port, redis_port = ports or (free_port(), free_port(), free_port())
     log = tmp_path / f"runner-{uuid.uuid4().hex[:6]}.log"
     with log.open("wb") as sink:
@@ -91,6 +96,7 @@ def start_runner(tmp_path: Path, ports: tuple[int, int, int] | None = None) -> R
             pytest.fail(f"runner exited with {process.returncode}:\n{stack.output()}")
         try:
             if requests.get(f"{stack.url}/health", timeout=2).status_code == 200:
+                wait_for_line(stack, "Ctrl-C stops everything.")
                 return stack
         except requests.ConnectionError:
             pass
@@ -196,18 +202,23 @@ def check_concurrent_requests(stack: RunningStack) -> None:
         assert requests.get(f"{stack.url}/health", timeout=10).status_code == 200
 
 
-def check_make_invoke(stack: RunningStack) -> None:
-    """``make invoke``'s command against this stack: the summary as JSON on stdout."""
-    env = _runner_env(stack.api_port, stack.aws_port, stack.redis_port)
-    done = subprocess.run(
-        [sys.executable, "-m", "localdev.invoke", "bulk_insert"],
+def invoke(stack: RunningStack, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """``make invoke``'s command against this stack."""
+    return subprocess.run(
+        [sys.executable, "-m", "localdev.invoke", *arguments],
         cwd=ROOT,
-        env=env,
+        env=_runner_env(stack.api_port, stack.aws_port, stack.redis_port),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def check_make_invoke(stack: RunningStack) -> None:
+    """``make invoke``'s command against this stack: the summary as JSON on stdout."""
+    env = _runner_env(stack.api_port, stack.aws_port, stack.redis_port)
+    done = invoke(stack, "bulk_insert")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["name"] == "bulk_insert"
@@ -229,6 +240,41 @@ def check_make_invoke(stack: RunningStack) -> None:
     )
 
 
+def check_bulk_file_to_report_email_through_the_queues(stack: RunningStack) -> None:
+    """A bulk file becomes books and then a report email: each schedule only queues the work
+    (``make invoke FN=... WAIT=1`` waits for it), the runner's queue consumers do it."""
+    http = requests.Session()
+    email = f"queues-{uuid.uuid4().hex[:8]}@example.com"
+    http.post(
+        f"{stack.url}/auth/register",
+        json={"email": email, "password": "correct-horse", "name": "Queues"},
+        timeout=10,
+    ).raise_for_status()
+    login = http.post(
+        f"{stack.url}/auth/login", json={"email": email, "password": "correct-horse"}, timeout=10
+    )
+    http.headers["Authorization"] = f"Bearer {_json(login)['access_token']}"
+    submitted = http.post(f"{stack.url}/books/bulk", json=[_book("Queued title")], timeout=10)
+    assert submitted.status_code == 202, submitted.text
+
+    for schedule in ("bulk_insert", "send_reports"):
+        waited = invoke(stack, schedule, "--wait", "--timeout", "60")
+        assert waited.returncode == 0, waited.stderr
+        assert json.loads(waited.stdout)["drained"] is True
+
+    job = _json(http.get(f"{stack.url}/jobs/{_json(submitted)['job_id']}", timeout=10))
+    assert (job["status"], job["success_count"]) == ("completed", 1)
+    sent = requests.get(f"http://127.0.0.1:{stack.aws_port}/moto-api/data.json", timeout=10)
+    recipients = [
+        parseaddr(message_from_string(m["raw_data"])["To"])[1]
+        for m in sent.json()["ses"]["RawMessage"]
+    ]
+    assert recipients.count(email) == 1, recipients
+    output = stack.output()
+    assert "[consumers] bulk_worker: 1 message(s), 1 done, 0 left" in output
+    assert "[consumers] report_worker: 1 message(s), 1 done, 0 left" in output
+
+
 @pytest.mark.slow
 def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
     stack: RunningStack, tmp_path: Path
@@ -238,6 +284,10 @@ def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
     assert f"API docs      {stack.url}/docs" in output
     assert f"AWS endpoint  http://127.0.0.1:{stack.aws_port}" in output
     assert f"Redis         redis://127.0.0.1:{stack.redis_port}/0" in output
+    assert "Queues        books-api-local-bulk-jobs -> bulk_worker (batch 1, concurrency 2)" in (
+        output
+    )
+    assert "books-api-local-report-requests -> report_worker (batch 10, concurrency 2)" in output
     children = child_processes(stack.process.pid)
     assert "redis-server" in children.values(), children
 
@@ -245,6 +295,7 @@ def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
     check_gateway_errors(stack.url)
     check_concurrent_requests(stack)
     check_make_invoke(stack)
+    check_bulk_file_to_report_email_through_the_queues(stack)
     wait_for_line(stack, "bulk_insert: run finished")
     assert "run failed" not in stack.output()
     assert "Traceback" not in stack.output()
@@ -253,6 +304,7 @@ def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
     assert [pid for pid in children if alive(pid)] == []
     assert [port for port in stack.ports() if not port_free(port)] == []
     assert "[runner] stopped" in stack.output()
+    assert "queue consumers stopped" in stack.output()
 
     # Running it twice in a row works: same ports, bootstrap again, a fresh user again.
     again = start_runner(tmp_path, (stack.api_port, stack.aws_port, stack.redis_port))
