@@ -139,10 +139,12 @@ def policy(stage: str, account: str = "*", region: str = "*") -> dict[str, Any]:
             "Resource": work_queues,
         },
         {
-            # GET /admin/dlq peeks at dead letters; a retry deletes one once it is queued again.
+            # GET /admin/dlq peeks at dead letters (and makes them visible again at once); a
+            # retry deletes one once it is queued again.
             "Sid": "ReadDeadLetterQueues",
             "Effect": "Allow",
             "Action": [
+                "sqs:ChangeMessageVisibility",
                 "sqs:ReceiveMessage",
                 "sqs:DeleteMessage",
                 "sqs:GetQueueUrl",

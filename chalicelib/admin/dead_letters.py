@@ -43,7 +43,8 @@ def _item(message: DeadMessage, source: str, note: Mapping[str, str] | None) -> 
     item: dict[str, Any] = {
         "entry_id": message.message_id,
         "user_id": work.user_id if work else "",
-        "attempts": message.receive_count,
+        # SQS's receive count grows with every look at the dead-letter queue too.
+        "attempts": int((note or {}).get("failures") or message.receive_count),
         "last_error": (note or {}).get("error", ""),
         "failed_at": (note or {}).get("failed_at") or _iso(message.sent_at_ms),
         "source": source,

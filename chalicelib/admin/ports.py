@@ -24,4 +24,4 @@ class FailureNotes(Protocol):
     """The last error of each failed queued message."""
 
     def notes(self, message_ids: Sequence[str]) -> dict[str, dict[str, str]]:
-        """``{message_id: {"error", "failed_at"}}`` for those with a note."""
+        """``{message_id: {"error", "failed_at", "failures"}}`` for those with a note."""

@@ -277,6 +277,7 @@ def test_the_policy_grants_sqs_on_the_stages_queues_only(stage: str) -> None:
     }
     assert set(sqs["ReadDeadLetterQueues"]["Action"]) == {
         "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
         "sqs:DeleteMessage",
         "sqs:GetQueueUrl",
         "sqs:GetQueueAttributes",

@@ -1,13 +1,14 @@
 """Why a queued message failed, kept in Redis for the dead-letter listing.
 
 SQS moves a message to its dead-letter queue with its body and receive count only; the error a
-worker hit is in the logs. ``dispatch:error:<message id>`` keeps the last one (and when) for as
-long as a dead-letter queue keeps a message (14 days), so ``GET /admin/dlq`` can show it.
+worker hit is in the logs. ``dispatch:error:<message id>`` (a hash) keeps the last one, when, and
+how many times the message failed, for as long as a dead-letter queue keeps a message (14 days),
+so ``GET /admin/dlq`` can show them. The failure count is the honest attempt count: SQS's
+receive count also grows with every look at the dead-letter queue.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import cast
 
@@ -26,22 +27,29 @@ class RedisFailureNotes:
         self._client = client
 
     def note(self, message_id: str, error: str, failed_at: str) -> None:
-        """Keep ``error`` (first 500 characters) for ``message_id``; failures are logged only."""
-        value = json.dumps({"error": error[:500], "failed_at": failed_at})
+        """Count one failure of ``message_id`` and keep its ``error`` (first 500 characters);
+        a Redis failure is logged only."""
+        key = PREFIX + message_id
         try:
-            self._client().set(PREFIX + message_id, value, ex=TTL_SECONDS)
+            with self._client().pipeline(transaction=True) as pipe:
+                pipe.hset(key, mapping={"error": error[:500], "failed_at": failed_at})
+                pipe.hincrby(key, "failures", 1)
+                pipe.expire(key, TTL_SECONDS)
+                pipe.execute()
         except (redis.RedisError, OSError):
             logger.warning("could not keep a message's error", exc_info=True)
 
     def notes(self, message_ids: Sequence[str]) -> dict[str, dict[str, str]]:
-        """``{message_id: {"error", "failed_at"}}`` for those with a note (one ``MGET``)."""
+        """``{message_id: {"error", "failed_at", "failures"}}`` for those with a note (one
+        pipelined round trip); empty when Redis cannot answer."""
         if not message_ids:
             return {}
         try:
-            values = cast(
-                "list[str | None]", self._client().mget([PREFIX + m for m in message_ids])
-            )
+            with self._client().pipeline(transaction=False) as pipe:
+                for message_id in message_ids:
+                    pipe.hgetall(PREFIX + message_id)
+                values = cast("list[dict[str, str]]", pipe.execute())
         except (redis.RedisError, OSError):
             logger.warning("message errors unavailable", exc_info=True)
             return {}
-        return {m: json.loads(v) for m, v in zip(message_ids, values, strict=True) if v}
+        return {m: v for m, v in zip(message_ids, values, strict=True) if v}

@@ -7,7 +7,6 @@ calls are the sends, the depth reads of a waiting dispatcher, and the dead-lette
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +23,9 @@ _DEPTH_ATTRIBUTES: Any = [
     "ApproximateNumberOfMessagesNotVisible",
     "ApproximateNumberOfMessagesDelayed",
 ]
-# Seconds a peeked dead letter stays hidden, so one listing sees each message once.
-_PEEK_HIDE_SECONDS = 5
+# Seconds a peeked dead letter stays hidden while one listing goes on receiving, so it sees each
+# message once; every message is made visible again when the listing is done.
+_PEEK_HIDE_SECONDS = 30
 
 
 class SqsQueue:
@@ -98,38 +98,48 @@ class SqsQueue:
                 break
         return list(seen.values())[:limit]
 
+    def _release(self, messages: list[Any]) -> None:
+        """Make received messages visible again at once (``ChangeMessageVisibilityBatch``)."""
+        for first in range(0, len(messages), SEND_BATCH):
+            entries: Any = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for i, m in enumerate(messages[first : first + SEND_BATCH])
+            ]
+            self._client().change_message_visibility_batch(QueueUrl=self.url(), Entries=entries)
+
     def peek(self, limit: int = 100) -> list[DeadMessage]:
-        """Up to ``limit`` messages, left in the queue (each hidden a few seconds meanwhile)."""
+        """Up to ``limit`` messages, left in the queue and visible again when this returns."""
         try:
             messages = self._receive(limit, _PEEK_HIDE_SECONDS)
+            self._release(messages)
         except (ClientError, BotoCoreError) as exc:
             raise DependencyUnavailable(f"queue {self.name} is unavailable") from exc
         return [_dead_message(self.name, m) for m in messages]
 
     def move_to(self, message_id: str, target: WorkQueue, scan_limit: int = 1000) -> DeadMessage:
-        """Send one message's body to ``target`` and then delete it here; ``NotFound`` if no
+        """Send one message's body to ``target``, then delete it here; ``NotFound`` if no
         message with that id turns up within ``scan_limit`` receives.
 
         The send comes first: a failure between the two leaves a copy in both queues, which the
-        workers' idempotency absorbs, never a lost message.
+        workers' idempotency absorbs, never a lost message. Every other message looked at is
+        made visible again.
         """
-        deadline = time.monotonic() + 10
+        looked_at: list[Any] = []
         try:
-            while time.monotonic() < deadline:
-                messages = self._receive(min(scan_limit, 100), _PEEK_HIDE_SECONDS)
-                if not messages:
-                    break
-                for message in messages:
-                    if message["MessageId"] == message_id:
-                        if target.send([message["Body"]]):
-                            raise DependencyUnavailable(f"queue {target.name} refused the message")
-                        self._client().delete_message(
-                            QueueUrl=self.url(), ReceiptHandle=message["ReceiptHandle"]
-                        )
-                        return _dead_message(self.name, message)
-                scan_limit -= len(messages)
-                if scan_limit <= 0:
-                    break
+            try:
+                for message in self._receive(scan_limit, _PEEK_HIDE_SECONDS):
+                    if message["MessageId"] != message_id:
+                        looked_at.append(message)
+                        continue
+                    if target.send([message["Body"]]):
+                        looked_at.append(message)
+                        raise DependencyUnavailable(f"queue {target.name} refused the message")
+                    self._client().delete_message(
+                        QueueUrl=self.url(), ReceiptHandle=message["ReceiptHandle"]
+                    )
+                    return _dead_message(self.name, message)
+            finally:
+                self._release(looked_at)
         except (ClientError, BotoCoreError) as exc:
             raise DependencyUnavailable(f"queue {self.name} is unavailable") from exc
         raise NotFound("no such dead-letter entry")
