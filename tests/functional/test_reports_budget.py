@@ -234,10 +234,13 @@ def _sqs_event(user_ids: list[str]) -> dict[str, Any]:
 
 
 def test_a_worker_batch_of_ten_users_costs_five_calls_each_plus_the_quota(
-    aws_calls: AwsCallLog,
+    aws_calls: AwsCallLog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given ten users with a report due, queued as one SQS batch (paced at SES's quota: moto's
-    # 1 email a second, so this takes about ten seconds)
+    # Given ten users with a report due, queued as one SQS batch, and the run paced at SES's
+    # quota as in production (no REPORT_SEND_RATE override; moto's quota is 1 email a second,
+    # so this takes about ten seconds)
+    monkeypatch.setenv("REPORT_SEND_RATE", "0")
+    get_settings.cache_clear()
     users = [_user(10 + n) for n in range(10)]
     for user in users:
         publish(seed_job(user.user_id, ok=2, failed=0))
