@@ -16,18 +16,14 @@ their own machinery (backoff, the next dispatch), so their messages succeed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.observability import logger
 from chalicelib.platform.clock import now_iso
 from chalicelib.platform.queues import PoisonMessage, WorkItem
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 WorkerFunction = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -38,6 +34,14 @@ class WorkFailed(RuntimeError):
 
 def _process(event: dict[str, Any], context: Any, handle: Callable[[SQSRecord], None]) -> Any:
     """Run ``handle`` per record; note each failure's error for the dead-letter listing."""
+    # Imported here: the API and authorizer functions load app.py too, and would pay for
+    # Powertools' batch utility (56 modules, ~25 ms) on every cold start.
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+
     from chalicelib import wiring
 
     notes = wiring.failure_notes()
