@@ -16,7 +16,7 @@ in the local stack.
   threads): the cheapest write of one item a row, whatever the design.
 - **naive**: one ``PutItem`` per book from one thread, no claim, no checkpoint.
 
-    .venv/bin/python bench/bulk_insert.py [--rows 3000] [--workers 4] [--repeats 2]
+    .venv/bin/python bench/bulk_insert.py [--rows 2000] [--workers 4] [--repeats 2]
     .venv/bin/python bench/bulk_insert.py --profile   # where the pipeline's own CPU goes
 
 Pipeline and ceiling alternate ``--repeats`` times (DynamoDB Local is a JVM whose speed drifts
@@ -227,7 +227,7 @@ def naive_run(user_id: str, rows: list[dict[str, Any]]) -> float:
 def main() -> None:
     """Start the services, run the measurements, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=3_000)
+    parser.add_argument("--rows", type=int, default=2_000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--naive-rows", type=int, default=1_000)
