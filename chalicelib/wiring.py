@@ -31,6 +31,8 @@ from chalicelib.reports.adapters.deliveries import DynamoDeliveries
 from chalicelib.reports.adapters.job_reader import DynamoJobReader
 from chalicelib.reports.adapters.mailer import SesMailer
 from chalicelib.reports.adapters.report_store import DynamoReportRepository, S3ReportArchive
+from chalicelib.reports.adapters.send_pacer import RedisSendPacing
+from chalicelib.reports.adapters.send_quota import SharedSendQuota
 from chalicelib.status_record.adapters.redis_store import RedisSnapshotStore, RedisStatusStore
 
 if TYPE_CHECKING:
@@ -105,7 +107,7 @@ def upload_store() -> S3UploadStore:
 
 @functools.lru_cache(maxsize=1)
 def bulk_writer() -> DynamoBulkWriter:
-    """Transactional book + ISBN-claim writes for the bulk insert."""
+    """Claim-then-book writes (ISBN unique per user, 2 WCU a row) for the bulk insert."""
     return DynamoBulkWriter(get_dynamodb, get_settings().tables.books)
 
 
@@ -161,6 +163,14 @@ def snapshot_store() -> RedisSnapshotStore:
     return RedisSnapshotStore(get_redis)
 
 
+@functools.lru_cache(maxsize=1)
+def send_pacing() -> RedisSendPacing:
+    """SES pacing shared by every report worker through Redis; scope: the SES region."""
+    s = get_settings()
+    quota = SharedSendQuota(get_redis, s.region, SesMailer(get_ses, s.ses_sender).quota)
+    return RedisSendPacing(get_redis, s.region, quota.read)
+
+
 def report_dependencies() -> ReportDeps:
     """Everything ``send_reports`` talks to, wired to the real adapters."""
     # reportlab is imported here, by the report functions only: never on an API cold start.
@@ -175,6 +185,7 @@ def report_dependencies() -> ReportDeps:
         mailer=SesMailer(get_ses, get_settings().ses_sender),
         jobs=DynamoJobReader(get_settings(), get_dynamodb, job_repository()),
         renderer=PdfRenderer(),
+        pacing=send_pacing(),
     )
 
 
@@ -252,6 +263,7 @@ def reset_dependencies() -> None:
         report_repository,
         report_archive,
         deliveries,
+        send_pacing,
     ):
         accessor.cache_clear()
     _queues.clear()

@@ -76,9 +76,10 @@ def aws(monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer) -> Iterator[
     from moto import mock_aws
 
     from chalicelib.wiring import reset_dependencies
-    from localdev import moto_tuning
+    from localdev import moto_sqs_tuning, moto_tuning
 
     moto_tuning.apply()
+    moto_sqs_tuning.apply()  # the workers drain queues from several threads in some tests
 
     _apply_env(monkeypatch, {"REDIS_URL": redis_server.url})
     if not redis_server.running:

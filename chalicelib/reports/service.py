@@ -57,6 +57,8 @@ from chalicelib.reports.ports import (
     ReportMailer,
     ReportRenderer,
     ReportRepository,
+    SendPacer,
+    SendPacing,
     SnapshotStore,
 )
 from chalicelib.reports.ratelimit import TokenBucket
@@ -118,6 +120,8 @@ class ReportDeps:
     jobs: JobReader  # the recipient, the jobs and their failed rows
     renderer: ReportRenderer
     clock: Callable[[], float] = time.time
+    # Pacing shared by every worker (Redis); None paces this process alone (a TokenBucket).
+    pacing: SendPacing | None = None
 
 
 @dataclass
@@ -139,7 +143,7 @@ class ReportRun:
     deps: ReportDeps
     policy: ReportPolicy
     deadline: Deadline
-    limiter: TokenBucket
+    limiter: SendPacer
     outcomes: list[Outcome] = field(default_factory=list)
 
 
@@ -414,8 +418,13 @@ def deliver_user(run: ReportRun, user_id: str) -> Outcome:
         return Outcome(user_id, Result.ERROR, _ms(started), error=f"{type(exc).__name__}: {exc}")
 
 
-def _limiter(deps: ReportDeps, policy: ReportPolicy) -> TokenBucket:
-    """A token bucket at SES's max send rate (or the configured override)."""
+def _limiter(deps: ReportDeps, policy: ReportPolicy) -> SendPacer:
+    """The run's send pacer: the fleet's shared one when wired, else a token bucket for this
+    process at SES's max send rate (or the configured override)."""
+    if deps.pacing is not None:
+        # Never an AWS call per run: the quota is cached in Redis for the fleet; an outage
+        # gives a pacer at 1/s (no quota) or one that defers (Redis down), never an exception.
+        return deps.pacing.pacer(policy.send_rate)
     if policy.send_rate > 0:
         return TokenBucket(policy.send_rate)
     try:
@@ -431,7 +440,7 @@ def _limiter(deps: ReportDeps, policy: ReportPolicy) -> TokenBucket:
 
 
 def _summary(
-    outcomes: list[Outcome], users_found: int, repaired: int, limiter: TokenBucket
+    outcomes: list[Outcome], users_found: int, repaired: int, limiter: SendPacer
 ) -> dict[str, Any]:
     counts = Counter(outcome.result for outcome in outcomes)
     renders = sorted(o.render_ms for o in outcomes if o.render_ms)

@@ -180,11 +180,13 @@ def test_five_failures_go_to_the_dead_letter_list_and_an_admin_retry_sends_it(ap
     (entry,) = listed.json_body["items"]
     assert entry["user_id"] == user["user_id"] and entry["attempts"] == 5
     assert "Throttling" in entry["last_error"] and entry["failed_at"]
-    assert set(entry) == {"entry_id", "user_id", "attempts", "last_error", "failed_at"}
+    assert set(entry) == {"entry_id", "user_id", "attempts", "last_error", "failed_at", "source"}
+    assert entry["source"] == "report-deliveries"
 
     assert api.call("POST", f"/admin/dlq/{entry['entry_id']}/retry", token=token).status_code == 403
     retried = api.call("POST", f"/admin/dlq/{entry['entry_id']}/retry", token=admin)
     assert retried.status_code == 202
+    assert retried.json_body["source"] == "report-deliveries"
     assert api.call("GET", "/admin/dlq", token=admin).json_body["items"] == []
     again = api.call("POST", f"/admin/dlq/{entry['entry_id']}/retry", token=admin)
     assert again.status_code == 409
