@@ -16,6 +16,7 @@ from typing import Any
 
 from chalicelib.observability import logger, metrics
 from chalicelib.platform.errors import NotFound
+from chalicelib.platform.queues import WorkQueue
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Schedule:
     """A dispatcher and the queue its worker drains."""
 
     dispatch: Callable[[], dict[str, Any]]
-    queue: Callable[[], Any]
+    queue: Callable[[], WorkQueue]
 
 
 def _dispatch_jobs() -> dict[str, Any]:
@@ -51,13 +52,13 @@ def _dispatch_reports() -> dict[str, Any]:
     )
 
 
-def _bulk_queue() -> Any:
+def _bulk_queue() -> WorkQueue:
     from chalicelib import wiring
 
     return wiring.bulk_jobs_queue()
 
 
-def _report_queue() -> Any:
+def _report_queue() -> WorkQueue:
     from chalicelib import wiring
 
     return wiring.report_requests_queue()
