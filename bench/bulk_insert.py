@@ -38,7 +38,6 @@ import sys
 import threading
 import time
 import tracemalloc
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -48,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _bulk_data import RecordingWriter, Unlimited, make_rows  # noqa: E402
 from _calls import (  # noqa: E402
     Call,
     CallRecorder,
@@ -63,51 +63,6 @@ TARGET_PEAK_MB = 200
 BATCH_ITEMS = 25
 # The thread name prefix of the insert's writer pool (``bulk_import/insert.py``).
 WRITER_THREAD_PREFIX = "bulk"
-
-
-class Unlimited:
-    """A time budget that never runs out (the bench measures, it does not stop early)."""
-
-    def near(self) -> bool:
-        return False
-
-
-class RecordingWriter:
-    """The real ``BulkWriter``, recording the AWS calls of each ``write`` as one chunk."""
-
-    def __init__(self, real: Any, recorder: CallRecorder) -> None:
-        self.real = real
-        self.recorder = recorder
-        self.chunks: list[list[Call]] = []
-        self._lock = threading.Lock()
-
-    def write(self, books: Sequence[tuple[int, Any]]) -> dict[int, str | None]:
-        with self.recorder.capture() as calls:
-            outcome: dict[int, str | None] = self.real.write(books)
-        with self._lock:
-            self.chunks.append(calls)
-        return outcome
-
-
-def _isbn13(n: int) -> str:
-    body = f"978{n:09d}"
-    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body))
-    return body + str((10 - total % 10) % 10)
-
-
-def make_rows(count: int, offset: int) -> list[dict[str, Any]]:
-    """``count`` valid, distinct books."""
-    return [
-        {
-            "title": f"Benchmark Book {offset + i}",
-            "author": "Bench Author",
-            "isbn": _isbn13(offset + i),
-            "published_year": 1990 + i % 30,
-            "genre": "benchmark",
-            "pages": 100 + i % 900,
-        }
-        for i in range(count)
-    ]
 
 
 def configure(ddb_endpoint: str, s3_endpoint: str, redis_url: str, workers: int) -> None:

@@ -28,20 +28,25 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _calls import summarise  # noqa: E402
+from _fanout import (  # noqa: E402
+    CONSUMER_READY,
+    REPLAYER_READY,
+    ReplayPlan,
+    Round,
+    Workers,
+    consumer_command,
+    replayer_command,
+)
 from _report_data import (  # noqa: E402
     cpu_seconds,
     emails_sent,
@@ -58,81 +63,8 @@ from localdev.services import RedisServer  # noqa: E402
 
 WARMUP_USERS = 10
 ROUND_TIMEOUT_SECONDS = 240
-REPLAYER = ROOT / "bench" / "_replay_worker.py"
-
-
-@dataclass(frozen=True)
-class Round:
-    """One drain of the queue: how long it took and the CPU it cost, per report."""
-
-    processes: int
-    reports: int
-    seconds: float
-    worker_cpu: float
-    moto_cpu: float
-    dispatch_seconds: float = 0.0
-
-    @property
-    def rate(self) -> float:
-        return self.reports / self.seconds
-
-
-# The pipeline's worker processes: the local stack's queue consumers (``localdev.consumers``),
-# one poller thread each, with the report renderer imported first, as in a warm Lambda.
-CONSUMER = (
-    "import sys; import chalicelib.reports.adapters.pdf_report; "
-    "from localdev.consumers import main; sys.exit(main(sys.argv[1:]))"
-)
-CONSUMER_READY = "consuming (Ctrl-C stops)"
-
-
-class Workers:
-    """``count`` worker processes, started and waited for: the real consumers, or the ceiling's
-    replayers (``replay_file``). Their output is read (and dropped) so it never blocks them."""
-
-    def __init__(self, count: int, replay_file: str | None) -> None:
-        if replay_file:
-            command = [sys.executable, str(REPLAYER), replay_file]
-            self.ready_line = "ready"
-        else:
-            arguments = ["--function", "report_worker", "--concurrency", "1"]
-            command = [sys.executable, "-c", CONSUMER, *arguments]
-            self.ready_line = CONSUMER_READY
-        self.processes = [
-            subprocess.Popen(
-                command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-            )
-            for _ in range(count)
-        ]
-
-    def __enter__(self) -> Workers:
-        for process in self.processes:
-            assert process.stdout is not None
-            for line in process.stdout:
-                if self.ready_line in line:
-                    break
-            else:
-                raise SystemExit(f"a worker process did not start (exit {process.wait()})")
-            threading.Thread(target=_drop, args=(process.stdout,), daemon=True).start()
-        return self
-
-    def cpu(self) -> float:
-        return sum(cpu_seconds(p.pid) for p in self.processes)
-
-    def __exit__(self, *exc: object) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _drop(stream: IO[str]) -> None:
-    for _ in stream:
-        pass
+# What a warm report worker has loaded (reportlab, through the renderer).
+WARM_IMPORTS = ("chalicelib.reports.adapters.pdf_report",)
 
 
 def _wait_for_emails(target: int) -> None:
@@ -143,6 +75,12 @@ def _wait_for_emails(target: int) -> None:
         time.sleep(0.2)
 
 
+def _workers(count: int, plan_file: str | None) -> Workers:
+    if plan_file:
+        return Workers(count, replayer_command(plan_file), REPLAYER_READY)
+    return Workers(count, consumer_command("report_worker", WARM_IMPORTS), CONSUMER_READY)
+
+
 def drain(count: int, users: list[str], moto_pid: int, replay_file: str | None) -> Round:
     """Start the workers, fill the queue (the dispatcher, or the same messages for the
     ceiling), and time until every user's email is sent."""
@@ -151,7 +89,7 @@ def drain(count: int, users: list[str], moto_pid: int, replay_file: str | None) 
     from chalicelib.schedules import run_schedule
 
     target = emails_sent() + len(users)
-    with Workers(count, replay_file) as workers:
+    with _workers(count, replay_file) as workers:
         cpu_before, moto_before = workers.cpu(), cpu_seconds(moto_pid)
         started = time.perf_counter()
         if replay_file:
@@ -165,14 +103,6 @@ def drain(count: int, users: list[str], moto_pid: int, replay_file: str | None) 
         seconds = time.perf_counter() - started
         worker_cpu, moto_cpu = workers.cpu() - cpu_before, cpu_seconds(moto_pid) - moto_before
     return Round(count, len(users), seconds, worker_cpu, moto_cpu, dispatched)
-
-
-def _row(label: str, result: Round, first: Round) -> str:
-    per = 1000 / result.reports
-    return (
-        f"{result.processes:>9} {label:<9} {result.rate:8.1f} {result.rate / first.rate:8.2f}x "
-        f"{result.worker_cpu * per:10.1f} {result.moto_cpu * per:10.1f}"
-    )
 
 
 def main() -> None:
@@ -211,19 +141,19 @@ def run(count: int, counts: list[int], moto_pid: int) -> None:
         flush=True,
     )
     print(
-        "processes run        reports/s  speed-up  worker CPU   moto CPU  (ms a report)",
+        "processes run       reports/s  speed-up  worker CPU   moto CPU  (ms a report)",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
-        replay_file = str(Path(tmp) / "calls.pickle")
-        Path(replay_file).write_bytes(pickle.dumps(calls))
+        replay_file = str(Path(tmp) / "plan.pickle")
+        Path(replay_file).write_bytes(pickle.dumps(ReplayPlan("reports", [calls])))
         pipelines, ceilings = [], []
         for round_no, processes in enumerate(counts, start=1):
             seed(users, round_no)
             pipelines.append(drain(processes, users, moto_pid, None))
-            print(_row("pipeline", pipelines[-1], pipelines[0]), flush=True)
+            print(pipelines[-1].row("pipeline", pipelines[0]), flush=True)
             ceilings.append(drain(processes, users, moto_pid, replay_file))
-            print(_row("ceiling", ceilings[-1], ceilings[0]), flush=True)
+            print(ceilings[-1].row("ceiling", ceilings[0]), flush=True)
     ratios = ", ".join(
         f"{p.processes}: {p.rate / c.rate:.2f}" for p, c in zip(pipelines, ceilings, strict=True)
     )
