@@ -23,11 +23,11 @@ from chalicelib.platform.queues import WorkQueue
 class Schedule:
     """A dispatcher and the queue its worker drains."""
 
-    dispatch: Callable[[], dict[str, Any]]
+    dispatch: Callable[[Callable[[], bool]], dict[str, Any]]
     queue: Callable[[], WorkQueue]
 
 
-def _dispatch_jobs() -> dict[str, Any]:
+def _dispatch_jobs(time_is_up: Callable[[], bool]) -> dict[str, Any]:
     """Queue every bulk job that needs a run (``chalicelib/bulk_import/dispatch.py``)."""
     from chalicelib import wiring
     from chalicelib.bulk_import.dispatch import dispatch_jobs
@@ -37,10 +37,11 @@ def _dispatch_jobs() -> dict[str, Any]:
         wiring.bulk_jobs_queue(),
         wiring.bulk_dispatch_marks(),
         lambda: int(time.time() * 1000),
+        time_is_up=time_is_up,
     )
 
 
-def _dispatch_reports() -> dict[str, Any]:
+def _dispatch_reports(time_is_up: Callable[[], bool]) -> dict[str, Any]:
     """Queue every user with a status record (``chalicelib/reports/dispatch.py``)."""
     from chalicelib import wiring
     from chalicelib.reports.dispatch import dispatch_reports
@@ -49,6 +50,7 @@ def _dispatch_reports() -> dict[str, Any]:
         wiring.snapshot_store(),
         wiring.report_requests_queue(),
         wiring.report_dispatch_marks(),
+        time_is_up=time_is_up,
     )
 
 
@@ -87,7 +89,7 @@ def run_schedule(name: str, context: Any, wait: bool = False) -> dict[str, Any]:
     deadline = Deadline.from_context(context)
     started = time.perf_counter()
     logger.info("schedule run started", extra={"schedule": name})
-    summary = {"name": name, **schedule.dispatch()}
+    summary = {"name": name, **schedule.dispatch(deadline.near)}
     if wait:
         seconds_left = lambda: deadline.remaining_ms() / 1000  # noqa: E731
         summary["drained"] = wait_until_drained(schedule.queue(), seconds_left)

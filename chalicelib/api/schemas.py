@@ -184,6 +184,10 @@ class ScheduleRun(BaseModel):
     dispatched: int
     already_queued: int
     refused: int
+    complete: bool = Field(
+        description="Whether every page was read; false when the run's time ran out first "
+        "(the next run goes on)."
+    )
     duration_ms: float
     drained: bool | None = Field(
         default=None, description="With `?wait=true`: whether the queued work is done."

@@ -39,14 +39,21 @@ def dispatch_jobs(
     marks: DispatchMarks,
     now_ms: Callable[[], int],
     options: JobDispatchOptions | None = None,
+    time_is_up: Callable[[], bool] = lambda: False,
 ) -> dict[str, Any]:
     """Queue every job that needs a worker once; return the dispatch summary.
 
-    Raises ``DependencyUnavailable`` when DynamoDB or the queue cannot be reached at all.
+    Stops between pages once ``time_is_up()``; the summary's ``complete`` says whether every
+    page was read. Raises ``DependencyUnavailable`` when DynamoDB or the queue cannot be reached
+    at all.
     """
     options = options or JobDispatchOptions()
     found = leased = dispatched = already_queued = refused = 0
+    complete = True
     for page in _pages(jobs.active(options.page_size), options.page_size):
+        if time_is_up():
+            complete = False  # the pages read so far are marked: the next run goes on
+            break
         found += len(page)
         now = now_ms()
         free = [job for job in page if job.lease_expires_ms <= now]
@@ -71,4 +78,5 @@ def dispatch_jobs(
         "dispatched": dispatched,
         "already_queued": already_queued,
         "refused": refused,
+        "complete": complete,
     }

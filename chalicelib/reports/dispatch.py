@@ -10,6 +10,7 @@ lost with Redis) finds the report lock or an empty record: nothing is sent twice
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,16 +34,24 @@ def dispatch_reports(
     queue: WorkQueue,
     marks: DispatchMarks,
     options: DispatchOptions | None = None,
+    time_is_up: Callable[[], bool] = lambda: False,
 ) -> dict[str, Any]:
     """Queue every user with a status record once; return the dispatch summary.
 
-    Raises ``DependencyUnavailable`` when Redis (the users set) or the queue cannot be reached
-    at all: the run fails loudly and the next one dispatches everything still there.
+    Stops between pages once ``time_is_up()`` (the Lambda's time is nearly spent); the summary's
+    ``complete`` says whether every page was read, and the next run goes on (what this one
+    queued is marked). Raises ``DependencyUnavailable`` when Redis (the users set) or the queue
+    cannot be reached at all: the run fails loudly and the next one dispatches everything
+    still there.
     """
     options = options or DispatchOptions()
     repaired = snapshots.repair_users(options.repair_interval_seconds)
     found = dispatched = already_queued = refused = 0
+    complete = True
     for page in snapshots.user_pages(options.page_size):
+        if time_is_up():
+            complete = False  # the pages read so far are marked: the next run goes on
+            break
         found += len(page)
         fresh = marks.unmarked(page)
         already_queued += len(page) - len(fresh)
@@ -63,4 +72,5 @@ def dispatch_reports(
         "dispatched": dispatched,
         "already_queued": already_queued,
         "refused": refused,
+        "complete": complete,
     }

@@ -125,8 +125,24 @@ def test_reports_dispatch_queues_each_user_once_page_by_page():
         "dispatched": 23,
         "already_queued": 0,
         "refused": 0,
+        "complete": True,
     }
     assert set(marks.marked) == set(users)
+
+
+def test_a_dispatch_out_of_time_stops_between_pages_and_the_next_goes_on():
+    users = [f"user-{i:03}" for i in range(25)]
+    queue, marks = MemoryQueue(), MemoryMarks()
+    pages_allowed = iter([False, False, True])
+
+    cut = dispatch_reports(
+        Users(users), queue, marks, DispatchOptions(page_size=10), lambda: next(pages_allowed)
+    )
+    assert (cut["dispatched"], cut["complete"]) == (20, False)
+
+    rest = dispatch_reports(Users(users), queue, marks, DispatchOptions(page_size=10))
+    assert (rest["dispatched"], rest["already_queued"], rest["complete"]) == (5, 20, True)
+    assert sorted(b["user_id"] for b in bodies_of(queue)) == users
 
 
 def test_a_second_dispatch_in_the_window_queues_nothing_again():
@@ -208,6 +224,7 @@ def test_bulk_dispatch_skips_jobs_under_a_live_lease_and_those_already_queued():
         "dispatched": 2,
         "already_queued": 1,
         "refused": 0,
+        "complete": True,
     }
 
 
