@@ -2,8 +2,8 @@
 
 Each seeded user has an account, a finished 20-row bulk job with 4 failed rows and a status
 record (published through the bulk import's own Lua script), i.e. one report's worth of work.
-``bench/reports.py`` and ``bench/fanout.py`` use it; the leading underscore keeps ``make bench``
-from running it.
+``bench/reports.py`` and ``bench/fanout.py`` use it (``bench/fanout_bulk.py`` its services and
+environment); the leading underscore keeps ``make bench`` from running it.
 """
 
 from __future__ import annotations
