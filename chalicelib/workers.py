@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.observability import logger
 from chalicelib.platform.clock import now_iso
-from chalicelib.platform.queues import PoisonMessage, WorkItem
+from chalicelib.platform.queues import MAX_RECEIVES, DispatchMarks, PoisonMessage, WorkItem
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -65,6 +65,22 @@ def _process(event: dict[str, Any], context: Any, handle: Callable[[SQSRecord], 
     )
 
 
+def _finish(record: SQSRecord, marks: DispatchMarks, unit: str, work: Callable[[], object]) -> None:
+    """Do one unit's ``work``, then clear its dispatch mark: done, or failed for the last time.
+
+    The mark says "queued, not yet worked on". After a success the next dispatch may queue the
+    unit again if it still needs work; after the last failure (the message is on its way to
+    the dead-letter queue) it must, or the unit would wait for the mark to expire.
+    """
+    try:
+        work()
+    except Exception:
+        if int(record.attributes.approximate_receive_count) >= MAX_RECEIVES:
+            marks.clear(unit)
+        raise
+    marks.clear(unit)
+
+
 def report_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Deliver the report of each user in the batch (``{"user_id"}`` messages)."""
     from chalicelib import wiring
@@ -75,12 +91,15 @@ def report_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     def handle(record: SQSRecord) -> None:
         item = WorkItem.parse(record.body, needs_job=False)
-        outcome = deliver_user(run, item.user_id)
-        run.outcomes.append(outcome)
-        if outcome.result is Result.ERROR:
-            raise WorkFailed(outcome.error)
-        # Done, failed with a backoff, or deferred: the next dispatch may queue the user again.
-        marks.clear(item.user_id)
+
+        def deliver() -> None:
+            # Sent, failed with a backoff, or deferred: the user's own state says what is next.
+            outcome = deliver_user(run, item.user_id)
+            run.outcomes.append(outcome)
+            if outcome.result is Result.ERROR:
+                raise WorkFailed(outcome.error)
+
+        _finish(record, marks, item.user_id, deliver)
 
     response: dict[str, Any] = _process(event, context, handle)
     finish_run(run, users_found=len(run.outcomes))
@@ -100,9 +119,8 @@ def bulk_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     def handle(record: SQSRecord) -> None:
         item = WorkItem.parse(record.body, needs_job=True)
-        run.run_job(item.user_id, item.job_id)
         # Done, or paused at a checkpoint: the next dispatch queues what is left.
-        marks.clear(item.job_id)
+        _finish(record, marks, item.job_id, lambda: run.run_job(item.user_id, item.job_id))
 
     response: dict[str, Any] = _process(event, context, handle)
     logger.info("bulk worker finished", extra={"summary": run.summary.to_dict()})

@@ -18,6 +18,7 @@ from pynamodb.attributes import TTLAttribute
 
 from chalicelib.config import Settings
 from chalicelib.platform.adapters.dynamodb_models import BoundModel
+from chalicelib.platform.queues import MAX_RECEIVES
 from chalicelib.tables import ALL_MODELS
 from infra.stages import lambda_timeout
 
@@ -32,7 +33,7 @@ WORK_QUEUE_RETENTION_SECONDS = 4 * DAY_SECONDS
 # queue must keep messages longer than the work queue for a dead letter to stay a while.
 DEAD_LETTER_RETENTION_SECONDS = 14 * DAY_SECONDS
 # Receives of one message before SQS moves it to the dead-letter queue.
-MAX_RECEIVE_COUNT = 5
+MAX_RECEIVE_COUNT = MAX_RECEIVES  # the workers know it too: a last failure frees its unit
 # AWS's guidance for a queue feeding a Lambda event source mapping: a visibility timeout of at
 # least six times the function timeout, so a batch retried after a throttle is not redelivered
 # while the first attempt still runs. Lambda refuses a mapping whose queue's is below it.

@@ -25,7 +25,9 @@ class JobDispatchOptions:
     """Tunables of a dispatch (defaults suit AWS; tests shrink them)."""
 
     page_size: int = 100
-    mark_ttl_seconds: int = 900
+    # A queued job is not queued again while marked: the worker clears the mark when it is done
+    # with the job (or failed for the last time); the expiry only bounds a mark left behind.
+    mark_ttl_seconds: int = 6 * 3600
 
 
 def _pages(jobs: Iterator[Job], size: int) -> Iterator[list[Job]]:

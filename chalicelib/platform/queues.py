@@ -19,6 +19,8 @@ from chalicelib.platform.ids import is_ulid
 
 # SQS accepts at most 10 entries per SendMessageBatch.
 SEND_BATCH = 10
+# Receives before SQS moves a message to its dead-letter queue (each queue's redrive policy).
+MAX_RECEIVES = 5
 
 
 class PoisonMessage(ValueError):

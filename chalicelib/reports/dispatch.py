@@ -24,8 +24,9 @@ class DispatchOptions:
     """Tunables of a dispatch (defaults suit AWS; tests shrink them)."""
 
     page_size: int = 500
-    # A queued user is not queued again for this long, unless a worker cleared the mark first.
-    mark_ttl_seconds: int = 900
+    # A queued user is not queued again while marked: the worker clears the mark when it is done
+    # with the user (or failed for the last time); the expiry only bounds a mark left behind.
+    mark_ttl_seconds: int = 6 * 3600
     repair_interval_seconds: int = 3600
 
 

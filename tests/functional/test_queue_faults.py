@@ -240,3 +240,30 @@ def test_a_queue_that_cannot_be_found_fails_the_dispatch_with_a_503(api: Any, aw
     assert "Traceback" not in json.dumps(down.json_body)
     # The users set is untouched: once the queue is back, the next run queues them.
     assert len(wiring.get_redis().smembers("bulk:status:users")) == 1
+
+
+def test_a_user_whose_message_failed_for_the_last_time_is_queued_afresh(
+    api: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.reports import service
+
+    (user,) = users_with_records(api, 1)
+    set_visibility(report_queue(aws), 1)
+    real = service.deliver_user
+
+    def broken(run: Any, user_id: str) -> Any:
+        return service.Outcome(user_id, service.Result.ERROR, error="RuntimeError: a bug")
+
+    monkeypatch.setattr(service, "deliver_user", broken)
+    assert run_schedule("send_reports", None)["dispatched"] == 1
+    assert run_schedule("send_reports", None)["already_queued"] == 1
+    drain_worker("report_worker", timeout_seconds=60)  # five failures, then the DLQ
+    assert len(queue_bodies(wiring.settings().queues.dead_letter(report_queue(aws)))) == 1
+
+    # The message left for the dead-letter queue, so its mark went too: the user is queued
+    # afresh by the next dispatch instead of waiting for the mark to expire.
+    monkeypatch.setattr(service, "deliver_user", real)
+    again = run_schedule("send_reports", None)
+    assert (again["dispatched"], again["already_queued"]) == (1, 0)
+    drain_worker("report_worker")
+    assert_one_email_each([user])
