@@ -14,6 +14,7 @@ Import this module only while rendering: it imports reportlab.
 from __future__ import annotations
 
 import bisect
+import functools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont
 
 from chalicelib import templates
+from chalicelib.reports.adapters.pdf_subsets import keep_subsets
 
 FONT_DIR = templates.FONTS
 
@@ -120,7 +122,15 @@ def _to_unicode_cmap(fontname: str, subset: list[int]) -> str:
     reject, so emoji and rare CJK came out of the PDF as nothing; the PDF format wants UTF-16BE
     (a surrogate pair). And a shaped glyph drawn through a private-use code maps back to the
     characters it was shaped from, where that is known.
+
+    The map of a subset is made once per process: what a code stands for never changes once a
+    document can draw it (``char_for_glyph`` records a private code's text before handing it out).
     """
+    return _cmap_text(fontname, tuple(subset))
+
+
+@functools.lru_cache(maxsize=64)
+def _cmap_text(fontname: str, subset: tuple[int, ...]) -> str:
     face_name = fontname.split("+", 1)[-1]
     pairs = "\n".join(
         f"<{i:02X}> <{_actual_text.get((face_name, code), chr(code)).encode('utf-16-be').hex()}>"
@@ -169,6 +179,7 @@ def _register(font: FontFile) -> dict[int, int] | None:
         cmap: dict[int, int] | None = None
         if path.exists():
             ttf = TTFont(font.name, str(path), shapable=False)  # pdf_shaping shapes, not reportlab
+            keep_subsets(ttf)
             pdfmetrics.registerFont(ttf)
             cmap = ttf.face.charToGlyph
         _cmaps[font.name] = cmap
@@ -244,10 +255,12 @@ def char_for_glyph(font: FontFile, glyph: int, advance: int, actual: str = "") -
         if code > 0xF8FF:
             return "\ufffd"  # the private-use area is used up: a replacement mark, not a crash
         _next_private[font.name] = code + 1
-        face.charToGlyph[code] = glyph
-        face.glyphToChar[glyph] = [code]
         face.charWidths[code] = advance * 1000 / face.unitsPerEm
         if actual:
             name = face.name.decode("latin-1") if isinstance(face.name, bytes) else face.name
             _actual_text[(name, code)] = actual
+        face.charToGlyph[code] = glyph
+        # Last: other threads read this map without the lock, and the code's width and text
+        # (which the kept ToUnicode maps rely on) must be there once they can find the code.
+        face.glyphToChar[glyph] = [code]
         return chr(code)

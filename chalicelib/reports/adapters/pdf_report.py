@@ -31,6 +31,15 @@ _PAD = 4  # left and right padding inside a table cell, points
 _FRAME_PAD = 6  # SimpleDocTemplate's frame pads what it holds by this much on each side
 
 
+@functools.cache
+def _colour(hex_code: str) -> Any:
+    """The reportlab colour of ``hex_code``, made once: reportlab turns a string into a colour
+    every time it draws one, and tries named colours and expressions before hex codes."""
+    from reportlab.lib.colors import HexColor
+
+    return HexColor(hex_code)
+
+
 def _fonts() -> tuple[str, str]:
     """DejaVu Sans, registered once per process: (regular, bold) names."""
     from chalicelib.reports.adapters.pdf_fonts import primary_fonts
@@ -76,8 +85,8 @@ def _table(rows: list[list[Any]], widths: list[float], numeric: tuple[int, ...])
                 ("FONTNAME", (0, 0), (-1, 0), bold),
                 ("FONTSIZE", (0, 0), (-1, -1), _CELL_SIZE),
                 ("LEADING", (0, 0), (-1, -1), _CELL_SIZE + 2),
-                ("BACKGROUND", (0, 0), (-1, 0), _HEAD_COLOUR),
-                ("GRID", (0, 0), (-1, -1), 0.4, _GRID_COLOUR),
+                ("BACKGROUND", (0, 0), (-1, 0), _colour(_HEAD_COLOUR)),
+                ("GRID", (0, 0), (-1, -1), 0.4, _colour(_GRID_COLOUR)),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
                 ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
@@ -100,12 +109,19 @@ def _chart(content: ReportContent, width: float) -> Any:
     drawing = Drawing(width, 28)
     total = ok + failed
     ok_width = bar_width * ok / total if total else 0
-    drawing.add(Rect(0, 10, bar_width, 12, fillColor=None, strokeColor=_GRID_COLOUR))
+    drawing.add(Rect(0, 10, bar_width, 12, fillColor=None, strokeColor=_colour(_GRID_COLOUR)))
     if ok:
-        drawing.add(Rect(0, 10, ok_width, 12, fillColor=_OK_COLOUR, strokeColor=None))
+        drawing.add(Rect(0, 10, ok_width, 12, fillColor=_colour(_OK_COLOUR), strokeColor=None))
     if failed:
         drawing.add(
-            Rect(ok_width, 10, bar_width - ok_width, 12, fillColor=_FAIL_COLOUR, strokeColor=None)
+            Rect(
+                ok_width,
+                10,
+                bar_width - ok_width,
+                12,
+                fillColor=_colour(_FAIL_COLOUR),
+                strokeColor=None,
+            )
         )
     drawing.add(
         String(bar_width + 8, 13, f"{ok} ok / {failed} failed", fontName=regular, fontSize=9)

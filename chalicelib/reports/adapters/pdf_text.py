@@ -118,14 +118,21 @@ class _Clusters:
     """A value split into clusters, each with its font, width (points) and bidi class.
 
     ``classes`` stays empty for ASCII text: it has nothing right to left, so no bidi pass reads it.
+    ``font`` is the one font every cluster is in, None when there are several: a line of such
+    clusters is one run, so ``_line`` places it without grouping runs.
     """
 
     texts: list[str] = field(default_factory=list)
     fonts: list[FontFile] = field(default_factory=list)
     widths: list[float] = field(default_factory=list)
     classes: list[str] = field(default_factory=list)
+    font: FontFile | None = None
 
     def append(self, text: str, font: FontFile, width: float, kind: str) -> None:
+        if not self.texts:
+            self.font = font
+        elif self.font is not None and font.name != self.font.name:
+            self.font = None
         self.texts.append(text)
         self.fonts.append(font)
         self.widths.append(width)
@@ -140,7 +147,8 @@ def _plain_widths(text: str, font: FontFile, size: float) -> list[float]:
 
 def _clusters(text: str, size: float) -> _Clusters:
     if text.isascii():
-        return _Clusters(list(text), [PRIMARY] * len(text), _plain_widths(text, PRIMARY, size), [])
+        widths = _plain_widths(text, PRIMARY, size)
+        return _Clusters(list(text), [PRIMARY] * len(text), widths, [], PRIMARY)
     texts: list[str] = []
     for char in text:
         if texts and _joins(char, texts[-1]):
@@ -183,24 +191,34 @@ def _shaped_widths(clusters: _Clusters, size: float) -> None:
         i = j
 
 
-def _breakable_after(clusters: _Clusters, i: int) -> bool:
-    """A line may end after cluster ``i``: after a space, hyphen or slash, or around CJK."""
-    if clusters.texts[i] in _BREAK_AFTER or clusters.fonts[i] == CJK:
-        return True
-    return i + 1 < len(clusters.texts) and clusters.fonts[i + 1] == CJK
+def _break_after(clusters: _Clusters) -> list[bool]:
+    """Whether a line may end after each cluster: after a space, hyphen or slash, or around CJK."""
+    texts, fonts = clusters.texts, clusters.fonts
+    after = [text in _BREAK_AFTER for text in texts]
+    if clusters.font is None or clusters.font.name == CJK.name:
+        for i, font in enumerate(fonts):
+            if font.name == CJK.name:
+                after[i] = True
+                if i:
+                    after[i - 1] = True
+    return after
 
 
-def _next_line(clusters: _Clusters, start: int, width: float) -> int:
-    """End (exclusive) of the line that starts at ``start``: as many clusters as fit."""
-    x, i, last_break, n = 0.0, start, -1, len(clusters.texts)
+def _next_line(clusters: _Clusters, after: list[bool], start: int, width: float) -> int:
+    """End (exclusive) of the line that starts at ``start``: as many clusters as fit.
+
+    ``after`` is ``_break_after(clusters)``.
+    """
+    texts, widths = clusters.texts, clusters.widths
+    x, i, last_break, n = 0.0, start, -1, len(texts)
     while i < n:
-        is_space = clusters.texts[i] == " "
+        is_space = texts[i] == " "
         if is_space:
             last_break = i  # a space never overflows: the line can end just before it
-        elif x + clusters.widths[i] > width and i > start:
+        elif x + widths[i] > width and i > start:
             return last_break if last_break > start else i  # else the word breaks anywhere
-        x += clusters.widths[i]
-        if not is_space and _breakable_after(clusters, i):
+        x += widths[i]
+        if not is_space and after[i]:
             last_break = i + 1
         i += 1
     return n
@@ -210,6 +228,7 @@ def _break_lines(clusters: _Clusters, width: float, max_lines: int) -> tuple[lis
     """Spans of the lines, and whether text was left over after ``max_lines``."""
     spans: list[range] = []
     start, n = 0, len(clusters.texts)
+    after = _break_after(clusters)
     while True:
         while start < n and clusters.texts[start] == " ":
             start += 1
@@ -217,7 +236,7 @@ def _break_lines(clusters: _Clusters, width: float, max_lines: int) -> tuple[lis
             return spans, False
         if len(spans) == max_lines:
             return spans, True
-        end = _next_line(clusters, start, width)
+        end = _next_line(clusters, after, start, width)
         last = end
         while last > start and clusters.texts[last - 1] == " ":
             last -= 1
@@ -253,8 +272,14 @@ def _line(
     clusters: _Clusters, indices: list[int], levels: list[int], base: int, size: float
 ) -> Line:
     """One line's clusters (logical order) placed left to right, shaped where needed."""
+    bidi = any(levels[i] for i in indices)
+    if not bidi and clusters.font is not None and not clusters.font.shaped:
+        # One run in one unshaped font, left to right: what the loop below gives, without it.
+        width = sum(clusters.widths[i] for i in indices)
+        text = "".join(clusters.texts[i] for i in indices)
+        return Line((Segment(clusters.font.name, 0.0, 0.0, text),), width)
     order = indices
-    if any(levels[i] for i in indices):
+    if bidi:
         resolved = pdf_bidi.line_levels(
             [levels[i] for i in indices], [clusters.classes[i] for i in indices], base
         )
