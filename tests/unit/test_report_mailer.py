@@ -6,7 +6,15 @@ import email
 import email.policy
 from typing import Any
 
-from chalicelib.reports.adapters.mailer import SesMailer, build_message, header_safe
+import pytest
+
+from chalicelib.reports.adapters.mailer import (
+    SesMailer,
+    as_bytes,
+    build_message,
+    header_safe,
+    mime_message,
+)
 from chalicelib.reports.domain import (
     Recipient,
     ReportContent,
@@ -72,3 +80,47 @@ def test_a_small_message_keeps_its_attachment() -> None:
     mailer = SesMailer(lambda: None, "reports@books.local")
     raw, attached = mailer.compose(_content(), b"%PDF small", lambda: "unused")
     assert attached and b"application/pdf" in raw
+
+
+_HOSTILE_NAMES = [
+    "Ada",
+    "Zoë Ångström & <Co>",
+    "--===============0000000000000000000==",
+    "=" * 80 + " " + "-" * 80,
+    "Eve\r\n--boundary\r\n\r\n--",
+    "山田太郎 " * 30,
+]
+
+
+@pytest.mark.parametrize("name", _HOSTILE_NAMES)
+@pytest.mark.parametrize("attached", [True, False])
+def test_the_message_is_written_as_the_email_package_writes_it(name: str, attached: bool) -> None:
+    pdf = bytes(range(256)) * 300 if attached else None
+    link = None if attached else "https://files.example/r.pdf?a=1&b=--2"
+    message = mime_message(_content(name), "reports@books.local", pdf, link)
+    assert as_bytes(message) == message.as_bytes()
+
+
+@pytest.mark.parametrize("name", _HOSTILE_NAMES)
+def test_no_line_of_the_message_can_be_taken_for_a_boundary(name: str) -> None:
+    pdf = b"%PDF-1.4\n--\r\n" + bytes(range(256)) * 300
+    raw = build_message(_content(name), "reports@books.local", pdf)
+    parsed = _parse(raw)
+    boundaries = {parsed.get_boundary(), parsed.get_payload()[0].get_boundary()}
+    assert len(boundaries) == 2 and None not in boundaries
+    delimiters = {f"--{b}".encode() for b in boundaries} | {f"--{b}--".encode() for b in boundaries}
+    lines = raw.split(b"\n")
+    # Each multipart has two parts: a delimiter before each, and one closing it.
+    assert sum(line in delimiters for line in lines) == 3 + 3
+    assert [line for line in lines if line.startswith(b"--")] == [
+        line for line in lines if line in delimiters
+    ]
+    assert [part.get("Content-Transfer-Encoding") for part in parsed.walk()] == [
+        None,
+        None,
+        "base64",
+        "base64",
+        "base64",
+    ]
+    (attachment,) = list(parsed.iter_attachments())
+    assert attachment.get_content() == pdf
