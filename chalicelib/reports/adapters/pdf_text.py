@@ -21,6 +21,7 @@ Import this module only while rendering: it imports reportlab and uharfbuzz.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -317,6 +318,15 @@ def layout(value: object, width: float, size: float, max_lines: int) -> list[Lin
     max_lines = max(1, max_lines)
     # What could fit, read generously; reading all of a hostile value would only cost time.
     text, cut = clean(value, min(MAX_CHARS, int(max_lines * width / (size * _NARROWEST)) + 16))
+    return list(_laid_out(text, cut, width, size, max_lines))
+
+
+# Reports repeat their text: a job id on every failed row of the job, the same reasons, times
+# and statuses from report to report. The lines depend on nothing else (a shaped glyph keeps the
+# character it was given for the life of the process), so the last few hundred are kept; at most
+# MAX_CHARS characters and their lines each.
+@functools.lru_cache(maxsize=256)
+def _laid_out(text: str, cut: bool, width: float, size: float, max_lines: int) -> tuple[Line, ...]:
     clusters = _clusters(text, size)
     base, levels = 0, [0] * len(clusters.texts)
     if _RTL_CLASSES.intersection(clusters.classes):
@@ -324,7 +334,7 @@ def layout(value: object, width: float, size: float, max_lines: int) -> list[Lin
         levels = pdf_bidi.resolve_levels(clusters.classes, base)
     spans, left_over = _break_lines(clusters, width, max_lines)
     if not spans:
-        return []
+        return ()
     lines = [list(span) for span in spans]
     if left_over or cut:
         lines[-1] = _with_ellipsis(clusters, spans[-1], width, size)
@@ -335,7 +345,7 @@ def layout(value: object, width: float, size: float, max_lines: int) -> list[Lin
         if line.width > width > 0:
             line = Line(line.segments, line.width, width / line.width)
         out.append(line)
-    return out
+    return tuple(out)
 
 
 class TextBlock(Flowable):  # type: ignore[misc]
