@@ -16,18 +16,22 @@ from typing import Any
 
 from chalicelib.observability import logger, metrics
 from chalicelib.platform.errors import NotFound
-from chalicelib.platform.queues import WorkQueue
+from chalicelib.platform.queues import DispatchMarks, WorkQueue
+
+# A dispatcher: (time_is_up, pending) -> summary; it appends the units it leaves queued.
+Dispatcher = Callable[[Callable[[], bool], list[str]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class Schedule:
-    """A dispatcher and the queue its worker drains."""
+    """A dispatcher, the queue its worker drains, and the marks of the units it queued."""
 
-    dispatch: Callable[[Callable[[], bool]], dict[str, Any]]
+    dispatch: Dispatcher
     queue: Callable[[], WorkQueue]
+    marks: Callable[[], DispatchMarks]
 
 
-def _dispatch_jobs(time_is_up: Callable[[], bool]) -> dict[str, Any]:
+def _dispatch_jobs(time_is_up: Callable[[], bool], pending: list[str]) -> dict[str, Any]:
     """Queue every bulk job that needs a run (``chalicelib/bulk_import/dispatch.py``)."""
     from chalicelib import wiring
     from chalicelib.bulk_import.dispatch import dispatch_jobs
@@ -38,10 +42,11 @@ def _dispatch_jobs(time_is_up: Callable[[], bool]) -> dict[str, Any]:
         wiring.bulk_dispatch_marks(),
         lambda: int(time.time() * 1000),
         time_is_up=time_is_up,
+        pending=pending,
     )
 
 
-def _dispatch_reports(time_is_up: Callable[[], bool]) -> dict[str, Any]:
+def _dispatch_reports(time_is_up: Callable[[], bool], pending: list[str]) -> dict[str, Any]:
     """Queue every user with a status record (``chalicelib/reports/dispatch.py``)."""
     from chalicelib import wiring
     from chalicelib.reports.dispatch import dispatch_reports
@@ -51,6 +56,7 @@ def _dispatch_reports(time_is_up: Callable[[], bool]) -> dict[str, Any]:
         wiring.report_requests_queue(),
         wiring.report_dispatch_marks(),
         time_is_up=time_is_up,
+        pending=pending,
     )
 
 
@@ -66,22 +72,50 @@ def _report_queue() -> WorkQueue:
     return wiring.report_requests_queue()
 
 
+def _bulk_marks() -> DispatchMarks:
+    from chalicelib import wiring
+
+    return wiring.bulk_dispatch_marks()
+
+
+def _report_marks() -> DispatchMarks:
+    from chalicelib import wiring
+
+    return wiring.report_dispatch_marks()
+
+
 SCHEDULES: dict[str, Schedule] = {
-    "bulk_insert": Schedule(_dispatch_jobs, _bulk_queue),
-    "send_reports": Schedule(_dispatch_reports, _report_queue),
+    "bulk_insert": Schedule(_dispatch_jobs, _bulk_queue, _bulk_marks),
+    "send_reports": Schedule(_dispatch_reports, _report_queue, _report_marks),
 }
 
 
-def run_schedule(name: str, context: Any, wait: bool = False) -> dict[str, Any]:
+def _wait(schedule: Schedule, pending: list[str], seconds_left: Callable[[], float]) -> bool:
+    """Until the units left queued are worked on (their marks are gone); by the queue's depth
+    when the marks cannot be read. A message failing elsewhere in the queue never holds it up:
+    only this run's units (and those it found queued) count."""
+    from chalicelib.platform.errors import DependencyUnavailable
+    from chalicelib.platform.queues import wait_until_drained, wait_until_worked
+
+    try:
+        return wait_until_worked(schedule.marks(), pending, seconds_left)
+    except DependencyUnavailable:
+        logger.warning("dispatch marks unavailable; waiting for the whole queue to drain")
+        return wait_until_drained(schedule.queue(), seconds_left)
+
+
+def run_schedule(
+    name: str, context: Any, wait: bool = False, wait_seconds: float | None = None
+) -> dict[str, Any]:
     """Run the named dispatcher once and return its summary (logged, with its duration).
 
-    With ``wait``, the summary adds ``"drained"``: whether the queue emptied (the dispatched
-    work is done) before the Lambda's time (or, without a context, 4 minutes) ran out.
+    With ``wait``, the summary adds ``"drained"``: whether every unit the run left queued (sent
+    now, or found queued by an earlier run) was worked on before the Lambda's time (or, without
+    a context, 4 minutes), and ``wait_seconds`` if given, ran out.
     Raises ``NotFound`` for a name that is not in ``SCHEDULES``, ``DependencyUnavailable``
     when the dispatcher cannot reach Redis, DynamoDB or SQS.
     """
     from chalicelib.platform.deadline import Deadline
-    from chalicelib.platform.queues import wait_until_drained
 
     schedule = SCHEDULES.get(name)
     if schedule is None:
@@ -89,10 +123,15 @@ def run_schedule(name: str, context: Any, wait: bool = False) -> dict[str, Any]:
     deadline = Deadline.from_context(context)
     started = time.perf_counter()
     logger.info("schedule run started", extra={"schedule": name})
-    summary = {"name": name, **schedule.dispatch(deadline.near)}
+    pending: list[str] = []
+    summary = {"name": name, **schedule.dispatch(deadline.near, pending)}
     if wait:
-        seconds_left = lambda: deadline.remaining_ms() / 1000  # noqa: E731
-        summary["drained"] = wait_until_drained(schedule.queue(), seconds_left)
+        wait_ends = time.monotonic() + (wait_seconds if wait_seconds is not None else 1e9)
+
+        def seconds_left() -> float:
+            return min(deadline.remaining_ms() / 1000, wait_ends - time.monotonic())
+
+        summary["drained"] = _wait(schedule, pending, seconds_left)
     summary["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
     logger.info("schedule run finished", extra={"schedule": name, "summary": summary})
     metrics.add_metric(name="ScheduleRuns", unit="Count", value=1)

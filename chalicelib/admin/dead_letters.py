@@ -87,7 +87,7 @@ def retry(deliveries: DeliveryLog, queues: QueuePairs, entry_id: str) -> dict[st
             "status": "requeued",
             "source": REPORT_DELIVERIES,
         }
-    if _MESSAGE_ID.match(entry_id):
+    if _MESSAGE_ID.fullmatch(entry_id):
         for name, (queue, dead_letter_queue) in queues.items():
             try:
                 message = dead_letter_queue.move_to(entry_id, queue)

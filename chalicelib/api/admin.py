@@ -8,7 +8,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.admin import dead_letters
-from chalicelib.admin.schemas import ScheduleRunQuery
+from chalicelib.admin.schemas import API_WAIT_SECONDS, ScheduleRunQuery
 from chalicelib.api.http import admin_caller, route
 from chalicelib.api.schemas import DeadLetterList, Requeued, ScheduleRun
 from chalicelib.platform.deadline import has_lambda_clock
@@ -29,12 +29,17 @@ admin_bp = Blueprint(__name__)
 def run_named_schedule(name: str, query: ScheduleRunQuery) -> dict[str, Any]:
     """Run a schedule's dispatcher (`bulk_insert` or `send_reports`) once, now.
 
-    Answers with the dispatch summary; with `?wait=true`, once the queued work is done too
-    (or the function's time is nearly up). 404 for any other name.
+    Answers with the dispatch summary; with `?wait=true`, once the units the run left queued
+    are worked on too, or after 25 s (API Gateway's limit is 29 s). 404 for any other name.
     """
     admin_caller(admin_bp.current_request)
     context = admin_bp.lambda_context
-    return run_schedule(name, context if has_lambda_clock(context) else None, wait=query.wait)
+    return run_schedule(
+        name,
+        context if has_lambda_clock(context) else None,
+        wait=query.waits,
+        wait_seconds=API_WAIT_SECONDS,
+    )
 
 
 @route(admin_bp, "/admin/dlq", ["GET"], ok={200: DeadLetterList}, errors=(403,))

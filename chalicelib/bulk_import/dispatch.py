@@ -17,7 +17,8 @@ from typing import Any
 from chalicelib.bulk_import.domain import Job
 from chalicelib.bulk_import.ports import JobStore
 from chalicelib.observability import logger, metrics
-from chalicelib.platform.queues import DispatchMarks, WorkItem, WorkQueue
+from chalicelib.platform.errors import DependencyUnavailable
+from chalicelib.platform.queues import CLAIM_SECONDS, DispatchMarks, WorkItem, WorkQueue
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,13 @@ def dispatch_jobs(
     now_ms: Callable[[], int],
     options: JobDispatchOptions | None = None,
     time_is_up: Callable[[], bool] = lambda: False,
+    pending: list[str] | None = None,
 ) -> dict[str, Any]:
     """Queue every job that needs a worker once; return the dispatch summary.
 
     Stops between pages once ``time_is_up()``; the summary's ``complete`` says whether every
-    page was read. Raises ``DependencyUnavailable`` when DynamoDB or the queue cannot be reached
-    at all.
+    page was read. ``pending`` collects the jobs queued now or before. Raises
+    ``DependencyUnavailable`` when DynamoDB or the queue cannot be reached at all.
     """
     options = options or JobDispatchOptions()
     found = leased = dispatched = already_queued = refused = 0
@@ -60,12 +62,19 @@ def dispatch_jobs(
         now = now_ms()
         free = [job for job in page if job.lease_expires_ms <= now]
         leased += len(page) - len(free)
-        fresh = set(marks.unmarked([job.job_id for job in free]))
+        fresh = set(marks.claim([job.job_id for job in free], CLAIM_SECONDS))
         ready = [job for job in free if job.job_id in fresh]
         already_queued += len(free) - len(ready)
-        failed = set(queue.send([WorkItem(job.user_id, job.job_id).body() for job in ready]))
+        if pending is not None:
+            pending.extend(job.job_id for job in free)
+        try:
+            failed = set(queue.send([WorkItem(job.user_id, job.job_id).body() for job in ready]))
+        except DependencyUnavailable:
+            marks.release([job.job_id for job in ready])
+            raise
         sent = [job.job_id for i, job in enumerate(ready) if i not in failed]
-        marks.mark(sent, options.mark_ttl_seconds)
+        marks.confirm(sent, options.mark_ttl_seconds)
+        marks.release([job.job_id for i, job in enumerate(ready) if i in failed])
         dispatched += len(sent)
         refused += len(failed)
     if refused:

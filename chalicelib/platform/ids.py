@@ -18,7 +18,7 @@ def new_ulid() -> str:
 
 def is_ulid(value: str) -> bool:
     """True for a well-formed ULID string."""
-    return bool(_ULID_RE.match(value))
+    return bool(_ULID_RE.fullmatch(value))
 
 
 def new_book_id() -> str:
@@ -33,4 +33,4 @@ def book_id_for_row(job_id: str, row: int) -> str:
 
 def is_book_id(value: str) -> bool:
     """True for a well-formed book id."""
-    return bool(_UUID_HEX_RE.match(value))
+    return bool(_UUID_HEX_RE.fullmatch(value))

@@ -19,6 +19,11 @@ from chalicelib.platform.ids import is_ulid
 
 # SQS accepts at most 10 entries per SendMessageBatch.
 SEND_BATCH = 10
+# The longest body a work item writes is under 80 characters; this leaves room for whitespace.
+MAX_BODY_CHARACTERS = 256
+# A dispatcher's claim on a unit lasts this long until the message is sent and the mark
+# confirmed: a dispatcher that dies in between holds the unit back for at most this.
+CLAIM_SECONDS = 120
 # Receives before SQS moves a message to its dead-letter queue (each queue's redrive policy).
 MAX_RECEIVES = 5
 
@@ -45,10 +50,13 @@ class WorkItem:
     def parse(cls, body: str, *, needs_job: bool) -> WorkItem:
         """Read a message body; ``PoisonMessage`` for anything but the shape ``body()`` writes.
 
-        User ids are ULIDs (accepted here as up to 64 ASCII letters, digits, ``-`` and ``_``, the
-        shape of every key the status record can hold) and job ids ULIDs; anything else is
-        refused before it reaches a Redis key or a DynamoDB query.
+        User and job ids are ULIDs; anything else is refused before it reaches a Redis key or a
+        DynamoDB query (a user id ``users`` would name the key ``bulk:status:users``). A body
+        longer than any work item is refused before it is parsed, so no nesting depth can reach
+        the JSON parser's recursion limit.
         """
+        if len(body) > MAX_BODY_CHARACTERS:
+            raise PoisonMessage("the message body is longer than any work item")
         try:
             fields = json.loads(body)
         except ValueError as exc:
@@ -59,17 +67,11 @@ class WorkItem:
         if set(fields) != expected:
             raise PoisonMessage(f"the message must have exactly the fields {sorted(expected)}")
         user_id, job_id = fields["user_id"], fields.get("job_id", "")
-        if not _is_user_id(user_id):
+        if not (isinstance(user_id, str) and is_ulid(user_id)):
             raise PoisonMessage("user_id is not a user id")
         if needs_job and not (isinstance(job_id, str) and is_ulid(job_id)):
             raise PoisonMessage("job_id is not a job id")
         return cls(user_id=user_id, job_id=job_id)
-
-
-def _is_user_id(value: object) -> bool:
-    if not isinstance(value, str) or not 1 <= len(value) <= 64:
-        return False
-    return all(c.isascii() and (c.isalnum() or c in "-_") for c in value)
 
 
 @dataclass(frozen=True)
@@ -113,16 +115,49 @@ class WorkQueue(Protocol):
 
 
 class DispatchMarks(Protocol):
-    """Which units were dispatched recently (so a dispatcher does not queue them again)."""
+    """Which units are queued and not yet worked on, so no dispatcher queues them again.
 
-    def unmarked(self, keys: Sequence[str]) -> list[str]:
-        """The keys without a mark, in order; all of them if the store is down."""
+    A dispatcher *claims* units before it sends them (atomically, so of two dispatchers racing
+    only one queues a unit), *confirms* those SQS accepted and *releases* those it refused; the
+    worker *clears* a unit's mark when it is done with it.
+    """
 
-    def mark(self, keys: Sequence[str], ttl_seconds: int) -> None:
-        """Mark the keys for ``ttl_seconds`` (best effort)."""
+    def claim(self, keys: Sequence[str], ttl_seconds: int) -> list[str]:
+        """Mark the unmarked keys for ``ttl_seconds``; return those this call marked, in order
+        (all of them when the store is down: the workers absorb duplicates)."""
+
+    def confirm(self, keys: Sequence[str], ttl_seconds: int) -> None:
+        """Extend the marks that still exist to ``ttl_seconds`` (a worker may have cleared one
+        already: it stays cleared). Best effort."""
+
+    def release(self, keys: Sequence[str]) -> None:
+        """Remove marks this dispatcher claimed but could not queue. Best effort."""
 
     def clear(self, key: str) -> None:
         """Remove a mark once its unit was worked on (best effort)."""
+
+    def marked(self, keys: Sequence[str]) -> list[str]:
+        """The keys still marked (their units not yet worked on); ``DependencyUnavailable`` when
+        the store cannot answer."""
+
+
+def wait_until_worked(
+    marks: DispatchMarks,
+    keys: Sequence[str],
+    seconds_left: Callable[[], float],
+    poll_seconds: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """Poll until none of ``keys`` is marked any more (every unit worked on, or failed for the
+    last time); False if time ran out first."""
+    pending = list(keys)
+    while True:
+        pending = marks.marked(pending)
+        if not pending:
+            return True
+        if seconds_left() <= poll_seconds:
+            return False
+        sleep(poll_seconds)
 
 
 def wait_until_drained(

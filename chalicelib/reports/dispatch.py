@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.observability import logger, metrics
-from chalicelib.platform.queues import DispatchMarks, WorkItem, WorkQueue
+from chalicelib.platform.errors import DependencyUnavailable
+from chalicelib.platform.queues import CLAIM_SECONDS, DispatchMarks, WorkItem, WorkQueue
 from chalicelib.reports.ports import SnapshotStore
 
 
@@ -36,6 +37,7 @@ def dispatch_reports(
     marks: DispatchMarks,
     options: DispatchOptions | None = None,
     time_is_up: Callable[[], bool] = lambda: False,
+    pending: list[str] | None = None,
 ) -> dict[str, Any]:
     """Queue every user with a status record once; return the dispatch summary.
 
@@ -43,7 +45,8 @@ def dispatch_reports(
     ``complete`` says whether every page was read, and the next run goes on (what this one
     queued is marked). Raises ``DependencyUnavailable`` when Redis (the users set) or the queue
     cannot be reached at all: the run fails loudly and the next one dispatches everything
-    still there.
+    still there. ``pending`` collects the users queued now or before (for a caller that waits
+    until they are worked on).
     """
     options = options or DispatchOptions()
     repaired = snapshots.repair_users(options.repair_interval_seconds)
@@ -54,11 +57,18 @@ def dispatch_reports(
             complete = False  # the pages read so far are marked: the next run goes on
             break
         found += len(page)
-        fresh = marks.unmarked(page)
+        fresh = marks.claim(page, CLAIM_SECONDS)
         already_queued += len(page) - len(fresh)
-        failed = set(queue.send([WorkItem(user_id).body() for user_id in fresh]))
+        if pending is not None:
+            pending.extend(page)
+        try:
+            failed = set(queue.send([WorkItem(user_id).body() for user_id in fresh]))
+        except DependencyUnavailable:
+            marks.release(fresh)
+            raise
         sent = [user_id for i, user_id in enumerate(fresh) if i not in failed]
-        marks.mark(sent, options.mark_ttl_seconds)
+        marks.confirm(sent, options.mark_ttl_seconds)
+        marks.release([user_id for i, user_id in enumerate(fresh) if i in failed])
         dispatched += len(sent)
         refused += len(failed)
     if refused:

@@ -267,3 +267,81 @@ def test_a_user_whose_message_failed_for_the_last_time_is_queued_afresh(
     assert (again["dispatched"], again["already_queued"]) == (1, 0)
     drain_worker("report_worker")
     assert_one_email_each([user])
+
+
+def test_hostile_messages_change_nothing_and_do_not_break_the_dead_letter_listing(
+    api: Any, aws: Any
+) -> None:
+    users = users_with_records(api, 2)
+    _, admin = api.new_user("admin@example.com")
+    name = report_queue(aws)
+    set_visibility(name, 1)
+    hostile = [
+        '{"user_id": "users"}',  # would rename the users set bulk:status:users away
+        "[" * 1000 + "]" * 1000,  # deeper than the JSON parser's recursion limit
+    ]
+    for body in hostile:
+        get_sqs().send_message(QueueUrl=queue_url(name), MessageBody=body)
+
+    drain_worker("report_worker", timeout_seconds=60)
+
+    assert sorted(wiring.get_redis().smembers("bulk:status:users")) == sorted(
+        u["user_id"] for u in users
+    )
+    listed = api.call("GET", "/admin/dlq", token=admin)
+    assert listed.status_code == 200
+    assert sorted(e["last_error"].split(":")[0] for e in listed.json_body["items"]) == [
+        "PoisonMessage",
+        "PoisonMessage",
+    ]
+    assert all(e["user_id"] == "" and e["attempts"] == 5 for e in listed.json_body["items"])
+    assert run_schedule("send_reports", None)["dispatched"] == 2
+    drain_worker("report_worker")
+    assert_one_email_each(users)
+    # Retrying one dead letter leaves the other listed at once (nothing stays hidden).
+    first, second = listed.json_body["items"]
+    assert api.call("POST", f"/admin/dlq/{first['entry_id']}/retry", token=admin).status_code == 202
+    (left,) = api.call("GET", "/admin/dlq", token=admin).json_body["items"]
+    assert left["entry_id"] == second["entry_id"]
+
+
+def test_concurrent_dispatches_queue_each_unit_once(api: Any, aws: Any) -> None:
+    import threading
+
+    users_with_records(api, 30)
+    barrier, summaries = threading.Barrier(4), []
+
+    def dispatch() -> None:
+        barrier.wait()
+        summaries.append(run_schedule("send_reports", None))
+
+    threads = [threading.Thread(target=dispatch) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sum(s["dispatched"] for s in summaries) == 30
+    assert sum(s["already_queued"] for s in summaries) == 3 * 30
+    assert len(queue_bodies(report_queue(aws))) == 30
+
+
+def test_waiting_watches_this_runs_users_not_a_failing_message_elsewhere(
+    api: Any, aws: Any
+) -> None:
+    from localdev.consumers import build_consumers
+    from tests.functional.queue_support import the_app
+
+    users = users_with_records(api, 2)
+    _, admin = api.new_user("admin@example.com")
+    # A poison message that will sit in flight for the queue's visibility timeout.
+    get_sqs().send_message(QueueUrl=queue_url(report_queue(aws)), MessageBody="garbage")
+    consumers = build_consumers(the_app(), lambda _name: 1)
+    consumers.start()
+    try:
+        ran = api.call("POST", "/admin/jobs/send_reports/run?wait=true", token=admin)
+    finally:
+        consumers.stop()
+    assert ran.status_code == 200 and ran.json_body["drained"] is True, ran.body
+    assert_one_email_each(users)
+    assert api.call("POST", "/admin/jobs/send_reports/run?wait=yes", token=admin).status_code == 400

@@ -12,10 +12,12 @@ from chalicelib.bulk_import.domain import Job
 from chalicelib.platform.errors import DependencyUnavailable
 from chalicelib.platform.ids import new_ulid
 from chalicelib.platform.queues import (
+    CLAIM_SECONDS,
     PoisonMessage,
     QueueDepth,
     WorkItem,
     wait_until_drained,
+    wait_until_worked,
 )
 from chalicelib.reports.dispatch import DispatchOptions, dispatch_reports
 
@@ -43,17 +45,31 @@ class MemoryQueue:
 
 
 class MemoryMarks:
+    """The semantics of ``RedisDispatchMarks`` (SET NX, SET XX, DEL), with TTLs recorded."""
+
     def __init__(self) -> None:
-        self.marked: dict[str, int] = {}
+        self.ttl: dict[str, int] = {}
 
-    def unmarked(self, keys: Sequence[str]) -> list[str]:
-        return [k for k in keys if k not in self.marked]
+    def claim(self, keys: Sequence[str], ttl_seconds: int) -> list[str]:
+        won = [k for k in keys if k not in self.ttl]
+        self.ttl.update(dict.fromkeys(won, ttl_seconds))
+        return won
 
-    def mark(self, keys: Sequence[str], ttl_seconds: int) -> None:
-        self.marked.update(dict.fromkeys(keys, ttl_seconds))
+    def confirm(self, keys: Sequence[str], ttl_seconds: int) -> None:
+        self.ttl.update({k: ttl_seconds for k in keys if k in self.ttl})
+
+    def release(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self.ttl.pop(key, None)
 
     def clear(self, key: str) -> None:
-        self.marked.pop(key, None)
+        self.ttl.pop(key, None)
+
+    def marked(self, keys: Sequence[str]) -> list[str]:
+        return [k for k in keys if k in self.ttl]
+
+    def mark(self, keys: Sequence[str], ttl_seconds: int) -> None:
+        self.ttl.update(dict.fromkeys(keys, ttl_seconds))
 
 
 class Users:
@@ -77,9 +93,12 @@ def bodies_of(queue: MemoryQueue) -> list[dict[str, str]]:
 # --- the messages -------------------------------------------------------------------------------
 
 
+USER_ID = "01JB1111111111111111111111"
+
+
 def test_a_work_item_reads_back_what_it_writes():
-    assert WorkItem.parse(WorkItem("u-1").body(), needs_job=False) == WorkItem("u-1")
-    item = WorkItem("u-1", JOB_ID)
+    assert WorkItem.parse(WorkItem(USER_ID).body(), needs_job=False) == WorkItem(USER_ID)
+    item = WorkItem(USER_ID, JOB_ID)
     assert WorkItem.parse(item.body(), needs_job=True) == item
 
 
@@ -95,11 +114,17 @@ def test_a_work_item_reads_back_what_it_writes():
         ('{"user_id": "a b"}', False),
         ('{"user_id": "bulk:status:users"}', False),
         ('{"user_id": "' + "x" * 65 + '"}', False),
-        ('{"user_id": "u-1", "extra": 1}', False),
-        ('{"user_id": "u-1"}', True),
-        ('{"user_id": "u-1", "job_id": "../etc"}', True),
-        ('{"user_id": "u-1", "job_id": null}', True),
-        ('{"user_id": "u-1", "job_id": "' + JOB_ID + '"}', False),
+        ('{"user_id": "users"}', False),  # would name the key bulk:status:users
+        ('{"user_id": "u-1"}', False),
+        ('{"user_id": "' + USER_ID + '\\n"}', False),
+        ('{"user_id": "' + USER_ID.lower() + '"}', False),
+        ('{"user_id": "' + USER_ID + '", "extra": 1}', False),
+        ('{"user_id": "' + USER_ID + '"}', True),
+        ('{"user_id": "' + USER_ID + '", "job_id": "../etc"}', True),
+        ('{"user_id": "' + USER_ID + '", "job_id": null}', True),
+        ('{"user_id": "' + USER_ID + '", "job_id": "' + JOB_ID + '"}', False),
+        ("[" * 1000 + "]" * 1000, False),  # deeper than the JSON parser's recursion limit
+        ('{"user_id": "' + USER_ID + '"' + " " * 300 + "}", False),
     ],
 )
 def test_every_other_body_is_a_poison_message(body: str, needs_job: bool):
@@ -127,7 +152,7 @@ def test_reports_dispatch_queues_each_user_once_page_by_page():
         "refused": 0,
         "complete": True,
     }
-    assert set(marks.marked) == set(users)
+    assert set(marks.ttl) == set(users)
 
 
 def test_a_dispatch_out_of_time_stops_between_pages_and_the_next_goes_on():
@@ -156,13 +181,44 @@ def test_a_second_dispatch_in_the_window_queues_nothing_again():
     assert again["dispatched"] == 0 and again["already_queued"] == 5
 
 
+def test_each_mark_is_claimed_before_the_send_and_confirmed_for_long_after():
+    queue, marks = MemoryQueue(), MemoryMarks()
+    claimed_when_sent: list[dict[str, int]] = []
+    send = queue.send
+
+    def observing_send(bodies: Sequence[str]) -> list[int]:
+        claimed_when_sent.append(dict(marks.ttl))
+        return send(bodies)
+
+    queue.send = observing_send  # type: ignore[method-assign]
+    dispatch_reports(Users(["user-1", "user-2"]), queue, marks)
+
+    assert claimed_when_sent == [{"user-1": CLAIM_SECONDS, "user-2": CLAIM_SECONDS}]
+    assert marks.ttl == {"user-1": 6 * 3600, "user-2": 6 * 3600}
+
+
+def test_a_unit_worked_on_before_its_mark_is_confirmed_stays_unmarked():
+    queue, marks = MemoryQueue(), MemoryMarks()
+    send = queue.send
+
+    def send_and_a_fast_worker(bodies: Sequence[str]) -> list[int]:
+        refused = send(bodies)
+        marks.clear("user-1")  # the worker finished before the dispatcher confirmed
+        return refused
+
+    queue.send = send_and_a_fast_worker  # type: ignore[method-assign]
+    dispatch_reports(Users(["user-1", "user-2"]), queue, marks)
+
+    assert marks.ttl == {"user-2": 6 * 3600}
+
+
 def test_a_user_sqs_refused_is_left_unmarked_for_the_next_run():
     users = [f"user-{i}" for i in range(4)]
     queue, marks = MemoryQueue(refuse=[1, 2]), MemoryMarks()
 
     first = dispatch_reports(Users(users), queue, marks)
     assert first["dispatched"] == 2 and first["refused"] == 2
-    assert set(marks.marked) == {"user-0", "user-3"}
+    assert set(marks.ttl) == {"user-0", "user-3"}
 
     second = dispatch_reports(Users(users), MemoryQueue(), marks)
     assert second["dispatched"] == 2 and second["already_queued"] == 2
@@ -172,7 +228,8 @@ def test_a_queue_that_is_down_fails_the_dispatch_and_marks_nothing():
     marks = MemoryMarks()
     with pytest.raises(DependencyUnavailable):
         dispatch_reports(Users(["user-1"]), MemoryQueue(down=True), marks)
-    assert marks.marked == {}
+    # The claim taken before the send is released: the next run queues the user.
+    assert marks.ttl == {}
 
 
 # --- the bulk dispatcher ------------------------------------------------------------------------
@@ -229,6 +286,21 @@ def test_bulk_dispatch_skips_jobs_under_a_live_lease_and_those_already_queued():
 
 
 # --- waiting for the work -----------------------------------------------------------------------
+
+
+def test_waiting_for_the_work_watches_only_the_units_left_queued():
+    marks = MemoryMarks()
+    marks.mark(["a", "b", "elsewhere"], 60)
+    cleared = iter(["a", "b"])
+
+    def worker_finishes_one(_seconds: float) -> None:
+        marks.clear(next(cleared))
+
+    # "elsewhere" (a failing message of another run, say) never holds the wait up.
+    assert wait_until_worked(marks, ["a", "b"], lambda: 60.0, 0.5, worker_finishes_one)
+    assert not wait_until_worked(
+        marks, ["elsewhere"], iter([2.0, 0.1]).__next__, 0.5, lambda _s: None
+    )
 
 
 def test_waiting_needs_two_empty_reads_in_a_row():

@@ -24,8 +24,9 @@ _DEPTH_ATTRIBUTES: Any = [
     "ApproximateNumberOfMessagesDelayed",
 ]
 # Seconds a peeked dead letter stays hidden while one listing goes on receiving, so it sees each
-# message once; every message is made visible again when the listing is done.
-_PEEK_HIDE_SECONDS = 30
+# message once; every message is made visible again when the listing is done (a listing that
+# dies first leaves them hidden this long). Two listings at the same moment each see a part.
+_PEEK_HIDE_SECONDS = 10
 
 
 class SqsQueue:
@@ -127,17 +128,16 @@ class SqsQueue:
         looked_at: list[Any] = []
         try:
             try:
-                for message in self._receive(scan_limit, _PEEK_HIDE_SECONDS):
-                    if message["MessageId"] != message_id:
-                        looked_at.append(message)
-                        continue
-                    if target.send([message["Body"]]):
-                        looked_at.append(message)
+                looked_at = self._receive(scan_limit, _PEEK_HIDE_SECONDS)
+                found = next((m for m in looked_at if m["MessageId"] == message_id), None)
+                if found is not None:
+                    if target.send([found["Body"]]):
                         raise DependencyUnavailable(f"queue {target.name} refused the message")
                     self._client().delete_message(
-                        QueueUrl=self.url(), ReceiptHandle=message["ReceiptHandle"]
+                        QueueUrl=self.url(), ReceiptHandle=found["ReceiptHandle"]
                     )
-                    return _dead_message(self.name, message)
+                    looked_at.remove(found)
+                    return _dead_message(self.name, found)
             finally:
                 self._release(looked_at)
         except (ClientError, BotoCoreError) as exc:
