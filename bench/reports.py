@@ -17,7 +17,11 @@ and gives each a finished bulk job with 4 failed rows and a status record
 Before that it times the sample report's render alone, 100 times.
 
     .venv/bin/python bench/reports.py [--users 300] [--workers 8]
+    .venv/bin/python bench/reports.py --profile [--users 150]  # where a report's CPU goes
     .venv/bin/python bench/reports.py --sample docs/sample-report.pdf   # only write a sample PDF
+
+``--profile`` delivers the reports one by one, first with each dependency's CPU measured (the
+renderer, the mailer's compose and send, the stores, Redis), then again under cProfile.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import os
 import sys
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -226,7 +231,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--sample", help="write a sample report PDF to this path and exit")
     parser.add_argument(
-        "--profile", action="store_true", help="profile deliveries one by one instead (cProfile)"
+        "--profile",
+        action="store_true",
+        help="deliver one by one instead: CPU by dependency, then cProfile",
     )
     args = parser.parse_args()
     if args.sample:
@@ -318,9 +325,83 @@ def measure(count: int, workers: int, moto_pid: int, redis_port: int) -> None:
     )
 
 
+class CpuByCall:
+    """This thread's CPU time in each method of the objects it wraps (deliveries one by one).
+
+    A delivery's dependencies are wrapped one level deep: the renderer, the mailer, the stores and
+    readers, the send pacer. What is left of a delivery's CPU is the service's own code.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+
+    def wrap(self, name: str, target: Any) -> Any:
+        meter = self
+
+        class Timed:
+            def __getattr__(self, attr: str) -> Any:
+                value = getattr(target, attr)
+                if not callable(value):
+                    return value
+
+                def timed(*args: Any, **kwargs: Any) -> Any:
+                    started = time.thread_time()
+                    try:
+                        return value(*args, **kwargs)
+                    finally:
+                        meter.seconds[f"{name}.{attr}"] += time.thread_time() - started
+
+                return timed
+
+        return Timed()
+
+
+_PARTS = {  # what each dependency's calls are, for the breakdown's labels
+    "renderer": "ours: the PDF",
+    "mailer.compose": "ours: the MIME message",
+    "mailer.send": "AWS: SES SendRawEmail",
+    "archive": "AWS: S3 PutObject",
+    "jobs": "AWS: DynamoDB BatchGetItem + Query",
+    "deliveries": "AWS: DynamoDB PutItem (claim)",
+    "reports": "AWS: DynamoDB PutItem (history)",
+    "snapshots": "Redis: lock, snapshot, clean-up, unlock",
+    "limiter": "Redis: send pacing",
+}
+
+
+def _part(call: str) -> str:
+    return _PARTS.get(call, _PARTS.get(call.split(".")[0], "other"))
+
+
+def breakdown(users: list[str]) -> None:
+    """Deliver ``users``' reports one by one with each dependency's CPU measured; print where a
+    report's CPU in this process goes (no profiler: the figures are the real costs)."""
+    from chalicelib import wiring
+    from chalicelib.reports.service import deliver_user, start_run
+
+    meter = CpuByCall()
+    deps = wiring.report_dependencies()
+    names = ("snapshots", "deliveries", "reports", "archive", "mailer", "jobs", "renderer")
+    deps = replace(deps, **{name: meter.wrap(name, getattr(deps, name)) for name in names})
+    run = start_run(deps, wiring.report_policy(), NoTimeLimit())
+    run.limiter = meter.wrap("limiter", run.limiter)
+    started = time.thread_time()
+    for user_id in users:
+        deliver_user(run, user_id)
+    total = time.thread_time() - started
+    count = len(users)
+    print(f"CPU a report in this process, {count} deliveries one by one (thread CPU time):")
+    for call, seconds in meter.seconds.most_common():
+        print(f"  {1000 * seconds / count:5.2f} ms  {call:32} {_part(call)}")
+    rest = total - sum(meter.seconds.values())
+    print(f"  {1000 * rest / count:5.2f} ms  {'the service itself':32} ours: reads, logs, records")
+    print(f"  {1000 * total / count:5.2f} ms  in all")
+
+
 def profile(count: int) -> None:
-    """Deliver ``count`` reports one after another under cProfile; where this process's time
-    goes (waiting on the emulator shows as socket reads)."""
+    """Deliver ``count`` reports one after another, twice: measured by dependency
+    (``breakdown``), then under cProfile, where this process's time goes (waiting on the
+    emulator shows as socket reads)."""
     import cProfile
     import io
     import pstats
@@ -334,6 +415,8 @@ def profile(count: int) -> None:
     run = start_run(wiring.report_dependencies(), wiring.report_policy(), NoTimeLimit())
     for user_id in warmup:
         deliver_user(run, user_id)
+    breakdown(users)
+    seed(users, 1)
     profiler = cProfile.Profile()
     started, cpu_started = time.perf_counter(), time.process_time()
     profiler.enable()
