@@ -222,6 +222,19 @@ def _wait_for_jobs(stack: Stack, users: list[SimUser], limit_s: float = 600) -> 
         time.sleep(1)
 
 
+def _send_reports(stack: Stack, limit_s: float = TIMEOUT) -> None:
+    """Dispatch ``send_reports`` until its users are worked on (the admin route waits at most
+    25 s a call; dispatching again queues nobody twice)."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        summary = stack.run_job("send_reports")
+        print(f"  send_reports: {summary}", flush=True)
+        if summary.get("drained"):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError("send_reports did not finish")
+
+
 def _collect_mail(stack: Stack, users: list[SimUser], wait_s: float) -> None:
     by_address = {u.email: u for u in users}
     deadline = time.monotonic() + wait_s
@@ -268,12 +281,17 @@ def main() -> int:
     args = parser.parse_args()
     if args.users < 1 or args.rows < 1 or not 0 <= args.bad_ratio <= 1:
         parser.error("--users and --rows must be >= 1 and --bad-ratio within 0..1")
-    api = f"http://127.0.0.1:{os.environ.get('API_PORT', '8000')}"
-    stack = Stack(
-        api,
-        os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
-        os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-    )
+    # The same variables, defaults and rules as `make run` (API_PORT, AWS_ENDPOINT_URL,
+    # REDIS_URL or REDIS_PORT): the stack this script talks to is the one that command started.
+    sys.path.insert(0, str(ROOT))
+    from localdev.env import StackConfigError, stack_config
+
+    try:
+        config = stack_config(os.environ)
+    except StackConfigError as exc:
+        parser.error(f"configuration error: {exc}")
+    api = config.api_url
+    stack = Stack(api, config.aws_endpoint_url, config.redis_url)
     run_id = uuid.uuid4().hex[:8]
     bad = round(args.rows * args.bad_ratio)
     users = [
@@ -287,8 +305,7 @@ def main() -> int:
         list(pool.map(lambda i: _prepare(stack, users, i), range(len(users))))
     print(f"  registered and submitted in {time.monotonic() - started:.1f}s", flush=True)
     _wait_for_jobs(stack, users)
-    summary = stack.run_job("send_reports")
-    print(f"  send_reports: {summary}", flush=True)
+    _send_reports(stack)
     _collect_mail(stack, users, wait_s=30)
     print()
     mismatches = _report(users)
