@@ -121,7 +121,7 @@ class CrashOnSentRecord:
 
 def _user(n: int) -> User:
     user = User(
-        user_id=f"01JBUDGETUSER{n:013d}",
+        user_id=f"01JB{n:022d}",  # a valid ULID: work items carry ULIDs only
         email=f"budget{n}@example.com",
         name=f"Budget {n}",
         role="user",
