@@ -72,9 +72,14 @@ def environment(moto_port: int, redis_url: str) -> dict[str, str]:
     return values
 
 
+# Crockford's base32 (ULIDs) has no I, L, O or U: the workers refuse any other user id.
+_CROCKFORD = str.maketrans({"I": "1", "L": "1", "O": "0", "U": "V"})
+
+
 def user_ids(count: int, prefix: str = "USER") -> list[str]:
-    """``count`` user ids (26 characters, like the app's ULIDs)."""
-    return [f"01JBENCH{prefix}{n:0{18 - len(prefix)}d}" for n in range(count)]
+    """``count`` user ids, valid ULIDs like the app's (``prefix`` made Crockford-safe)."""
+    code = prefix.upper().translate(_CROCKFORD)
+    return [f"01JBENCH{code}{n:0{18 - len(code)}d}" for n in range(count)]
 
 
 def register(users: list[str]) -> None:

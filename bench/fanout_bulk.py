@@ -55,7 +55,7 @@ from localdev.managed_process import free_port  # noqa: E402
 from localdev.services import RedisServer  # noqa: E402
 
 ROUND_TIMEOUT_SECONDS = 240
-RECORDED_USER = "01JBENCHBULKRECORDED000000"
+RECORDED_USER = "01JBENCHBVK1REC0RDED000000"  # a valid ULID: no I, L, O or U
 
 
 def _submit(user_id: str, rows: int) -> str:
@@ -176,10 +176,10 @@ def run(users: int, rows: int, counts: list[int], moto_pid: int) -> None:
         Path(plan_file).write_bytes(pickle.dumps(plan))
         pipelines, ceilings = [], []
         for round_no, processes in enumerate(counts, start=1):
-            ids = [f"01JBBULK{round_no:02d}P{n:015d}" for n in range(users)]
+            ids = [f"01JBBVK1{round_no:02d}P{n:015d}" for n in range(users)]
             pipelines.append(drain(processes, ids, rows, moto_pid, None))
             print(pipelines[-1].row("pipeline", pipelines[0], 1000), flush=True)
-            ids = [f"01JBBULK{round_no:02d}C{n:015d}" for n in range(users)]
+            ids = [f"01JBBVK1{round_no:02d}C{n:015d}" for n in range(users)]
             ceilings.append(drain(processes, ids, rows, moto_pid, plan_file))
             print(ceilings[-1].row("ceiling", ceilings[0], 1000), flush=True)
     ratios = ", ".join(
