@@ -270,6 +270,18 @@ def test_the_pdf_shows_the_summary_jobs_reasons_and_rows() -> None:
     assert "Page 1 of 1" in text
 
 
+def test_a_job_id_of_the_widest_letters_stays_whole_on_one_line_inside_its_column() -> None:
+    widest = "01" + "W" * 12 + "M" * 12  # a valid ULID, far wider than one of digits
+    rows = [FailedRow(widest, 1, "9780000000001", "isbn check digit is wrong")]
+    content = replace(report("Ada", rows), jobs=[JobLine(widest, "completed", "", "", 0, 1)])
+
+    pdf = render_report_pdf(content)
+
+    _, text = _text(pdf)
+    assert text.count(widest) == 2  # the jobs table and the failed rows, neither one broken
+    assert_inside_page(pdf)
+
+
 def test_markup_and_non_latin_scripts_render_as_text() -> None:
     name = "<para>Zoë & Ωμέγα</para> Привет <font color=red>x</font> 日本語"
     rows = [

@@ -5,8 +5,8 @@ carries ``queue_state = "active"``, which puts it in the sparse ``active-jobs`` 
 find work there and take a job with a conditional write (the lease), so two runs never work on
 the same job. Every later write of a run is conditional on still holding that lease.
 
-The reports helper reads jobs through ``get_jobs(user_id, job_ids)`` and
-``first_errors(job_id, limit)``.
+The reports read a snapshot's jobs in their own ``BatchGetItem`` (with the user,
+``reports/adapters/job_reader.py``) and their failed rows through ``first_errors(job_id, limit)``.
 """
 
 from __future__ import annotations
@@ -125,13 +125,6 @@ class DynamoJobRepository:
         with dynamo_unavailable_as_domain_error("list jobs"):
             items = JobModel.query(user_id, scan_index_forward=False, limit=limit, page_size=limit)
             return [to_job(item) for item in items]
-
-    def get_jobs(self, user_id: str, job_ids: list[str]) -> list[Job]:
-        """The user's jobs among ``job_ids`` (missing or expired ones are skipped), in order."""
-        keys = [(user_id, job_id) for job_id in dict.fromkeys(job_ids)]
-        with dynamo_unavailable_as_domain_error("read jobs"):
-            found = {item.job_id: to_job(item) for item in JobModel.batch_get(keys)}
-        return [found[job_id] for job_id in dict.fromkeys(job_ids) if job_id in found]
 
     def errors(self, job_id: str) -> list[RowError]:
         """Every row error of the job, by row number."""

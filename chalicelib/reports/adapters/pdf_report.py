@@ -47,6 +47,13 @@ def _fonts() -> tuple[str, str]:
     return primary_fonts()
 
 
+def _id_cell(value: object, width: float) -> Any:
+    """A job id for a column ``width`` wide: one line, condensed if it must be."""
+    from chalicelib.reports.adapters.pdf_text import identifier_cell
+
+    return identifier_cell(value, width - 2 * _PAD, _CELL_SIZE)
+
+
 def _cell(value: object, width: float, max_lines: int) -> Any:
     """User text wrapped (and cut with "…" after ``max_lines``) for a column ``width`` wide."""
     from chalicelib.reports.adapters.pdf_text import cell
@@ -183,7 +190,7 @@ def _jobs(content: ReportContent, styles: dict[str, Any], width: float) -> list[
     ]
     rows += [
         [
-            _cell(job.job_id, widths[0], 2),
+            _id_cell(job.job_id, widths[0]),
             _cell(job.status, widths[1], 1),
             _cell(_short_time(job.submitted_at), widths[2], 1),
             _cell(_short_time(job.completed_at), widths[3], 1),
@@ -217,7 +224,7 @@ def _failures(content: ReportContent, styles: dict[str, Any], width: float) -> l
     rows: list[list[Any]] = [["Job id", "Row", "ISBN", "Reason"]]
     rows += [
         [
-            _cell(row.job_id, widths[0], 2),
+            _id_cell(row.job_id, widths[0]),
             str(row.row),
             _cell(row.isbn or "-", widths[2], 3),
             _cell(row.reason, widths[3], 6),

@@ -395,6 +395,21 @@ def cell(value: object, width: float, size: float, max_lines: int) -> Any:
     return TextBlock(lines, size, size + 2)
 
 
+def identifier_cell(value: object, width: float, size: float) -> Any:
+    """An identifier (a job id) on one line, condensed to fit ``width`` rather than broken:
+    a ULID of wide letters (``W``, ``M``) is wider than one of digits, and an id split over two
+    lines can be neither read nor searched for. A value over twice ``width`` is cut with "…"."""
+    lines = layout(value, 2 * width, size, 1)
+    if not lines:
+        return "-"
+    line = lines[0]
+    if line.width > width > 0:
+        line = Line(line.segments, line.width, width / line.width)
+    if line.plain is not None:
+        return line.plain
+    return TextBlock([line], size, size + 2)
+
+
 def labelled(label: str, value: object, width: float, size: float, max_lines: int) -> Any:
     """``label`` in bold, then ``value`` wrapped under itself (a hanging indent)."""
     indent = stringWidth(label + " ", BOLD.name, size)
