@@ -18,8 +18,9 @@ from chalicelib.observability import logger, metrics
 from chalicelib.platform.errors import NotFound
 from chalicelib.platform.queues import DispatchMarks, WorkQueue
 
-# A dispatcher: (time_is_up, pending) -> summary; it appends the units it leaves queued.
-Dispatcher = Callable[[Callable[[], bool], list[str]], dict[str, Any]]
+# A dispatcher: (time_is_up, pending) -> summary; it appends the units it leaves queued to
+# ``pending`` when given one (only a caller that waits does: 1M users would be 1M strings).
+Dispatcher = Callable[[Callable[[], bool], list[str] | None], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Schedule:
     marks: Callable[[], DispatchMarks]
 
 
-def _dispatch_jobs(time_is_up: Callable[[], bool], pending: list[str]) -> dict[str, Any]:
+def _dispatch_jobs(time_is_up: Callable[[], bool], pending: list[str] | None) -> dict[str, Any]:
     """Queue every bulk job that needs a run (``chalicelib/bulk_import/dispatch.py``)."""
     from chalicelib import wiring
     from chalicelib.bulk_import.dispatch import dispatch_jobs
@@ -46,7 +47,7 @@ def _dispatch_jobs(time_is_up: Callable[[], bool], pending: list[str]) -> dict[s
     )
 
 
-def _dispatch_reports(time_is_up: Callable[[], bool], pending: list[str]) -> dict[str, Any]:
+def _dispatch_reports(time_is_up: Callable[[], bool], pending: list[str] | None) -> dict[str, Any]:
     """Queue every user with a status record (``chalicelib/reports/dispatch.py``)."""
     from chalicelib import wiring
     from chalicelib.reports.dispatch import dispatch_reports
@@ -123,9 +124,9 @@ def run_schedule(
     deadline = Deadline.from_context(context)
     started = time.perf_counter()
     logger.info("schedule run started", extra={"schedule": name})
-    pending: list[str] = []
+    pending: list[str] | None = [] if wait else None
     summary = {"name": name, **schedule.dispatch(deadline.near, pending)}
-    if wait:
+    if pending is not None:
         wait_ends = time.monotonic() + (wait_seconds if wait_seconds is not None else 1e9)
 
         def seconds_left() -> float:
