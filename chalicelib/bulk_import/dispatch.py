@@ -17,8 +17,7 @@ from typing import Any
 from chalicelib.bulk_import.domain import Job
 from chalicelib.bulk_import.ports import JobStore
 from chalicelib.observability import logger, metrics
-from chalicelib.platform.errors import DependencyUnavailable
-from chalicelib.platform.queues import CLAIM_SECONDS, DispatchMarks, WorkItem, WorkQueue
+from chalicelib.platform.queues import DispatchMarks, WorkItem, WorkQueue, queue_units
 
 
 @dataclass(frozen=True)
@@ -62,21 +61,17 @@ def dispatch_jobs(
         now = now_ms()
         free = [job for job in page if job.lease_expires_ms <= now]
         leased += len(page) - len(free)
-        fresh = set(marks.claim([job.job_id for job in free], CLAIM_SECONDS))
-        ready = [job for job in free if job.job_id in fresh]
-        already_queued += len(free) - len(ready)
         if pending is not None:
             pending.extend(job.job_id for job in free)
-        try:
-            failed = set(queue.send([WorkItem(job.user_id, job.job_id).body() for job in ready]))
-        except DependencyUnavailable:
-            marks.release([job.job_id for job in ready])
-            raise
-        sent = [job.job_id for i, job in enumerate(ready) if i not in failed]
-        marks.confirm(sent, options.mark_ttl_seconds)
-        marks.release([job.job_id for i, job in enumerate(ready) if i in failed])
-        dispatched += len(sent)
-        refused += len(failed)
+        queued = queue_units(
+            queue,
+            marks,
+            {job.job_id: WorkItem(job.user_id, job.job_id) for job in free},
+            options.mark_ttl_seconds,
+        )
+        dispatched += queued.dispatched
+        already_queued += queued.already_queued
+        refused += queued.refused
     if refused:
         logger.warning(
             "SQS refused some bulk jobs; the next run queues them", extra={"refused": refused}

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from chalicelib.platform.errors import DependencyUnavailable
 from chalicelib.platform.ids import is_ulid
 
 # SQS accepts at most 10 entries per SendMessageBatch.
@@ -139,6 +140,36 @@ class DispatchMarks(Protocol):
     def marked(self, keys: Sequence[str]) -> list[str]:
         """The keys still marked (their units not yet worked on); ``DependencyUnavailable`` when
         the store cannot answer."""
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What queueing one page of units did."""
+
+    dispatched: int
+    already_queued: int
+    refused: int
+
+
+def queue_units(
+    queue: WorkQueue, marks: DispatchMarks, units: Mapping[str, WorkItem], mark_ttl_seconds: int
+) -> Queued:
+    """Queue each unit (``{mark key: work item}``) that no one has queued yet.
+
+    Claims the unmarked keys, sends the claimed units, confirms the marks of those SQS took and
+    releases those it refused (the next run queues them). ``DependencyUnavailable`` when the
+    queue cannot be reached at all: every claim of this call is released first.
+    """
+    fresh = marks.claim(list(units), CLAIM_SECONDS)
+    try:
+        failed = set(queue.send([units[key].body() for key in fresh]))
+    except DependencyUnavailable:
+        marks.release(fresh)
+        raise
+    sent = [key for i, key in enumerate(fresh) if i not in failed]
+    marks.confirm(sent, mark_ttl_seconds)
+    marks.release([key for i, key in enumerate(fresh) if i in failed])
+    return Queued(len(sent), len(units) - len(fresh), len(failed))
 
 
 def wait_until_worked(

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.observability import logger, metrics
-from chalicelib.platform.errors import DependencyUnavailable
-from chalicelib.platform.queues import CLAIM_SECONDS, DispatchMarks, WorkItem, WorkQueue
+from chalicelib.platform.queues import DispatchMarks, WorkItem, WorkQueue, queue_units
 from chalicelib.reports.ports import SnapshotStore
 
 
@@ -57,20 +56,14 @@ def dispatch_reports(
             complete = False  # the pages read so far are marked: the next run goes on
             break
         found += len(page)
-        fresh = marks.claim(page, CLAIM_SECONDS)
-        already_queued += len(page) - len(fresh)
         if pending is not None:
             pending.extend(page)
-        try:
-            failed = set(queue.send([WorkItem(user_id).body() for user_id in fresh]))
-        except DependencyUnavailable:
-            marks.release(fresh)
-            raise
-        sent = [user_id for i, user_id in enumerate(fresh) if i not in failed]
-        marks.confirm(sent, options.mark_ttl_seconds)
-        marks.release([user_id for i, user_id in enumerate(fresh) if i in failed])
-        dispatched += len(sent)
-        refused += len(failed)
+        queued = queue_units(
+            queue, marks, {user_id: WorkItem(user_id) for user_id in page}, options.mark_ttl_seconds
+        )
+        dispatched += queued.dispatched
+        already_queued += queued.already_queued
+        refused += queued.refused
     if refused:
         logger.warning(
             "SQS refused some report requests; the next run queues them", extra={"refused": refused}

@@ -40,9 +40,8 @@ The writer keeps no state between calls: several threads may use one writer.
 
 from __future__ import annotations
 
-import contextlib
 import enum
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -60,8 +59,10 @@ from chalicelib.books.adapters.book_repository import (
 from chalicelib.books.domain import Book
 from chalicelib.bulk_import.domain import DUPLICATE_ISBN_REASON
 from chalicelib.platform.adapters.dynamodb_errors import REFUSED, error_code, refused_for_its_data
-from chalicelib.platform.adapters.dynamodb_retry import THROTTLING_CODES, Backoff
-from chalicelib.platform.errors import Throttled
+from chalicelib.platform.adapters.dynamodb_retry import (
+    Backoff,
+    throttling_as_throttled,
+)
 
 REFUSED_ROW_REASON = "the catalogue cannot store this row ({code})"
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -110,18 +111,6 @@ def _old_item(refused: ClientError) -> dict[str, Any] | None:
     return None if item is None else dict(item)
 
 
-@contextlib.contextmanager
-def _throttling_as_throttled() -> Iterator[None]:
-    # botocore already retried these (standard mode): more attempts here would only add load.
-    try:
-        yield
-    except ClientError as exc:
-        if error_code(exc) in THROTTLING_CODES:
-            operation = exc.operation_name
-            raise Throttled(f"DynamoDB throttled {operation} past botocore's retries") from exc
-        raise
-
-
 class DynamoBulkWriter:
     """Inserts chunks of new books into the books table (``BulkWriter``)."""
 
@@ -150,7 +139,7 @@ class DynamoBulkWriter:
         outcome: dict[int, str | None] = {}
         waiting = list(books)
         attempt = 0
-        with _throttling_as_throttled():
+        with throttling_as_throttled():
             while True:
                 later: list[tuple[int, Book]] = []
                 for row, book in waiting:

@@ -99,7 +99,11 @@ def cancellation_reasons(exc: ClientError) -> list[dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def _throttling_as_domain_error() -> Iterator[None]:
+def throttling_as_throttled() -> Iterator[None]:
+    """Turn throttling that outlasted botocore's own retries into ``Throttled``.
+
+    botocore already retried it (standard mode): more attempts here would only add load.
+    """
     try:
         yield
     except ClientError as exc:
@@ -117,7 +121,7 @@ def batch_put(client: Any, table: str, items: Sequence[dict[str, Any]], backoff:
     still unprocessed after ``backoff.attempts`` retries (the items before them are stored;
     putting them again is harmless), and ``ClientError`` for anything else.
     """
-    with _throttling_as_domain_error():
+    with throttling_as_throttled():
         for start in range(0, len(items), BATCH_WRITE_LIMIT):
             pending = [
                 {"PutRequest": {"Item": item}} for item in items[start : start + BATCH_WRITE_LIMIT]
@@ -162,7 +166,7 @@ def transact_write(
     ``ClientError`` for anything else (a ``ValidationError`` reason, for one).
     """
     attempt = 0
-    with _throttling_as_domain_error():
+    with throttling_as_throttled():
         while items := actions():
             try:
                 # A token per attempt: botocore's own retries of this call resend it, so a write
