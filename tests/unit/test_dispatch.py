@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterator, Sequence
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chalicelib.bulk_import.dispatch import JobDispatchOptions, dispatch_jobs
 from chalicelib.bulk_import.domain import Job
@@ -318,3 +320,40 @@ def test_waiting_gives_up_when_the_time_is_spent():
     left = iter([3.0, 2.0, 1.0, 0.4])
 
     assert not wait_until_drained(queue, lambda: next(left), 0.5, lambda _s: None)
+
+
+# --- a property of the dispatch -----------------------------------------------------------------
+
+
+@given(
+    users=st.lists(st.integers(0, 10_000), max_size=60, unique=True),
+    page_size=st.integers(1, 25),
+    refusals=st.sets(st.integers(0, 80), max_size=20),
+    done_between=st.sets(st.integers(0, 10_000)),
+)
+def test_dispatches_count_exactly_queue_no_marked_user_twice_and_lose_none(
+    users: list[int], page_size: int, refusals: set[int], done_between: set[int]
+):
+    ids = [f"user-{n}" for n in users]
+    marks, first_queue = MemoryMarks(), MemoryQueue(refuse=sorted(refusals))
+
+    first = dispatch_reports(Users(ids), first_queue, marks, DispatchOptions(page_size=page_size))
+    # Workers finish some of the queued users before the next run (their marks are cleared).
+    first_sent = {b["user_id"] for b in bodies_of(first_queue)}
+    for user_id in first_sent:
+        if int(user_id.split("-")[1]) in done_between:
+            marks.clear(user_id)
+    second_queue = MemoryQueue()
+    second = dispatch_reports(Users(ids), second_queue, marks, DispatchOptions(page_size=page_size))
+
+    for summary in (first, second):
+        assert summary["users_found"] == len(ids)
+        assert summary["dispatched"] + summary["already_queued"] + summary["refused"] == len(ids)
+    second_sent = [b["user_id"] for b in bodies_of(second_queue)]
+    assert len(second_sent) == len(set(second_sent))
+    # Nothing lost: every user is queued by one of the runs...
+    assert first_sent | set(second_sent) == set(ids)
+    # ...and queued again only if SQS refused it, or a worker was done with it meanwhile.
+    for user_id in set(second_sent) & first_sent:
+        assert int(user_id.split("-")[1]) in done_between
+    assert len(first_sent) == first["dispatched"]
