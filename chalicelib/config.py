@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -43,6 +44,63 @@ def _float(env: Mapping[str, str], name: str, default: float, allow_zero: bool =
     return value
 
 
+# The ``limits`` library's notation (``"5/15minutes"``, ``"30 per hour"``), checked here without
+# importing it; several limits are joined with ";" (``"1/minute;5/day"``).
+_RATE = re.compile(r"^\s*\d+\s*(?:/|per)\s*\d*\s*(?:second|minute|hour|day)s?\s*$")
+
+
+def _rates(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    if not all(_RATE.match(part) for part in raw.split(";")):
+        raise ConfigError(f"{name} must look like '5/15minutes' or '1/minute;5/day', got {raw!r}")
+    return raw
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("on", "off"):
+        raise ConfigError(f"{name} must be 'on' or 'off', got {raw!r}")
+    return raw == "on"
+
+
+def _base_url(env: Mapping[str, str]) -> str:
+    raw = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+    if raw and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", raw):
+        raise ConfigError(f"PUBLIC_BASE_URL must be an http(s) URL, got {raw!r}")
+    return raw
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Request limits (the ``limits`` library's notation), each with its variable.
+
+    ``ip`` switches the per-IP limits (login, registration) on or off (``IP_RATE_LIMITS``).
+    """
+
+    login_failures: str = "5/15minutes"  # failed logins per email
+    login_ip: str = "100/15minutes"  # login attempts per source IP
+    register_ip: str = "10/hour"  # registrations per source IP
+    resend_verification: str = "1/minute;5/day"  # per user
+    bulk_submit: str = "30/hour"  # accepted bulk submissions per user
+    signin_alerts: str = "10/hour"  # sign-in alert emails per user
+    ip: bool = True
+
+
+def _rate_limits(env: Mapping[str, str]) -> RateLimits:
+    base = RateLimits
+    return RateLimits(
+        login_failures=_rates(env, "LOGIN_FAILURE_LIMIT", base.login_failures),
+        login_ip=_rates(env, "LOGIN_IP_LIMIT", base.login_ip),
+        register_ip=_rates(env, "REGISTER_IP_LIMIT", base.register_ip),
+        resend_verification=_rates(env, "RESEND_VERIFICATION_LIMIT", base.resend_verification),
+        bulk_submit=_rates(env, "BULK_SUBMIT_LIMIT", base.bulk_submit),
+        signin_alerts=_rates(env, "SIGNIN_ALERT_LIMIT", base.signin_alerts),
+        ip=_switch(env, "IP_RATE_LIMITS", base.ip),
+    )
+
+
 @dataclass(frozen=True)
 class Tables:
     """DynamoDB table names for one stage."""
@@ -53,6 +111,7 @@ class Tables:
     job_errors: str
     reports: str
     deliveries: str
+    mail_sends: str
 
 
 @dataclass(frozen=True)
@@ -61,6 +120,10 @@ class Queues:
 
     report_requests: str
     bulk_jobs: str
+    # Mail a person is waiting for (verification, welcome, sign-in alerts) ...
+    mail: str
+    # ... and bulk mail (weekly summaries): two queues, so a backlog here never delays the first.
+    mail_bulk: str
 
     @staticmethod
     def dead_letter(queue: str) -> str:
@@ -69,7 +132,7 @@ class Queues:
 
     def work_queues(self) -> tuple[str, ...]:
         """Every work queue (each has a dead-letter queue)."""
-        return (self.report_requests, self.bulk_jobs)
+        return (self.report_requests, self.bulk_jobs, self.mail, self.mail_bulk)
 
 
 def resource_prefix(env: Mapping[str, str] | None = None) -> str:
@@ -82,7 +145,12 @@ def queue_names(env: Mapping[str, str] | None = None) -> Queues:
     """The stage's queue names. Read without validation: ``app.py`` declares its SQS handlers
     with them at import time, before (and without) the rest of the settings."""
     prefix = resource_prefix(env)
-    return Queues(report_requests=f"{prefix}-report-requests", bulk_jobs=f"{prefix}-bulk-jobs")
+    return Queues(
+        report_requests=f"{prefix}-report-requests",
+        bulk_jobs=f"{prefix}-bulk-jobs",
+        mail=f"{prefix}-mail",
+        mail_bulk=f"{prefix}-mail-bulk",
+    )
 
 
 @dataclass(frozen=True)
@@ -140,6 +208,16 @@ class Settings:
     report_backoff_seconds: float = 60.0
     # > 0 overrides SES GetSendQuota's MaxSendRate (emulators report 1 per second).
     report_send_rate: float = 0.0
+    # Where links in emails point (verification): empty means "the API's own address, from the
+    # request that queued the mail" (API Gateway's URL in AWS, the local API in ``make run``).
+    public_base_url: str = ""
+    mail_sender_name: str = "Books API"
+    # Delay before a failed email's 2nd attempt; doubles with each further receive.
+    mail_retry_base_seconds: float = 30.0
+    verification_ttl_seconds: int = 24 * 3600
+    # A status record whose user never verified the address is dropped after this long.
+    unverified_report_max_age_seconds: int = 7 * 24 * 3600
+    rate_limits: RateLimits = field(default_factory=RateLimits)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -154,6 +232,7 @@ class Settings:
             job_errors=env.get("JOB_ERRORS_TABLE", f"{prefix}-job-errors"),
             reports=env.get("REPORTS_TABLE", f"{prefix}-reports"),
             deliveries=env.get("DELIVERIES_TABLE", f"{prefix}-deliveries"),
+            mail_sends=env.get("MAIL_SENDS_TABLE", f"{prefix}-mail-sends"),
         )
         jwt_secret = env.get("JWT_SECRET", "")
         jwt_parameter = env.get("JWT_SECRET_PARAMETER", "")
@@ -187,6 +266,21 @@ class Settings:
                 env, "REPORT_BACKOFF_SECONDS", cls.report_backoff_seconds
             ),
             report_send_rate=_float(env, "REPORT_SEND_RATE", cls.report_send_rate, allow_zero=True),
+            public_base_url=_base_url(env),
+            mail_sender_name=env.get("MAIL_SENDER_NAME", "").strip() or cls.mail_sender_name,
+            mail_retry_base_seconds=_float(
+                env, "MAIL_RETRY_BASE_SECONDS", cls.mail_retry_base_seconds
+            ),
+            verification_ttl_seconds=_int(
+                env, "VERIFICATION_TTL_SECONDS", cls.verification_ttl_seconds, minimum=60
+            ),
+            unverified_report_max_age_seconds=_int(
+                env,
+                "UNVERIFIED_REPORT_MAX_AGE_SECONDS",
+                cls.unverified_report_max_age_seconds,
+                minimum=1,
+            ),
+            rate_limits=_rate_limits(env),
         )
 
 

@@ -31,8 +31,16 @@ class User:
     role: str
     created_at: str
     password_hash: str
+    # When the current address was verified (ISO-8601 UTC); None until then. Accounts created
+    # before verification existed have none either: they verify like a new one.
+    email_verified_at: str | None = None
 
-    def to_dict(self) -> dict[str, str]:
+    @property
+    def email_verified(self) -> bool:
+        """Whether the user proved they read mail at ``email``."""
+        return self.email_verified_at is not None
+
+    def to_dict(self) -> dict[str, object]:
         """The public JSON shape."""
         return {
             "user_id": self.user_id,
@@ -40,6 +48,7 @@ class User:
             "name": self.name,
             "role": self.role,
             "created_at": self.created_at,
+            "email_verified": self.email_verified,
         }
 
 

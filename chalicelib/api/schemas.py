@@ -63,6 +63,9 @@ class UserOut(Open):
     name: str
     role: Literal["user", "admin"]
     created_at: str
+    email_verified: bool = Field(
+        description="Whether the address was verified; reports are emailed only once it is."
+    )
 
 
 class TokenOut(Open):

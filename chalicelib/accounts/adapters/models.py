@@ -24,6 +24,10 @@ class UserModel(BoundModel):
     role = UnicodeAttribute()
     password_hash = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    # ISO-8601 UTC; absent until the address is verified (the reports' reader projects it too).
+    email_verified_at = UnicodeAttribute(null=True)
+    # Set once, by the first verification, in the same write: the welcome email is queued once.
+    welcomed_at = UnicodeAttribute(null=True)
 
 
 class EmailClaimModel(BoundModel):

@@ -26,6 +26,7 @@ def _to_user(item: UserModel) -> User:
         role=item.role,
         created_at=item.created_at,
         password_hash=item.password_hash,
+        email_verified_at=item.email_verified_at,
     )
 
 

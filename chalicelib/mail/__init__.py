@@ -1,0 +1,1 @@
+"""Transactional and bulk email: one outbox (SQS), one worker, one set of templates."""
