@@ -51,7 +51,7 @@ def login(body: LoginIn) -> dict[str, object]:
 
 
 @route(auth_bp, "/users/me", ["GET"], ok={200: UserOut}, errors=(404,))
-def me() -> dict[str, str]:
+def me() -> dict[str, object]:
     """The caller's profile."""
     user = wiring.user_repository().get(caller(auth_bp.current_request).user_id)
     if user is None:  # the account was removed after the token was issued
