@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from chalicelib.accounts.adapters.models import EmailClaimModel, UserModel
+from chalicelib.accounts.adapters.models import (
+    EmailClaimModel,
+    UserModel,
+    VerificationTokenModel,
+)
 from chalicelib.books.adapters.models import BookModel, IsbnClaimModel
 from chalicelib.bulk_import.adapters.models import JobErrorModel, JobModel
 from chalicelib.platform.adapters.dynamodb_models import BoundModel
@@ -11,6 +15,7 @@ from chalicelib.reports.adapters.models import DeliveryModel, ReportModel
 ALL_MODELS: tuple[type[BoundModel], ...] = (
     UserModel,
     EmailClaimModel,
+    VerificationTokenModel,
     BookModel,
     IsbnClaimModel,
     JobModel,

@@ -1,10 +1,9 @@
-"""The users table: a user item and an email-claim item that makes the email unique."""
+"""The users table: a user item, an email-claim item that makes the email unique, and the
+verification tokens (by hash) of the users' addresses."""
 
 from __future__ import annotations
 
-from pynamodb.attributes import (
-    UnicodeAttribute,
-)
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 
 from chalicelib.platform.adapters.dynamodb_models import BoundModel
 
@@ -40,3 +39,24 @@ class EmailClaimModel(BoundModel):
 
     pk = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute()
+
+
+class VerificationTokenModel(BoundModel):
+    """``pk = VERIFY#<sha256 of the token>``: one emailed verification link (never the token).
+
+    DynamoDB's TTL deletes it a while after ``expires_at``; the use case checks the time itself,
+    since TTL deletion may lag by days.
+    """
+
+    table_key = "users"
+
+    class Meta(BoundModel.Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    # The address the link was sent to: it verifies that address only.
+    email = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = TTLAttribute()
+    used_at = UnicodeAttribute(null=True)
