@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from chalicelib.accounts.adapters.secrets import jwt_secret
 from chalicelib.accounts.adapters.user_repository import DynamoUserRepository
 from chalicelib.accounts.liveness import AccountLiveness
+from chalicelib.accounts.service import AccountDeps
 from chalicelib.books.adapters.book_cache import RedisBookCache
 from chalicelib.books.adapters.book_repository import DynamoBookRepository
 from chalicelib.bulk_import.adapters.bulk_writer import DynamoBulkWriter
@@ -59,6 +60,17 @@ def health_checks() -> HealthChecks:
 def user_repository() -> DynamoUserRepository:
     """Users in DynamoDB."""
     return DynamoUserRepository(get_settings())
+
+
+def account_dependencies() -> AccountDeps:
+    """What registration, login and verification talk to."""
+    return AccountDeps(
+        users=user_repository(),
+        outbox=outbox(),
+        limits=rate_limiter(),
+        held_reports=held_reports(),
+        verification_ttl_seconds=get_settings().verification_ttl_seconds,
+    )
 
 
 @functools.lru_cache(maxsize=1)

@@ -43,6 +43,11 @@ TEST_ENV = {
     # moto's SES quota is 1 email/s: workers in tests send without waiting for it (the pacing
     # itself has its own tests).
     "REPORT_SEND_RATE": "1000",
+    # Every test comes from one address: the per-IP limits have their own tests.
+    "IP_RATE_LIMITS": "off",
+    # Suites submit many bulk files per user; the limit has its own tests.
+    "BULK_SUBMIT_LIMIT": "1000/hour",
+    "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
 }
 
 
@@ -147,11 +152,23 @@ class Api:
         return str(response.json_body["access_token"])
 
     def new_user(
-        self, email: str | None = None, name: str = "Reader"
+        self, email: str | None = None, name: str = "Reader", verified: bool = True
     ) -> tuple[dict[str, Any], str]:
-        """Register and log in; return ``(user, token)``."""
+        """Register (with a verified address unless ``verified=False``) and log in; return
+        ``(user, token)``. Tests of verification itself follow the emailed link instead."""
         user = self.register(email, name=name)
+        if verified:
+            verify_directly(user)
+            user["email_verified"] = True
         return user, self.login(user["email"])
+
+
+def verify_directly(user: dict[str, Any]) -> None:
+    """Mark a registered user's address verified in the users table (no mail, no link)."""
+    from chalicelib import wiring
+    from chalicelib.platform.clock import now_iso
+
+    assert wiring.user_repository().mark_email_verified(user["user_id"], user["email"], now_iso())
 
 
 @pytest.fixture

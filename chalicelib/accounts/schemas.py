@@ -15,8 +15,11 @@ from chalicelib.accounts.rules import (
     normalize_email,
 )
 from chalicelib.platform.errors import ValidationFailed
-from chalicelib.platform.schema import RequestModel
+from chalicelib.platform.schema import QueryModel, RequestModel
 from chalicelib.platform.text_rules import clean_text
+
+# A real token is 43 characters; the bound only keeps junk small.
+MAX_TOKEN_LENGTH = 512
 
 
 def _email(value: Any) -> str:
@@ -66,3 +69,10 @@ class LoginIn(RequestModel):
 
     email: Annotated[str, Field(max_length=MAX_EMAIL_LENGTH, examples=["reader@example.com"])]
     password: Annotated[str, Field(max_length=MAX_PASSWORD_LENGTH)]
+
+
+class VerifyEmailQuery(QueryModel):
+    """``GET /auth/verify-email`` query: the token from the emailed link."""
+
+    # Any text: an unknown, malformed or forged token is the same ``invalid_token`` answer.
+    token: Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_LENGTH)]

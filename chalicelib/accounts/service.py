@@ -1,16 +1,43 @@
-"""Registration and login."""
+"""Registration, login and email verification: the account use cases.
+
+Registration stores the user and a verification token in one transaction, then queues the
+verification email; verifying spends the token, queues the welcome email the first time, and
+makes any report that waited for the address due again; each successful login of a verified
+user queues a sign-in alert (at most ``SIGNIN_ALERT_LIMIT``). Queued mail is sent by
+``mail_worker``: no request here waits on SES. A mail that cannot be queued never fails the
+request that caused it (the account exists; the link can be resent), except a resend, whose
+only purpose is the mail.
+"""
 
 from __future__ import annotations
 
 import functools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.accounts.account_mail import signin_alert_mail, verification_mail, welcome_mail
 from chalicelib.accounts.domain import User, normalize_email, role_for, validate_registration
-from chalicelib.accounts.ports import UserRepository
+from chalicelib.accounts.ports import AccountLimits, HeldReports, UserRepository
 from chalicelib.accounts.tokens import Principal, issue_token
-from chalicelib.platform.clock import now_iso
-from chalicelib.platform.errors import Unauthorized, ValidationFailed
+from chalicelib.accounts.verification import (
+    InvalidToken,
+    hash_token,
+    new_token,
+    verification_link,
+)
+from chalicelib.mail.domain import MailRequest
+from chalicelib.mail.ports import Outbox
+from chalicelib.observability import logger
+from chalicelib.platform.clock import iso, now_iso, utc_now
+from chalicelib.platform.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
 from chalicelib.platform.ids import new_ulid
 
 if TYPE_CHECKING:
@@ -57,9 +84,61 @@ class LoginResult:
         }
 
 
-def register(users: UserRepository, data: Any, admin_emails: frozenset[str]) -> User:
-    """Create an account; ``Conflict`` if the email is taken."""
+@dataclass(frozen=True)
+class AccountDeps:
+    """What the account use cases talk to (``wiring.account_dependencies()``)."""
+
+    users: UserRepository
+    outbox: Outbox
+    limits: AccountLimits
+    held_reports: HeldReports
+    # Seconds a verification link is valid (``VERIFICATION_TTL_SECONDS``).
+    verification_ttl_seconds: int
+    clock: Callable[[], float] = time.time
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who sent the request, as far as the API can tell: for limits and sign-in alerts.
+
+    ``ip``: the source address API Gateway saw (None when unknown). ``user_agent``: the
+    ``User-Agent`` header as sent. ``base_url``: where links in emails point.
+    """
+
+    base_url: str
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+def _queue(outbox: Outbox, request: MailRequest) -> bool:
+    """Put ``request`` in the outbox; log (never raise) if the outbox refused it."""
+    try:
+        outbox.put(request)
+    except DomainError as exc:
+        logger.warning(
+            "email not queued",
+            extra={"kind": request.kind, "user_id": request.user_id, "error": exc.message},
+        )
+        return False
+    return True
+
+
+def _queue_verification(deps: AccountDeps, user: User, client: Client, now: float) -> MailRequest:
+    """Store a further token for the user's address and build the email with its link."""
+    token, stored = new_token(
+        user.user_id, user.email, now_iso(), now, deps.verification_ttl_seconds
+    )
+    deps.users.add_verification_token(stored)
+    link = verification_link(client.base_url, token)
+    return verification_mail(user, stored.token_hash, link, deps.verification_ttl_seconds)
+
+
+def register(deps: AccountDeps, data: Any, admin_emails: frozenset[str], client: Client) -> User:
+    """Create an account and queue its verification email; ``Conflict`` if the email is taken,
+    ``RateLimited`` when the client's address registered too often."""
+    deps.limits.register_allowed(client.ip)
     registration = validate_registration(data)
+    now = deps.clock()
     user = User(
         user_id=new_ulid(),
         email=registration.email,
@@ -68,12 +147,67 @@ def register(users: UserRepository, data: Any, admin_emails: frozenset[str]) -> 
         created_at=now_iso(),
         password_hash=_hasher().hash(registration.password),
     )
-    users.add(user)
+    token, stored = new_token(
+        user.user_id, user.email, user.created_at, now, deps.verification_ttl_seconds
+    )
+    deps.users.add(user, stored)
+    link = verification_link(client.base_url, token)
+    _queue(
+        deps.outbox, verification_mail(user, stored.token_hash, link, deps.verification_ttl_seconds)
+    )
     return user
 
 
-def login(users: UserRepository, data: Any, secret: str, ttl_seconds: int) -> LoginResult:
-    """Check the credentials and issue an access token."""
+def resend_verification(deps: AccountDeps, user_id: str, client: Client) -> dict[str, str]:
+    """Queue a new verification email: ``{"message", "email"}``.
+
+    ``Conflict`` when the address is verified already; ``RateLimited`` beyond
+    ``RESEND_VERIFICATION_LIMIT``; ``DependencyUnavailable`` if the outbox refused it (the only
+    purpose of this request is the mail, so that failure is the client's to see).
+    """
+    user = deps.users.get(user_id)
+    if user is None:  # the account was removed after the token was issued
+        raise NotFound("user not found")
+    if user.email_verified:
+        raise Conflict("this email address is already verified")
+    deps.limits.resend_allowed(user_id)
+    deps.outbox.put(_queue_verification(deps, user, client, deps.clock()))
+    return {"message": "a new verification email is on its way", "email": user.email}
+
+
+def verify_email(deps: AccountDeps, token: str) -> dict[str, str]:
+    """Spend a verification link's ``token``: ``{"message", "verified_at"}``.
+
+    ``InvalidToken`` (400) for an unknown, used or expired token, or one sent to an address
+    the account no longer has. The first verification an account has queues the welcome
+    email; any report that waited for the address is due again at the next report run.
+    """
+    stored = deps.users.verification_token(hash_token(token))
+    now = deps.clock()
+    if stored is None or not stored.usable(now):
+        raise InvalidToken("this link is not valid (used, expired or unknown)")
+    user, first = deps.users.use_verification_token(stored, now, iso(utc_now()))
+    logger.info("email address verified", extra={"user_id": user.user_id, "first": first})
+    try:
+        deps.held_reports.release(user.user_id)
+    except Exception:  # verified all the same; the waiting record's expiry sweep re-reads it
+        logger.exception(
+            "could not release the user's waiting report", extra={"user_id": user.user_id}
+        )
+    if first:
+        _queue(deps.outbox, welcome_mail(user))
+    return {"message": "email address verified", "verified_at": user.email_verified_at or ""}
+
+
+def login(
+    deps: AccountDeps, data: Any, secret: str, ttl_seconds: int, client: Client
+) -> LoginResult:
+    """Check the credentials and issue an access token.
+
+    ``RateLimited`` while the email is locked out after failed attempts (the right password
+    included) or the client's address is over its limit; ``Unauthorized`` for a wrong email
+    or password, alike. A verified user's successful login queues a sign-in alert.
+    """
     from argon2.exceptions import InvalidHashError, VerificationError
 
     if not isinstance(data, dict):
@@ -87,12 +221,30 @@ def login(users: UserRepository, data: Any, secret: str, ttl_seconds: int) -> Lo
         email = normalize_email(data["email"])
     except ValidationFailed:
         email = ""
-    user = users.find_by_email(email) if email else None
+    # An address that cannot be normalised still has its own lockout (by its trimmed form).
+    deps.limits.login_allowed(email or data["email"].strip().lower(), client.ip)
+    user = deps.users.find_by_email(email) if email else None
     try:
         _hasher().verify(user.password_hash if user else _dummy_hash(), password)
+        if user is None:
+            raise VerificationError()
     except (VerificationError, InvalidHashError) as exc:
+        deps.limits.login_failed(email or data["email"].strip().lower(), client.ip)
         raise Unauthorized(_BAD_LOGIN) from exc
-    if user is None:
-        raise Unauthorized(_BAD_LOGIN)
     principal = Principal(user_id=user.user_id, email=user.email, role=user.role)
-    return LoginResult(issue_token(secret, principal, ttl_seconds), ttl_seconds)
+    result = LoginResult(issue_token(secret, principal, ttl_seconds), ttl_seconds)
+    _alert(deps, user, client)
+    return result
+
+
+def _alert(deps: AccountDeps, user: User, client: Client) -> None:
+    """Queue a sign-in alert: to a verified address only, within ``SIGNIN_ALERT_LIMIT``."""
+    if not user.email_verified:
+        return  # the address may not be theirs: only verification mail goes to it
+    if not deps.limits.signin_alert_allowed(user.user_id):
+        logger.info("sign-in alert skipped: limit reached", extra={"user_id": user.user_id})
+        return
+    _queue(
+        deps.outbox,
+        signin_alert_mail(user, new_ulid(), utc_now(), client.ip, client.user_agent),
+    )

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.accounts.schemas import LoginIn, RegistrationIn
+from chalicelib.accounts.schemas import LoginIn, RegistrationIn, VerifyEmailQuery
 from chalicelib.admin.schemas import ScheduleRunQuery
 from chalicelib.books.schemas import BookInput, BookPatch, BooksQuery
 from chalicelib.bulk_import.schemas import JobErrorsQuery, JobsQuery
@@ -66,6 +66,20 @@ class UserOut(Open):
     email_verified: bool = Field(
         description="Whether the address was verified; reports are emailed only once it is."
     )
+
+
+class VerifiedOut(Open):
+    """``GET /auth/verify-email``."""
+
+    message: str
+    verified_at: str = Field(description="When the address was first verified (ISO-8601 UTC).")
+
+
+class VerificationSentOut(Open):
+    """``POST /auth/resend-verification``."""
+
+    message: str
+    email: str = Field(description="The address the new link was sent to.")
 
 
 class TokenOut(Open):
@@ -236,4 +250,5 @@ __all__ = [
     "LoginIn",
     "RegistrationIn",
     "ScheduleRunQuery",
+    "VerifyEmailQuery",
 ]
