@@ -27,7 +27,9 @@ from chalicelib.platform.adapters import dynamodb_models
 from chalicelib.platform.adapters.health import HealthChecks
 from chalicelib.platform.adapters.redis_failure_notes import RedisFailureNotes
 from chalicelib.platform.adapters.redis_marks import RedisDispatchMarks
+from chalicelib.platform.adapters.redis_rate_limits import RedisRateWindows
 from chalicelib.platform.adapters.sqs_queue import SqsQueue
+from chalicelib.platform.rate_limits import RateLimiter
 from chalicelib.reports.adapters.deliveries import DynamoDeliveries
 from chalicelib.reports.adapters.job_reader import DynamoJobReader
 from chalicelib.reports.adapters.mailer import SesMailer
@@ -212,7 +214,18 @@ def report_policy() -> ReportPolicy:
         backoff_base_seconds=s.report_backoff_seconds,
         send_rate=s.report_send_rate,
         report_prefix=s.report_prefix,
+        unverified_max_age_seconds=s.unverified_report_max_age_seconds,
     )
+
+
+# --- held reports ----------------------------------------------------------------------------
+
+
+def held_reports() -> RedisHeldReports:
+    """Status records waiting for their user to verify: ``release(user_id)`` once verified."""
+    from chalicelib.status_record.adapters.redis_store import RedisHeldReports
+
+    return RedisHeldReports(get_redis)
 
 
 # --- work queues -----------------------------------------------------------------------------
@@ -260,6 +273,15 @@ def failure_notes() -> RedisFailureNotes:
     return RedisFailureNotes(get_redis)
 
 
+# --- rate limits -----------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def rate_limiter() -> RateLimiter:
+    """Login, registration, resend, bulk and sign-in alert limits, counted in Redis."""
+    return RateLimiter(get_settings().rate_limits, RedisRateWindows(get_redis))
+
+
 def reset_dependencies() -> None:
     """Forget every cached adapter and client, and the settings."""
     for accessor in (
@@ -276,6 +298,7 @@ def reset_dependencies() -> None:
         report_archive,
         deliveries,
         send_pacing,
+        rate_limiter,
     ):
         accessor.cache_clear()
     _queues.clear()

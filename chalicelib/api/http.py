@@ -59,12 +59,19 @@ def _capped(details: Any) -> Any:
     return details
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
-    """An error body ``{"error", "message"[, "details"]}`` (``docs/api.md``), ``details`` capped."""
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """An error body ``{"error", "message"[, "details"]}`` (``docs/api.md``), ``details`` capped,
+    with ``headers`` besides the JSON ``Content-Type`` (``Retry-After`` of a 429)."""
     body: dict[str, Any] = {"error": code, "message": cut(message, MAX_DETAIL_TEXT)}
     if details is not None:
         body["details"] = _capped(details)
-    return Response(body=body, status_code=status, headers=dict(JSON_HEADERS))
+    return Response(body=body, status_code=status, headers={**JSON_HEADERS, **(headers or {})})
 
 
 def _inputs(bp: Blueprint, spec: RouteSpec) -> dict[str, Any]:
@@ -98,7 +105,7 @@ def _guarded(bp: Blueprint, spec: RouteSpec, view: View) -> View:
                 logger.warning(
                     "dependency failure", extra={"error": exc.message}, exc_info=exc.__cause__
                 )
-            return error_response(exc.status, exc.code, exc.message, exc.details)
+            return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers())
         except Exception:
             logger.exception("unhandled error")
             return error_response(500, "internal_error", "an internal error occurred")
@@ -194,6 +201,18 @@ def caller(request: Request) -> Principal:
     if expires <= time.time():
         raise Unauthorized("the access token has expired")
     return principal
+
+
+def source_ip(request: Request) -> str | None:
+    """The client's address as API Gateway saw it (``requestContext.identity.sourceIp``).
+
+    API Gateway sets it from the connection, so a client cannot choose it (``X-Forwarded-For``
+    can be written by anyone and is not read). ``chalice local`` and ``chalice.test.Client``
+    always say ``127.0.0.1``. None when the event has no address.
+    """
+    identity = (request.context or {}).get("identity") or {}
+    address = identity.get("sourceIp") if isinstance(identity, dict) else None
+    return str(address) if address else None
 
 
 def admin_caller(request: Request) -> Principal:

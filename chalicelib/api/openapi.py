@@ -28,6 +28,12 @@ DESCRIPTION = (
 REF_PREFIX = "#/components/schemas/"
 _REF = REF_PREFIX + "{model}"
 _PATH_PARAM = re.compile(r"{([^}+]+)\+?}")
+# The header every 429 answer carries (``platform/errors.py`` ``RateLimited``).
+RETRY_AFTER = {
+    "description": "Seconds to wait before trying again (a whole number, at least 1).",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
 
 STATUS_TEXT = {
     200: "OK",
@@ -41,6 +47,7 @@ STATUS_TEXT = {
     409: "Conflicts with the current state (a taken email, an ISBN already in the catalogue).",
     413: "The body is larger than this route accepts (answered before it is read).",
     415: "The body's Content-Type is not one this route accepts.",
+    429: "Too many requests: wait the `Retry-After` seconds, then try again.",
     503: "A backing service is unavailable; retry later.",
 }
 
@@ -153,6 +160,8 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
             "description": STATUS_TEXT[status],
             "content": _content(ErrorBody),
         }
+        if status == 429:
+            responses[str(status)]["headers"] = {"Retry-After": RETRY_AFTER}
     operation: dict[str, Any] = {
         "operationId": spec.operation_id,
         "summary": spec.summary,

@@ -6,6 +6,7 @@ Services and adapters raise these; the API maps them to JSON in one place
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -19,6 +20,10 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides ``Content-Type`` (none by default)."""
+        return {}
 
 
 class ValidationFailed(DomainError):
@@ -59,6 +64,26 @@ class PayloadTooLarge(DomainError):
 class UnsupportedMediaType(DomainError):
     status = 415
     code = "unsupported_media_type"
+
+
+class RateLimited(DomainError):
+    """Too many requests: the client may try again after ``retry_after`` seconds.
+
+    ``retry_after`` is whole seconds, at least 1 (a fraction is rounded up, so a client that
+    waits exactly that long is never refused again for the same window); the answer carries it
+    as ``Retry-After``.
+    """
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, math.ceil(retry_after))
+
+    def headers(self) -> dict[str, str]:
+        """``Retry-After: <seconds>``."""
+        return {"Retry-After": str(self.retry_after)}
 
 
 class DependencyUnavailable(DomainError):
