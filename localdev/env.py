@@ -181,6 +181,7 @@ def stack_config(environ: Mapping[str, str], project_dir: Path = PROJECT_DIR) ->
     redis_url = given_redis or f"redis://127.0.0.1:{redis_port}/0"
     url_port(redis_url, "REDIS_URL", DEFAULT_REDIS_PORT)
 
+    api_port = _port(environ, "API_PORT", DEFAULT_API_PORT)
     app_env = chalice_stage_env(project_dir)
     app_env.update(
         {
@@ -188,6 +189,10 @@ def stack_config(environ: Mapping[str, str], project_dir: Path = PROJECT_DIR) ->
             "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1",
             "POWERTOOLS_LOG_LEVEL": "INFO",
+            # Links in emails (verification) point at this local API.
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
+            # Everything local comes from 127.0.0.1: a per-IP limit would be one global limit.
+            "IP_RATE_LIMITS": "off",
         }
     )
     app_env.update(environ)
@@ -201,7 +206,7 @@ def stack_config(environ: Mapping[str, str], project_dir: Path = PROJECT_DIR) ->
         app_env.setdefault("AWS_ENDPOINT_URL_DYNAMODB", DEFAULT_DYNAMODB_ENDPOINT_LOCALSTACK)
     return StackConfig(
         backend=backend,
-        api_port=_port(environ, "API_PORT", DEFAULT_API_PORT),
+        api_port=api_port,
         aws_endpoint_url=aws_endpoint,
         redis_url=redis_url,
         redis_managed=not given_redis,

@@ -222,7 +222,21 @@ def start_stack(config: StackConfig, stack: contextlib.ExitStack) -> Started:
     api.start()
     stack.callback(_stopping("API server", api.stop))
     queues = _start_consumers(config, app, stack)
+    _start_mail_log(config, stack)
     return Started(_start_scheduler(config, app, stack), queues, redis_server)
+
+
+def _start_mail_log(config: StackConfig, stack: contextlib.ExitStack) -> None:
+    """Print a ``[mail]`` line (with the link to click, for verification) per email sent."""
+    from localdev.mail_log import MailWatcher, localstack_sent, moto_sent
+
+    if config.backend == "moto":
+        read = moto_sent(config.app_env["AWS_REGION"])
+    else:
+        read = localstack_sent(config.aws_endpoint_url)
+    watcher = MailWatcher(read)
+    watcher.start()
+    stack.callback(_stopping("mail log", watcher.stop))
 
 
 def _ready_banner(config: StackConfig, started: Started) -> str:
@@ -239,6 +253,7 @@ def _ready_banner(config: StackConfig, started: Started) -> str:
             f"  Queues        {queues[0]}",
             *(f"                {line}" for line in queues[1:]),
             f"  Scheduler     {started.schedule}",
+            "  Mail          each email sent prints a [mail] line (verification links to click)",
             "  Ctrl-C stops everything.",
         ]
     )
