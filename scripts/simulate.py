@@ -3,14 +3,16 @@
     ADMIN_EMAILS=admin@example.com make run          # in one terminal
     .venv/bin/python scripts/simulate.py --users 20 --rows 50 --bad-ratio 0.2
 
-Registers N users, submits one bulk file each (M rows, a share R of them invalid) concurrently,
-runs ``bulk_insert`` until every job finished and then ``send_reports``, each time waiting until
-the workers drained the queue the run dispatched to (``POST /admin/jobs/{name}/run?wait=true`` as
-an admin; without the admin role ``python -m localdev.invoke <name> --wait``), reads the sent
-emails back from the local AWS endpoint (moto server ``/moto-api/data.json`` or LocalStack
-``/_aws/ses``), parses every attached PDF with pypdf and prints one line per user: expected
-against reported counts and the number of emails received (must be exactly 1). Also checks that
-no ``bulk:status:*`` record is left in Redis.
+Registers N users, verifies each address by reading its verification email back from the local
+AWS endpoint and following the link, as a person would, submits one bulk file each (M rows, a
+share R of them invalid) concurrently, runs ``bulk_insert`` until every job finished and then
+``send_reports``, each time waiting until the workers drained the queue the run dispatched to
+(``POST /admin/jobs/{name}/run?wait=true`` as an admin; without the admin role
+``python -m localdev.invoke <name> --wait``), reads the sent emails back from the local AWS
+endpoint (moto server ``/moto-api/data.json`` or LocalStack ``/_aws/ses``), parses every attached
+PDF with pypdf and prints one line per user: expected against reported counts and the number of
+report emails (with a PDF) received (must be exactly 1; the account emails are not counted).
+Also checks that no ``bulk:status:*`` record is left in Redis.
 Exit code 0 only if everything matches.
 """
 
@@ -39,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ADMIN_EMAIL = os.environ.get("SIM_ADMIN_EMAIL", "admin@example.com")
 ADMIN_PASSWORD = os.environ.get("SIM_ADMIN_PASSWORD", "simulate-admin-password")
 PASSWORD = "simulate-password"
+VERIFY_LINK = re.compile(r"https?://\S+/auth/verify-email\?token=[A-Za-z0-9_\-%]+")
 TIMEOUT = 600  # a send_reports run paced at the emulator's 1 email/s quota takes a while
 
 
@@ -105,7 +108,7 @@ class Stack:
             method, self.api + path, headers=headers, timeout=TIMEOUT, **kwargs
         )
 
-    def register_and_login(self, email_address: str, password: str, name: str) -> tuple[str, str]:
+    def register(self, email_address: str, password: str, name: str) -> None:
         created = self.call(
             "POST",
             "/auth/register",
@@ -113,6 +116,8 @@ class Stack:
         )
         if created.status_code not in (201, 409):
             raise RuntimeError(f"register {email_address}: {created.status_code} {created.text}")
+
+    def login(self, email_address: str, password: str) -> tuple[str, str]:
         login = self.call(
             "POST", "/auth/login", json={"email": email_address, "password": password}
         )
@@ -179,6 +184,10 @@ class Stack:
         ]
 
 
+def _has_pdf(message: Any) -> bool:
+    return any(part.get_content_type() == "application/pdf" for part in message.walk())
+
+
 def _pdf_counts(message: Any) -> tuple[int, int] | None:
     for part in message.walk():
         if part.get_content_type() == "application/pdf":
@@ -190,9 +199,41 @@ def _pdf_counts(message: Any) -> tuple[int, int] | None:
     return None
 
 
+def _messages(stack: Stack) -> list[Any]:
+    return [
+        email.message_from_string(raw, policy=email.policy.default)
+        for _destinations, raw in stack.sent_raw_messages()
+    ]
+
+
+def _recipients(message: Any) -> list[str]:
+    to = message["To"]
+    return [address.addr_spec for address in to.addresses] if to is not None else []
+
+
+def _verify_addresses(stack: Stack, users: list[SimUser], wait_s: float = 120) -> None:
+    """Follow each user's emailed verification link, as a person reading their mail would."""
+    waiting = {u.email: u for u in users}
+    deadline = time.monotonic() + wait_s
+    while waiting:
+        for message in _messages(stack):
+            body = message.get_body(preferencelist=("plain",))
+            link = VERIFY_LINK.search(str(body.get_content())) if body is not None else None
+            for address in _recipients(message):
+                if link and address in waiting:
+                    answer = stack.session.get(link.group(), timeout=60)
+                    if answer.status_code != 200:
+                        raise RuntimeError(f"verify {address}: {answer.status_code} {answer.text}")
+                    del waiting[address]
+        if waiting and time.monotonic() > deadline:
+            raise RuntimeError(f"no verification email for {len(waiting)} users")
+        if waiting:
+            time.sleep(1)
+
+
 def _prepare(stack: Stack, users: list[SimUser], index: int) -> None:
     user = users[index]
-    user.user_id, user.token = stack.register_and_login(user.email, PASSWORD, user.name)
+    user.user_id, user.token = stack.login(user.email, PASSWORD)
     books = _books(index, user.rows, user.bad)
     response = stack.call("POST", "/books/bulk", token=user.token, json={"books": books})
     if response.status_code != 202:
@@ -241,12 +282,12 @@ def _collect_mail(stack: Stack, users: list[SimUser], wait_s: float) -> None:
     while True:
         for u in users:
             u.emails = []
-        for _destinations, raw in stack.sent_raw_messages():
-            message = email.message_from_string(raw, policy=email.policy.default)
-            to = message["To"]
-            for address in to.addresses if to is not None else ():
-                if address.addr_spec in by_address:
-                    by_address[address.addr_spec].emails.append(message)
+        for message in _messages(stack):
+            if not _has_pdf(message):
+                continue  # account mail (verification, welcome, sign-in alerts)
+            for address in _recipients(message):
+                if address in by_address:
+                    by_address[address].emails.append(message)
         if all(u.emails for u in users) or time.monotonic() > deadline:
             return
         time.sleep(5)
@@ -299,11 +340,16 @@ def main() -> int:
         for n in range(args.users)
     ]
     started = time.monotonic()
-    _, stack.admin_token = stack.register_and_login(ADMIN_EMAIL, ADMIN_PASSWORD, "Sim Admin")
+    stack.register(ADMIN_EMAIL, ADMIN_PASSWORD, "Sim Admin")
+    _, stack.admin_token = stack.login(ADMIN_EMAIL, ADMIN_PASSWORD)
     print(f"simulate: {args.users} users x {args.rows} rows, {bad} bad each, against {api}")
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
+        list(pool.map(lambda u: stack.register(u.email, PASSWORD, u.name), users))
+    _verify_addresses(stack, users)
+    print(f"  registered and verified in {time.monotonic() - started:.1f}s", flush=True)
+    with ThreadPoolExecutor(max_workers=args.workers) as pool:
         list(pool.map(lambda i: _prepare(stack, users, i), range(len(users))))
-    print(f"  registered and submitted in {time.monotonic() - started:.1f}s", flush=True)
+    print(f"  submitted in {time.monotonic() - started:.1f}s", flush=True)
     _wait_for_jobs(stack, users)
     _send_reports(stack)
     _collect_mail(stack, users, wait_s=30)
