@@ -42,12 +42,19 @@ def _invoke(name: str) -> dict[str, Any]:
 
 
 def _mail_to(sent_mail: Any, address: str) -> list[EmailMessage]:
+    """The report emails (those with a PDF) sent to ``address``; account mail is left out."""
     messages = [
         message_from_string(raw["RawData"], policy=email.policy.default)
         for raw in sent_mail.raw()
         if raw.get("RawData")
     ]
-    return [m for m in messages if isinstance(m, EmailMessage) and address in str(m["To"])]
+    return [
+        m
+        for m in messages
+        if isinstance(m, EmailMessage)
+        and address in str(m["To"])
+        and any(part.get_content_type() == "application/pdf" for part in m.walk())
+    ]
 
 
 def _pdf_of(message: EmailMessage) -> bytes:
