@@ -2,29 +2,106 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from chalicelib.accounts.domain import User
-from chalicelib.accounts.ports import UserRepository
+from chalicelib.accounts.ports import AccountLimits, HeldReports, UserRepository
+from chalicelib.accounts.verification import InvalidToken, VerificationToken
 from chalicelib.books.domain import CHANGED_MEANWHILE, DUPLICATE_ISBN, Book
 from chalicelib.books.ports import BookCache, BookRepository
-from chalicelib.platform.errors import Conflict
+from chalicelib.mail.domain import MailRequest
+from chalicelib.mail.ports import Outbox
+from chalicelib.platform.errors import Conflict, DependencyUnavailable, RateLimited
 
 
 class FakeUserRepository(UserRepository):
     def __init__(self) -> None:
         self.users: dict[str, User] = {}
+        self.tokens: dict[str, VerificationToken] = {}
+        self.welcomed: set[str] = set()
 
-    def add(self, user: User) -> None:
+    def add(self, user: User, token: VerificationToken | None = None) -> None:
         if any(u.email == user.email for u in self.users.values()):
             raise Conflict("an account with this email already exists")
         self.users[user.user_id] = user
+        if token is not None:
+            self.add_verification_token(token)
 
     def get(self, user_id: str) -> User | None:
         return self.users.get(user_id)
 
     def find_by_email(self, email: str) -> User | None:
         return next((u for u in self.users.values() if u.email == email), None)
+
+    def add_verification_token(self, token: VerificationToken) -> None:
+        self.tokens[token.token_hash] = token
+
+    def verification_token(self, token_hash: str) -> VerificationToken | None:
+        return self.tokens.get(token_hash)
+
+    def use_verification_token(
+        self, token: VerificationToken, now: float, at: str
+    ) -> tuple[User, bool]:
+        stored = self.tokens.get(token.token_hash)
+        user = self.users.get(token.user_id)
+        if stored is None or not stored.usable(now) or user is None or user.email != token.email:
+            raise InvalidToken("this link is not valid (used, expired or unknown)")
+        self.tokens[token.token_hash] = replace(stored, used_at=at)
+        user = replace(user, email_verified_at=user.email_verified_at or at)
+        self.users[user.user_id] = user
+        first = user.user_id not in self.welcomed
+        self.welcomed.add(user.user_id)
+        return user, first
+
+
+class FakeOutbox(Outbox):
+    """Keeps what was queued; ``refuse`` makes ``put`` fail as a queue outage would."""
+
+    def __init__(self) -> None:
+        self.queued: list[MailRequest] = []
+        self.refuse = False
+
+    def put(self, request: MailRequest) -> None:
+        if self.refuse:
+            raise DependencyUnavailable("the outbox is unavailable")
+        self.queued.append(request)
+
+
+class FakeLimits(AccountLimits):
+    """Counts calls; ``locked`` emails raise ``RateLimited``; ``alerts_left`` per user."""
+
+    def __init__(self, alerts_left: int = 10) -> None:
+        self.locked: set[str] = set()
+        self.failures: list[str] = []
+        self.alerts_left = alerts_left
+        self.resends = 0
+
+    def login_allowed(self, email: str, ip: str | None) -> None:
+        if email in self.locked:
+            raise RateLimited("too many failed logins", retry_after=60)
+
+    def login_failed(self, email: str, ip: str | None) -> None:
+        self.failures.append(email)
+
+    def register_allowed(self, ip: str | None) -> None:
+        return None
+
+    def resend_allowed(self, user_id: str) -> None:
+        self.resends += 1
+
+    def signin_alert_allowed(self, user_id: str) -> bool:
+        self.alerts_left -= 1
+        return self.alerts_left >= 0
+
+
+class FakeHeldReports(HeldReports):
+    def __init__(self) -> None:
+        self.released: list[str] = []
+
+    def release(self, user_id: str) -> bool:
+        self.released.append(user_id)
+        return False
 
 
 class FakeBookRepository(BookRepository):

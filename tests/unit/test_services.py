@@ -1,11 +1,29 @@
 """Service behaviour with fakes: caching, invalidation, registration and login rules."""
 
+from dataclasses import replace
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from chalicelib.accounts import service as auth
+from chalicelib.accounts.verification import InvalidToken, hash_token
 from chalicelib.books import service as books
-from chalicelib.platform.errors import Conflict, NotFound, Unauthorized, ValidationFailed
-from tests.unit.fakes import FakeBookCache, FakeBookRepository, FakeUserRepository
+from chalicelib.platform.errors import (
+    Conflict,
+    DependencyUnavailable,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+)
+from tests.unit.fakes import (
+    FakeBookCache,
+    FakeBookRepository,
+    FakeHeldReports,
+    FakeLimits,
+    FakeOutbox,
+    FakeUserRepository,
+)
 
 VALID = {"title": "Dune", "author": "Frank Herbert", "isbn": "9780306406157"}
 
@@ -82,42 +100,145 @@ def test_pages_chain_through_cursors(repo):
 ISBNS = ["9780306406157", "9780804429573", "9791090636071", "9780131103627", "9780262033848"]
 
 
+def _accounts(**overrides):
+    deps = auth.AccountDeps(
+        users=FakeUserRepository(),
+        outbox=FakeOutbox(),
+        limits=FakeLimits(),
+        held_reports=FakeHeldReports(),
+        verification_ttl_seconds=86_400,
+    )
+    return replace(deps, **overrides)
+
+
+CLIENT = auth.Client(base_url="https://api.example.test/api", ip="203.0.113.9", user_agent="UA")
+
+
+def _register(deps, email="a@example.com", admins=frozenset()):
+    data = {"email": email, "password": "longenough", "name": "A"}
+    return auth.register(deps, data, admins, CLIENT)
+
+
 def test_register_normalises_email_and_assigns_admin_role():
-    users = FakeUserRepository()
+    deps = _accounts()
     user = auth.register(
-        users,
+        deps,
         {"email": "  Boss@Example.com ", "password": "longenough", "name": " Boss "},
         frozenset({"boss@example.com"}),
+        CLIENT,
     )
     assert (user.email, user.name, user.role) == ("boss@example.com", "Boss", "admin")
     assert user.password_hash != "longenough"
+    assert user.email_verified is False
 
 
 def test_register_twice_conflicts():
-    users = FakeUserRepository()
-    data = {"email": "a@example.com", "password": "longenough", "name": "A"}
-    auth.register(users, data, frozenset())
+    deps = _accounts()
+    _register(deps)
     with pytest.raises(Conflict):
-        auth.register(users, data, frozenset())
+        _register(deps)
 
 
-def test_wrong_password_and_unknown_email_fail_the_same_way():
-    users = FakeUserRepository()
-    auth.register(
-        users, {"email": "a@example.com", "password": "longenough", "name": "A"}, frozenset()
-    )
+def test_wrong_password_and_unknown_email_fail_the_same_way_and_count_as_failures():
+    deps = _accounts()
+    _register(deps)
     with pytest.raises(Unauthorized) as wrong_password:
-        auth.login(users, {"email": "a@example.com", "password": "wrong-one"}, "s" * 32, 60)
+        auth.login(deps, {"email": "a@example.com", "password": "wrong-one"}, "s" * 32, 60, CLIENT)
     with pytest.raises(Unauthorized) as unknown:
-        auth.login(users, {"email": "nobody@example.com", "password": "longenough"}, "s" * 32, 60)
+        auth.login(
+            deps, {"email": "nobody@example.com", "password": "longenough"}, "s" * 32, 60, CLIENT
+        )
     assert wrong_password.value.message == unknown.value.message
+    assert deps.limits.failures == ["a@example.com", "nobody@example.com"]
 
 
 def test_login_returns_a_bearer_token():
-    users = FakeUserRepository()
-    auth.register(
-        users, {"email": "a@example.com", "password": "longenough", "name": "A"}, frozenset()
+    deps = _accounts()
+    _register(deps)
+    result = auth.login(
+        deps, {"email": "A@example.com", "password": "longenough"}, "s" * 32, 60, CLIENT
     )
-    result = auth.login(users, {"email": "A@example.com", "password": "longenough"}, "s" * 32, 60)
     assert result.to_dict()["token_type"] == "Bearer"
     assert result.expires_in == 60
+
+
+def test_a_locked_out_email_is_refused_before_the_password_is_checked():
+    deps = _accounts()
+    _register(deps)
+    deps.limits.locked.add("a@example.com")
+    with pytest.raises(RateLimited) as refused:
+        auth.login(deps, {"email": "a@example.com", "password": "longenough"}, "s" * 32, 60, CLIENT)
+    assert refused.value.retry_after == 60
+    assert deps.limits.failures == []
+
+
+def _link_token(request):
+    return parse_qs(urlsplit(request.values["link"]).query)["token"][0]
+
+
+def test_registration_queues_a_link_that_verifies_once_and_welcomes_once():
+    deps = _accounts()
+    user = _register(deps)
+    (mail,) = deps.outbox.queued
+    assert mail.kind == "verification" and mail.to == "a@example.com"
+    assert mail.values["link"].startswith("https://api.example.test/api/auth/verify-email?token=")
+    token = _link_token(mail)
+    assert hash_token(token) in deps.users.tokens  # only the hash is stored
+    assert token not in str(deps.users.tokens)
+
+    answer = auth.verify_email(deps, token)
+    assert answer["verified_at"] == deps.users.get(user.user_id).email_verified_at
+    assert [m.kind for m in deps.outbox.queued] == ["verification", "welcome"]
+    assert deps.held_reports.released == [user.user_id]
+    with pytest.raises(InvalidToken):
+        auth.verify_email(deps, token)
+
+
+@pytest.mark.parametrize("token", ["", "x", "A" * 43, "\u202e", "a" * 512])
+def test_unknown_tokens_are_invalid(token):
+    with pytest.raises(InvalidToken):
+        auth.verify_email(_accounts(), token)
+
+
+def test_an_expired_token_is_invalid_and_verifies_nothing():
+    clock = [1_000_000.0]
+    deps = _accounts(clock=lambda: clock[0])
+    user = _register(deps)
+    clock[0] += 86_400  # exactly the TTL: expired
+    with pytest.raises(InvalidToken):
+        auth.verify_email(deps, _link_token(deps.outbox.queued[0]))
+    assert deps.users.get(user.user_id).email_verified is False
+
+
+def test_resend_is_refused_once_verified_and_counts_only_real_resends():
+    deps = _accounts()
+    user = _register(deps)
+    assert auth.resend_verification(deps, user.user_id, CLIENT)["email"] == "a@example.com"
+    assert deps.limits.resends == 1
+    auth.verify_email(deps, _link_token(deps.outbox.queued[-1]))
+    with pytest.raises(Conflict):
+        auth.resend_verification(deps, user.user_id, CLIENT)
+    assert deps.limits.resends == 1
+
+
+def test_a_resend_the_outbox_refuses_is_the_clients_error_but_a_registration_is_not():
+    deps = _accounts()
+    deps.outbox.refuse = True
+    user = _register(deps)  # the account exists; the link can be resent
+    with pytest.raises(DependencyUnavailable):
+        auth.resend_verification(deps, user.user_id, CLIENT)
+
+
+def test_signin_alerts_go_to_verified_addresses_within_their_limit():
+    deps = _accounts(limits=FakeLimits(alerts_left=1))
+    user = _register(deps)
+    login = {"email": "a@example.com", "password": "longenough"}
+    auth.login(deps, login, "s" * 32, 60, CLIENT)
+    assert [m.kind for m in deps.outbox.queued] == ["verification"]  # unverified: no alert
+    auth.verify_email(deps, _link_token(deps.outbox.queued[0]))
+    auth.login(deps, login, "s" * 32, 60, CLIENT)
+    auth.login(deps, login, "s" * 32, 60, CLIENT)  # over the limit: no second alert
+    alerts = [m for m in deps.outbox.queued if m.kind == "signin_alert"]
+    assert len(alerts) == 1
+    assert alerts[0].values["ip"] == "203.0.113.*"
+    assert alerts[0].key.startswith(f"signin:{user.user_id}:")
