@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -240,9 +241,21 @@ def check_make_invoke(stack: RunningStack) -> None:
     )
 
 
+def verification_link_printed(stack: RunningStack, email: str) -> str:
+    """The link of the ``[mail]`` line the runner printed for ``email``'s verification mail."""
+    line_start = f"[mail] to={email} "
+    wait_for_line(stack, line_start)
+    line = next(line for line in stack.output().splitlines() if line_start in line)
+    match = re.search(r" link=(\S+)", line)
+    assert match, line
+    assert match.group(1).startswith(f"{stack.url}/auth/verify-email?token="), line
+    return match.group(1)
+
+
 def check_bulk_file_to_report_email_through_the_queues(stack: RunningStack) -> None:
-    """A bulk file becomes books and then a report email: each schedule only queues the work
-    (``make invoke FN=... WAIT=1`` waits for it), the runner's queue consumers do it."""
+    """A newcomer registers, clicks the link the runner printed, and a bulk file becomes books
+    and then a report email: each schedule only queues the work (``make invoke FN=... WAIT=1``
+    waits for it), the runner's queue consumers do it."""
     http = requests.Session()
     email = f"queues-{uuid.uuid4().hex[:8]}@example.com"
     http.post(
@@ -250,6 +263,8 @@ def check_bulk_file_to_report_email_through_the_queues(stack: RunningStack) -> N
         json={"email": email, "password": "correct-horse", "name": "Queues"},
         timeout=10,
     ).raise_for_status()
+    verified = http.get(verification_link_printed(stack, email), timeout=10)
+    assert verified.status_code == 200, verified.text
     login = http.post(
         f"{stack.url}/auth/login", json={"email": email, "password": "correct-horse"}, timeout=10
     )
@@ -265,11 +280,14 @@ def check_bulk_file_to_report_email_through_the_queues(stack: RunningStack) -> N
     job = _json(http.get(f"{stack.url}/jobs/{_json(submitted)['job_id']}", timeout=10))
     assert (job["status"], job["success_count"]) == ("completed", 1)
     sent = requests.get(f"http://127.0.0.1:{stack.aws_port}/moto-api/data.json", timeout=10)
-    recipients = [
-        parseaddr(message_from_string(m["raw_data"])["To"])[1]
-        for m in sent.json()["ses"]["RawMessage"]
+    reports = [
+        parseaddr(message["To"])[1]
+        for message in (
+            message_from_string(m["raw_data"]) for m in sent.json()["ses"]["RawMessage"]
+        )
+        if any(part.get_content_type() == "application/pdf" for part in message.walk())
     ]
-    assert recipients.count(email) == 1, recipients
+    assert reports.count(email) == 1, reports
     output = stack.output()
     assert "[consumers] bulk_worker: 1 message(s), 1 done, 0 left" in output
     assert "[consumers] report_worker: 1 message(s), 1 done, 0 left" in output
@@ -288,6 +306,7 @@ def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
         output
     )
     assert "books-api-local-report-requests -> report_worker (batch 10, concurrency 2)" in output
+    assert "Mail          each email sent prints a [mail] line" in output
     children = child_processes(stack.process.pid)
     assert "redis-server" in children.values(), children
 
