@@ -45,6 +45,7 @@ ERRORS_ANSWER = Media(
     body=BULK_FILE,
     ok={202: BulkAccepted},
     max_body_bytes=MAX_BYTES,
+    errors=(429,),
     links={
         "GetJob": ("get_job", {"job_id": "$response.body#/job_id"}),
         "GetJobErrors": ("job_errors", {"job_id": "$response.body#/job_id"}),
@@ -54,16 +55,22 @@ def submit() -> Response:
     """Queue a file of books for the `bulk_insert` schedule.
 
     Only the envelope is checked here (type, size, row count); rows are validated one by one
-    later and each failure is reported in the job's errors.
+    later and each failure is reported in the job's errors. By default at most 30 accepted
+    submissions a user an hour (`BULK_SUBMIT_LIMIT`), then 429 with `Retry-After`; refused
+    submissions do not count.
     """
     request = bulk_import_bp.current_request
+    user_id = caller(request).user_id
+    limiter = wiring.rate_limiter()
+    limiter.bulk_allowed(user_id)
     job = submit_bulk(
         wiring.job_repository(),
         wiring.upload_store(),
-        caller(request).user_id,
+        user_id,
         request.headers.get("content-type"),
         as_bytes(request.raw_body),
     )
+    limiter.bulk_accepted(user_id)  # only now: a refused submission does not count
     status_url = f"/jobs/{job.job_id}"
     return Response(
         body=job.accepted_dict(),
