@@ -1,6 +1,7 @@
 """books-api: the Chalice app. Routes live in blueprints; schedules and workers are declared here.
 
-The two schedules are dispatchers that queue work on SQS; the two workers consume those queues.
+The two schedules are dispatchers that queue work on SQS; the bulk and report workers consume
+those queues, and the mail workers the outbox's two queues.
 Rates, queues and batch sizes are declared once, here: the local scheduler and queue consumers
 (``localdev/``) read them from this app, and ``chalice deploy``/``package`` turns them into
 EventBridge rules and SQS event source mappings (``infra/template.py`` adds the queues, their
@@ -73,3 +74,18 @@ def bulk_worker(event: Any) -> dict[str, Any]:
 def report_worker(event: Any) -> dict[str, Any]:
     """Email each user's PDF report, then delete their status record."""
     return WORKERS["report_worker"](event.to_dict(), event.context)
+
+
+# Mail a person waits for (verification, welcome, sign-in alerts). Its own queue and consumers,
+# so a backlog of bulk mail never delays it; concurrency: infra/event_sources.py.
+@app.on_sqs_message(queue=QUEUES.mail, batch_size=10, name="mail_worker")
+def mail_worker(event: Any) -> dict[str, Any]:
+    """Send each queued email once (idempotent by key), retrying failures with backoff."""
+    return WORKERS["mail_worker"](event.to_dict(), event.context)
+
+
+# Bulk mail (weekly summaries): the same worker code on the bulk queue, a few at a time.
+@app.on_sqs_message(queue=QUEUES.mail_bulk, batch_size=10, name="mail_bulk_worker")
+def mail_bulk_worker(event: Any) -> dict[str, Any]:
+    """Send each queued bulk email once, as ``mail_worker`` does."""
+    return WORKERS["mail_worker"](event.to_dict(), event.context)

@@ -9,6 +9,7 @@ from chalicelib.accounts.adapters.models import (
 )
 from chalicelib.books.adapters.models import BookModel, IsbnClaimModel
 from chalicelib.bulk_import.adapters.models import JobErrorModel, JobModel
+from chalicelib.mail.adapters.models import MailSendModel
 from chalicelib.platform.adapters.dynamodb_models import BoundModel
 from chalicelib.reports.adapters.models import DeliveryModel, ReportModel
 
@@ -22,4 +23,5 @@ ALL_MODELS: tuple[type[BoundModel], ...] = (
     JobErrorModel,
     ReportModel,
     DeliveryModel,
+    MailSendModel,
 )

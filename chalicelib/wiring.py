@@ -252,10 +252,20 @@ def bulk_jobs_queue() -> SqsQueue:
     return queue(get_settings().queues.bulk_jobs)
 
 
-def dead_letter_queues() -> dict[str, tuple[SqsQueue, SqsQueue]]:
-    """``{work queue name: (the queue, its dead-letter queue)}`` for every work queue."""
+def dead_letter_queues() -> dict[str, tuple[SqsQueue, DeadLetterQueue]]:
+    """``{work queue name: (the queue, its dead-letter queue)}`` for every work queue; a mail
+    queue's dead letters clear an email's in-doubt claim when retried (``mail_dead_letters``)."""
     queues = get_settings().queues
-    return {name: (queue(name), queue(queues.dead_letter(name))) for name in queues.work_queues()}
+    mail = {queues.mail, queues.mail_bulk}
+    return {
+        name: (
+            queue(name),
+            mail_dead_letters(queue(queues.dead_letter(name)))
+            if name in mail
+            else queue(queues.dead_letter(name)),
+        )
+        for name in queues.work_queues()
+    }
 
 
 def report_dispatch_marks() -> RedisDispatchMarks:
@@ -271,6 +281,80 @@ def bulk_dispatch_marks() -> RedisDispatchMarks:
 def failure_notes() -> RedisFailureNotes:
     """The last error of each failed queued message."""
     return RedisFailureNotes(get_redis)
+
+
+# --- mail ------------------------------------------------------------------------------------
+# Adapters imported where used: the API builds only the outbox, never SES or the templates.
+
+if TYPE_CHECKING:
+    from chalicelib.admin.ports import DeadLetterQueue
+    from chalicelib.mail.adapters.retry_delay import SqsRetryDelay
+    from chalicelib.mail.adapters.send_log import DynamoSendLog
+    from chalicelib.mail.adapters.sqs_outbox import SqsOutbox
+    from chalicelib.mail.service import MailDeps, MailPolicy
+
+# A claim's lease outlasts its worker's run by this much: a live worker's claim never expires.
+MAIL_LEASE_MARGIN_SECONDS = 30.0
+# The longest a worker waits for an SES send slot before it retries the email later.
+MAIL_PACE_WAIT_SECONDS = 10.0
+
+
+def outbox() -> SqsOutbox:
+    """The outbox: ``put(MailRequest)`` queues an email on its priority's mail queue."""
+    from chalicelib.mail.adapters.sqs_outbox import SqsOutbox
+    from chalicelib.mail.domain import Priority
+
+    queues = get_settings().queues
+    return SqsOutbox({Priority.NOW: queue(queues.mail), Priority.BULK: queue(queues.mail_bulk)})
+
+
+@functools.lru_cache(maxsize=1)
+def mail_send_log() -> DynamoSendLog:
+    """The emails' idempotency records (claimed, sent) in DynamoDB."""
+    from chalicelib.mail.adapters.send_log import DynamoSendLog
+
+    return DynamoSendLog(get_dynamodb, get_settings())
+
+
+def mail_dependencies() -> MailDeps:
+    """Everything ``mail_worker`` talks to: the send log, the templates, SES and the SES
+    pacing shared with the report workers (``REPORT_SEND_RATE`` overrides the quota's rate)."""
+    from chalicelib.mail.adapters.ses_mail import MimeComposer, SesTransport
+    from chalicelib.mail.service import MailDeps
+
+    s = get_settings()
+    return MailDeps(
+        sends=mail_send_log(),
+        composer=MimeComposer(s.ses_sender, s.mail_sender_name),
+        transport=SesTransport(get_ses, s.ses_sender),
+        pacer=send_pacing().pacer(s.report_send_rate),
+    )
+
+
+def mail_policy(context: object) -> MailPolicy:
+    """The claim lease (the run's remaining time plus a margin) and the pacing wait."""
+    from chalicelib.mail.service import MailPolicy
+    from chalicelib.platform.deadline import remaining_ms
+
+    run_seconds = remaining_ms(context) / 1000
+    return MailPolicy(
+        lease_seconds=run_seconds + MAIL_LEASE_MARGIN_SECONDS,
+        pace_wait_seconds=min(MAIL_PACE_WAIT_SECONDS, run_seconds / 4),
+    )
+
+
+def mail_retry_delay() -> SqsRetryDelay:
+    """Postpones a failed email's next receive (exponential backoff)."""
+    from chalicelib.mail.adapters.retry_delay import SqsRetryDelay
+
+    return SqsRetryDelay(get_sqs, lambda name: queue(name).url())
+
+
+def mail_dead_letters(dead_letters: SqsQueue) -> DeadLetterQueue:
+    """A mail queue's dead-letter queue whose retry clears the email's in-doubt claim."""
+    from chalicelib.mail.dead_letters import ReleasingDeadLetters
+
+    return ReleasingDeadLetters(dead_letters, mail_send_log())
 
 
 # --- rate limits -----------------------------------------------------------------------------
@@ -299,6 +383,7 @@ def reset_dependencies() -> None:
         deliveries,
         send_pacing,
         rate_limiter,
+        mail_send_log,
     ):
         accessor.cache_clear()
     _queues.clear()

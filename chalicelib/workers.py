@@ -1,4 +1,4 @@
-"""The queue-driven worker functions by name: ``report_worker`` and ``bulk_worker``.
+"""The queue-driven worker functions by name: ``report_worker``, ``bulk_worker``, ``mail_worker``.
 
 Each takes one SQS event (a batch of messages from its queue's event source mapping) and the
 Lambda context, does one unit of work per message with Powertools' batch processing, and returns
@@ -10,11 +10,14 @@ goes through.
 
 What counts as a failure is what another receive could fix: an unexpected error. A report that
 failed (SES refused it) or was deferred, and a bulk job paused at a checkpoint, are handled by
-their own machinery (backoff, the next dispatch), so their messages succeed.
+their own machinery (backoff, the next dispatch), so their messages succeed. An email that was
+not sent (SES refused, in doubt, held by another worker) fails its message, after postponing its
+next receive: the mail queues retry with exponential backoff (``mail_worker``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -127,7 +130,41 @@ def bulk_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return response
 
 
+def mail_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Send each email in the batch (``MailRequest.body()`` messages), at most once per key.
+
+    Runs for both mail queues (``mail_worker`` and ``mail_bulk_worker`` in ``app.py``). A message
+    that fails is first postponed by ``MAIL_RETRY_BASE_SECONDS * 2**(receives - 1)`` (30, 60,
+    120, 240 s by default); at its last receive it is not postponed, so it reaches the
+    dead-letter queue at once.
+    """
+    from chalicelib import wiring
+    from chalicelib.mail.domain import MailRequest, retry_delay_seconds
+    from chalicelib.mail.service import MailNotSent, deliver
+
+    deps = wiring.mail_dependencies()
+    policy = wiring.mail_policy(context)
+    delays = wiring.mail_retry_delay()
+    base_seconds = wiring.settings().mail_retry_base_seconds
+
+    def handle(record: SQSRecord) -> None:
+        try:
+            deliver(deps, policy, MailRequest.parse(record.body), time.time())
+        except Exception as exc:
+            receives = int(record.attributes.approximate_receive_count)
+            last = receives >= MAX_RECEIVES
+            seconds = 0 if last else retry_delay_seconds(base_seconds, receives)
+            delays.delay(record.event_source_arn, record.receipt_handle, seconds)
+            if isinstance(exc, MailNotSent):
+                raise WorkFailed(str(exc)) from exc
+            raise
+
+    response: dict[str, Any] = _process(event, context, handle)
+    return response
+
+
 WORKERS: dict[str, WorkerFunction] = {
     "report_worker": report_worker,
     "bulk_worker": bulk_worker,
+    "mail_worker": mail_worker,
 }

@@ -42,6 +42,11 @@ BULK_WORKER_MAX_CONCURRENCY = 10
 REPORT_SECONDS_P90 = 1.0
 # A report worker handles its batch one message at a time (Powertools' BatchProcessor).
 REPORT_THREADS_PER_WORKER = 1
+# Seconds one email takes without the pacing wait, at the 90th percentile: render, the claim
+# (PutItem), SES, the sent record (UpdateItem). As REPORT_SECONDS_P90: measure and put it here.
+MAIL_SECONDS_P90 = 0.25
+# Bulk mail shares SES with the mail a person waits for: two workers, the fewest AWS allows.
+MAIL_BULK_MAX_CONCURRENCY = 2
 # The environment variable of .chalice/config.json holding a stage's SES sending rate (emails a
 # second): the quota the account has, or has asked for. Only the template reads it; the workers
 # pace themselves by the quota SES reports at run time.
@@ -69,13 +74,19 @@ def ses_max_send_rate(stage: str, config_path: Path = CONFIG_PATH) -> float:
 def maximum_concurrency(stage: str) -> dict[str, int]:
     """Each worker function's ``MaximumConcurrency`` in ``stage``, by function name.
 
-    ``report_worker`` keeps SES at its rate (``report_worker_concurrency``); ``bulk_worker`` is
-    bounded by DynamoDB's partitions.
+    ``report_worker`` and ``mail_worker`` can each keep SES at its rate on their own
+    (``report_worker_concurrency``: both wait on the one shared pacer when they run together);
+    ``bulk_worker`` is bounded by DynamoDB's partitions; ``mail_bulk_worker`` runs two.
     """
-    reports = report_worker_concurrency(
-        ses_max_send_rate(stage), REPORT_SECONDS_P90, REPORT_THREADS_PER_WORKER
-    )
-    return {"report_worker": reports, "bulk_worker": BULK_WORKER_MAX_CONCURRENCY}
+    rate = ses_max_send_rate(stage)
+    return {
+        "report_worker": report_worker_concurrency(
+            rate, REPORT_SECONDS_P90, REPORT_THREADS_PER_WORKER
+        ),
+        "bulk_worker": BULK_WORKER_MAX_CONCURRENCY,
+        "mail_worker": report_worker_concurrency(rate, MAIL_SECONDS_P90, 1),
+        "mail_bulk_worker": MAIL_BULK_MAX_CONCURRENCY,
+    }
 
 
 def event_source_logical_ids(queue: WorkQueue) -> tuple[str, str]:

@@ -74,6 +74,12 @@ WORK_QUEUES = (
     # bulk_insert dispatches every minute and a worker runs one job for up to 300 s: a job that
     # waited through three whole worker runs means the workers stopped or are all busy.
     WorkQueue("bulk_jobs", consumer="bulk_worker", max_age_seconds=900),
+    # Someone waits for these (a verification link): an email is sent within seconds, and one
+    # that keeps failing leaves for the dead-letter queue within 450 s of backoff. Five minutes
+    # means the workers stopped or SES keeps refusing.
+    WorkQueue("mail", consumer="mail_worker", max_age_seconds=300),
+    # Bulk mail (weekly summaries) may queue behind SES's rate for a while; an hour may not.
+    WorkQueue("mail_bulk", consumer="mail_bulk_worker", max_age_seconds=3600),
 )
 
 

@@ -28,8 +28,17 @@ from infra.stages import ROOT, STAGES, stage_config, stage_settings
 
 REDIS_PORT = 6379
 # Lambda functions that talk to Redis (the authorizer only verifies tokens): the dispatchers
-# keep their dispatch marks there, the workers the status records, locks and send pacing.
-REDIS_FUNCTIONS = ("APIHandler", "BulkInsert", "SendReports", "BulkWorker", "ReportWorker")
+# keep their dispatch marks there, the workers the status records, locks and send pacing (the
+# mail workers share the SES pacing), the API its rate limits.
+REDIS_FUNCTIONS = (
+    "APIHandler",
+    "BulkInsert",
+    "SendReports",
+    "BulkWorker",
+    "ReportWorker",
+    "MailWorker",
+    "MailBulkWorker",
+)
 # Resources that hold no data: deleted with the stack in every stage.
 _STATELESS_TYPES = {"AWS::CloudWatch::Alarm", "AWS::SNS::Topic"}
 _AUTH_TOKEN_REF = "{{resolve:secretsmanager:${RedisAuthSecret}:SecretString:token}}"
@@ -78,6 +87,10 @@ def policy(stage: str, account: str = "*", region: str = "*") -> dict[str, Any]:
         if t.get("GlobalSecondaryIndexes")
     ]
     work_queues = [_arn("sqs", name, region, account) for name in settings.queues.work_queues()]
+    mail_queues = [
+        _arn("sqs", name, region, account)
+        for name in (settings.queues.mail, settings.queues.mail_bulk)
+    ]
     dead_letter_queues = [
         _arn("sqs", settings.queues.dead_letter(name), region, account)
         for name in settings.queues.work_queues()
@@ -131,12 +144,19 @@ def policy(stage: str, account: str = "*", region: str = "*") -> dict[str, Any]:
         },
         {
             # The event source mappings poll with the worker's role: what AWS's own
-            # AWSLambdaSQSQueueExecutionRole grants. No ChangeMessageVisibility: nothing calls it
-            # (a failed message waits out the queue's visibility timeout).
+            # AWSLambdaSQSQueueExecutionRole grants.
             "Sid": "ConsumeWorkQueues",
             "Effect": "Allow",
             "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
             "Resource": work_queues,
+        },
+        {
+            # The mail workers postpone a failed email's next receive (exponential backoff);
+            # the other workers' failed messages wait out their queue's visibility timeout.
+            "Sid": "BackOffFailedEmails",
+            "Effect": "Allow",
+            "Action": ["sqs:ChangeMessageVisibility"],
+            "Resource": mail_queues,
         },
         {
             # GET /admin/dlq peeks at dead letters (and makes them visible again at once); a

@@ -6,6 +6,11 @@ id: the SQS message id, a UUID) was received ``maxReceiveCount`` times by its wo
 success (a malformed body, or an error that kept coming back) and sits in its queue's
 dead-letter queue. Retrying the first resets its attempts for the next run; retrying the second
 moves the message back to its work queue.
+
+A queued *email* (from the mail queues) is listed with its ``kind``, its ``key`` and its
+recipient masked (``a***@example.com``), never its template values: a verification email's
+link holds a token. Retrying one moves it back through the mail feature's dead-letter queue
+(``mail/dead_letters.py``), which clears an in-doubt claim first (the operator decided).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.admin.ports import DeadLetterQueue, FailureNotes
+from chalicelib.mail.domain import MailRequest
+from chalicelib.observability import mask_email
 from chalicelib.platform.errors import NotFound
 from chalicelib.platform.ids import is_ulid
 from chalicelib.platform.queues import DeadMessage, PoisonMessage, WorkItem, WorkQueue
@@ -32,17 +39,28 @@ def _iso(epoch_ms: int) -> str:
     return dt.datetime.fromtimestamp(epoch_ms / 1000, dt.UTC).isoformat(timespec="seconds")
 
 
-def _item(message: DeadMessage, source: str, note: Mapping[str, str] | None) -> dict[str, Any]:
-    work: WorkItem | None = None
+def _work_item(body: str) -> WorkItem | None:
     for needs_job in (False, True):
         try:
-            work = WorkItem.parse(message.body, needs_job=needs_job)
-            break
+            return WorkItem.parse(body, needs_job=needs_job)
         except PoisonMessage:
             continue
+    return None
+
+
+def _email(body: str) -> MailRequest | None:
+    try:
+        return MailRequest.parse(body)
+    except PoisonMessage:
+        return None
+
+
+def _item(message: DeadMessage, source: str, note: Mapping[str, str] | None) -> dict[str, Any]:
+    work = _work_item(message.body)
+    email = None if work else _email(message.body)
     item: dict[str, Any] = {
         "entry_id": message.message_id,
-        "user_id": work.user_id if work else "",
+        "user_id": work.user_id if work else email.user_id if email else "",
         # SQS's receive count grows with every look at the dead-letter queue too.
         "attempts": int((note or {}).get("failures") or message.receive_count),
         "last_error": (note or {}).get("error", ""),
@@ -51,6 +69,9 @@ def _item(message: DeadMessage, source: str, note: Mapping[str, str] | None) -> 
     }
     if work and work.job_id:
         item["job_id"] = work.job_id
+    if email:
+        # Never the values: a verification link holds a token.
+        item.update(kind=str(email.kind), to=mask_email(email.to), key=email.key)
     return item
 
 
@@ -60,7 +81,8 @@ def dead_letters(
     """Every kind of dead letter: report deliveries first, then each queue's messages.
 
     Shape: ``{"items": [{"entry_id", "user_id", "attempts", "last_error", "failed_at",
-    "source", ["job_id"]}]}``, at most ``limit`` of each kind per source.
+    "source", ["job_id"], ["kind", "to", "key"]}]}`` (``job_id`` for a bulk job, the last three
+    for an email, its recipient masked), at most ``limit`` of each kind per source.
     ``DependencyUnavailable`` when DynamoDB or SQS cannot answer.
     """
     items = [

@@ -1,14 +1,18 @@
 """What an email is before it is rendered: its kind, recipient, idempotency key and values.
 
 A ``MailRequest`` is what the API (and the schedules) put in the outbox; ``mail_worker`` renders
-it with the shared templates and sends it through SES, once per ``key``.
+it with the shared templates and sends it through SES, once per ``key``. On the queue it is one
+small JSON object, ``{"key", "kind", "user_id", "to", "values"}`` (``body()`` / ``parse()``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from chalicelib.platform.queues import PoisonMessage
 
 
 class MailKind(StrEnum):
@@ -32,6 +36,13 @@ PRIORITY: Mapping[MailKind, Priority] = {
     MailKind.SIGNIN_ALERT: Priority.NOW,
 }
 
+# A message body larger than this is refused unread (SQS takes 256 KiB; the biggest real one,
+# a sign-in alert with a 200-character user agent, is under 1 KiB).
+MAX_BODY_CHARACTERS = 64 * 1024
+MAX_KEY_CHARACTERS = 512
+# SQS's longest visibility timeout: a retry is never delayed further than this.
+MAX_RETRY_DELAY_SECONDS = 12 * 3600
+
 
 @dataclass(frozen=True)
 class MailRequest:
@@ -53,3 +64,88 @@ class MailRequest:
     def priority(self) -> Priority:
         """The queue this email waits in."""
         return PRIORITY[self.kind]
+
+    def body(self) -> str:
+        """The SQS message body: ``{"key", "kind", "user_id", "to", "values"}`` as JSON."""
+        return json.dumps(
+            {
+                "key": self.key,
+                "kind": str(self.kind),
+                "user_id": self.user_id,
+                "to": self.to,
+                "values": dict(self.values),
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def parse(cls, body: str) -> MailRequest:
+        """Read a message body; ``PoisonMessage`` for anything but the shape ``body()`` writes
+        (an unknown kind, a value that is not a string, an empty key or recipient)."""
+        if len(body) > MAX_BODY_CHARACTERS:
+            raise PoisonMessage("the message body is longer than any email request")
+        try:
+            fields = json.loads(body)
+        except ValueError as exc:
+            raise PoisonMessage("the message body is not JSON") from exc
+        if not isinstance(fields, dict) or set(fields) != {
+            "key",
+            "kind",
+            "user_id",
+            "to",
+            "values",
+        }:
+            raise PoisonMessage("the message must be an object of key, kind, user_id, to, values")
+        key, kind, user_id, to, values = (
+            fields["key"],
+            fields["kind"],
+            fields["user_id"],
+            fields["to"],
+            fields["values"],
+        )
+        if not (isinstance(key, str) and 0 < len(key) <= MAX_KEY_CHARACTERS):
+            raise PoisonMessage("key must be a non-empty string")
+        if kind not in set(MailKind):
+            raise PoisonMessage("kind is not a known email kind")
+        if not (isinstance(user_id, str) and isinstance(to, str) and "@" in to):
+            raise PoisonMessage("user_id and to must be strings, to an address")
+        if not (
+            isinstance(values, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in values.items())
+        ):
+            raise PoisonMessage("values must map names to strings")
+        return cls(key=key, kind=MailKind(kind), user_id=user_id, to=to, values=values)
+
+
+def retry_delay_seconds(base_seconds: float, receives: int) -> int:
+    """How long a failed email waits before its next attempt: ``base * 2**(receives - 1)``
+    seconds after its ``receives``-th receive, rounded down to whole seconds (SQS counts in
+    seconds), at most SQS's 12 hours."""
+    exponent = min(max(receives, 1) - 1, 32)  # 2**32 * any base is far past the cap
+    return int(min(base_seconds * 2**exponent, MAX_RETRY_DELAY_SECONDS))
+
+
+class ClaimState(StrEnum):
+    """What a worker found when it tried to claim a key's send.
+
+    ``CLAIMED``: the key is this worker's to send. ``SENT``: an earlier receive sent it (a
+    redelivery: nothing to do). ``HELD``: another worker's claim is live (it may be sending now:
+    retry later). ``IN_DOUBT``: a claim whose lease ran out without a sent record: its worker
+    died between SES and the record, so SES may have sent it; only an operator may release it.
+    """
+
+    CLAIMED = "claimed"
+    SENT = "sent"
+    HELD = "held"
+    IN_DOUBT = "in_doubt"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of a claim on ``key``; ``token`` identifies this worker's claim (CLAIMED)."""
+
+    key: str
+    state: ClaimState
+    token: str = ""
+    lease_until: float = 0.0

@@ -85,9 +85,18 @@ def test_the_deployed_workers_timeouts_and_the_local_default_give_these_visibili
         for stage in ALL_STAGES
     }
 
-    assert visibility["dev"] == visibility["prod"] == {"bulk_worker": 1800, "report_worker": 720}
+    assert (
+        visibility["dev"]
+        == visibility["prod"]
+        == {"bulk_worker": 1800, "report_worker": 720, "mail_worker": 360, "mail_bulk_worker": 360}
+    )
     # The local stage configures no timeouts: the local runners give a function 300 s.
-    assert visibility["local"] == {"bulk_worker": 1800, "report_worker": 1800}
+    assert visibility["local"] == {
+        "bulk_worker": 1800,
+        "report_worker": 1800,
+        "mail_worker": 1800,
+        "mail_bulk_worker": 1800,
+    }
 
 
 @pytest.mark.parametrize("stage", ALL_STAGES)
@@ -150,7 +159,14 @@ def test_every_queue_has_a_dead_letter_alarm_and_an_age_alarm_on_the_alarm_topic
 def test_age_thresholds_are_two_report_dispatches_and_three_bulk_worker_runs() -> None:
     thresholds = {queue.consumer: queue.max_age_seconds for queue in WORK_QUEUES}
 
-    assert thresholds == {"report_worker": 2 * 5 * 60, "bulk_worker": 3 * 300}
+    assert thresholds == {
+        "report_worker": 2 * 5 * 60,
+        "bulk_worker": 3 * 300,
+        # An email's whole backoff (30 + 60 + 120 + 240 s) fits before the alarm; bulk mail
+        # may wait an hour.
+        "mail_worker": 300,
+        "mail_bulk_worker": 3600,
+    }
     assert lambda_timeout("prod", "bulk_worker") == 300
 
 
@@ -193,8 +209,18 @@ def test_the_report_workers_keep_up_with_the_stages_ses_rate(stage: str) -> None
 def test_dev_assumes_a_new_accounts_ses_rate_and_prod_a_raised_one() -> None:
     assert ses_max_send_rate("dev") == 14
     assert ses_max_send_rate("prod") == 100
-    assert maximum_concurrency("dev") == {"report_worker": 14, "bulk_worker": 10}
-    assert maximum_concurrency("prod") == {"report_worker": 100, "bulk_worker": 10}
+    assert maximum_concurrency("dev") == {
+        "report_worker": 14,
+        "bulk_worker": 10,
+        "mail_worker": 4,  # ceil(14 emails/s * 0.25 s)
+        "mail_bulk_worker": 2,
+    }
+    assert maximum_concurrency("prod") == {
+        "report_worker": 100,
+        "bulk_worker": 10,
+        "mail_worker": 25,
+        "mail_bulk_worker": 2,
+    }
 
 
 @pytest.mark.parametrize("raw", [None, "", "fast", "0", "-3", "nan", "inf"])
@@ -246,8 +272,8 @@ def test_dispatchers_never_overlap_themselves_and_workers_are_capped_by_their_ma
         assert functions["send_reports"]["reserved_concurrency"] == 1
         # Reserved concurrency on an SQS consumer turns throttles into receives (and dead
         # letters); ScalingConfig.MaximumConcurrency caps them instead.
-        assert "reserved_concurrency" not in functions["bulk_worker"]
-        assert "reserved_concurrency" not in functions["report_worker"]
+        for worker in ("bulk_worker", "report_worker", "mail_worker", "mail_bulk_worker"):
+            assert "reserved_concurrency" not in functions[worker]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -256,6 +282,10 @@ def test_the_policy_grants_sqs_on_the_stages_queues_only(stage: str) -> None:
     statements = {s["Sid"]: s for s in template.policy(stage)["Statement"]}
     work = {f"arn:aws:sqs:*:*:{name}" for name in settings.queues.work_queues()}
     dead = {f"arn:aws:sqs:*:*:{name}-dlq" for name in settings.queues.work_queues()}
+    mail = {
+        f"arn:aws:sqs:*:*:{settings.queues.mail}",
+        f"arn:aws:sqs:*:*:{settings.queues.mail_bulk}",
+    }
 
     sqs = {
         sid: s for sid, s in statements.items() if any(a.startswith("sqs:") for a in s["Action"])
@@ -264,7 +294,9 @@ def test_the_policy_grants_sqs_on_the_stages_queues_only(stage: str) -> None:
         "SendToWorkQueues": work,
         "ConsumeWorkQueues": work,
         "ReadDeadLetterQueues": dead,
+        "BackOffFailedEmails": mail,
     }
+    assert sqs["BackOffFailedEmails"]["Action"] == ["sqs:ChangeMessageVisibility"]
     assert set(sqs["SendToWorkQueues"]["Action"]) == {
         "sqs:SendMessage",
         "sqs:GetQueueUrl",

@@ -1,14 +1,14 @@
 """Report emails through SES v1 ``send_raw_email``: text and HTML alternatives plus the PDF.
 
-Header values are built from sanitised text (control characters, CR and LF removed) and encoded
-by the ``email`` package, so nothing a user typed can add a header. The recipient is taken from
-the ``To`` header (no ``Destinations`` argument): SES and the emulators then count it once.
+The subject, text and HTML come from the shared email templates (``templates/mail/report.*``,
+the layout every email has: header, footer, sender name). Header values are built from
+sanitised text (control characters, CR and LF removed) and encoded by the ``email`` package, so
+nothing a user typed can add a header. The recipient is taken from the ``To`` header (no
+``Destinations`` argument): SES and the emulators then count it once.
 """
 
 from __future__ import annotations
 
-import functools
-import html
 import io
 import random
 import sys
@@ -20,14 +20,16 @@ from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, make_msgid
-from string import Template
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import templates
+from chalicelib.config import Settings
 from chalicelib.platform.errors import DependencyUnavailable
 from chalicelib.reports.domain import ReportContent
+from chalicelib.templates.mail import header_safe, render
+
+__all__ = ["SendQuota", "SesMailer", "as_bytes", "build_message", "header_safe", "mime_message"]
 
 # SES v1 rejects raw messages over 10 MB (after base64), so bigger ones carry a link instead.
 SES_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
@@ -85,25 +87,6 @@ def as_bytes(message: Message) -> bytes:
     return buffer.getvalue()
 
 
-@functools.lru_cache(maxsize=4)
-def _template(name: str) -> Template:
-    return Template((templates.DIRECTORY / name).read_text(encoding="utf-8"))
-
-
-def header_safe(value: str, max_len: int = 200) -> str:
-    """One line of printable text: no CR/LF/control characters can reach a header."""
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in value)
-    return " ".join(cleaned.split())[:max_len]
-
-
-def subject_for(content: ReportContent) -> str:
-    """The email subject (numbers only: nothing user-typed)."""
-    snap = content.snapshot
-    return header_safe(
-        f"Your books import report: {snap.success_count} added, {snap.failure_count} failed"
-    )
-
-
 def _fields(content: ReportContent) -> dict[str, str]:
     snap = content.snapshot
     return {
@@ -120,33 +103,33 @@ def _fields(content: ReportContent) -> dict[str, str]:
 
 
 def build_message(
-    content: ReportContent, sender: str, pdf: bytes | None, link: str | None = None
+    content: ReportContent,
+    sender: str,
+    pdf: bytes | None,
+    link: str | None = None,
+    sender_name: str = Settings.mail_sender_name,
 ) -> bytes:
     """The raw MIME message: multipart/mixed with the PDF, or alternatives with a link."""
-    return as_bytes(mime_message(content, sender, pdf, link))
+    return as_bytes(mime_message(content, sender, pdf, link, sender_name))
 
 
 def mime_message(
-    content: ReportContent, sender: str, pdf: bytes | None, link: str | None = None
+    content: ReportContent,
+    sender: str,
+    pdf: bytes | None,
+    link: str | None = None,
+    sender_name: str = Settings.mail_sender_name,
 ) -> Message:
-    """``build_message``'s message before it is written out (its boundaries chosen)."""
-    fields = _fields(content)
-    if pdf is not None:
-        note = "The full report is attached as a PDF."
-        note_html = html.escape(note)
-    else:
-        note = f"The report is too large to attach; download it here: {link}"
-        note_html = (
-            f'The report is too large to attach: <a href="{html.escape(link or "")}">'
-            "download the PDF</a>."
-        )
-    text = _template("report_email.txt").substitute(fields, delivery_note=note)
-    html_fields = {k: html.escape(v) for k, v in fields.items()}
-    body_html = _template("report_email.html").substitute(html_fields, delivery_note_html=note_html)
+    """``build_message``'s message before it is written out (its boundaries chosen).
+
+    ``sender`` is the address, ``sender_name`` the name shown with it (``From``) and in the
+    layout every email shares.
+    """
+    rendered = render("report", {**_fields(content), "link": link or ""}, sender_name)
     # The compat32 MIME classes: about twice as fast as EmailMessage for a PDF-sized message.
     message = MIMEMultipart("mixed")
-    message["Subject"] = subject_for(content)
-    message["From"] = header_safe(sender)
+    message["Subject"] = rendered.subject
+    message["From"] = formataddr((header_safe(sender_name), header_safe(sender, 254)), "utf-8")
     message["To"] = formataddr(
         (header_safe(content.recipient.name), header_safe(content.recipient.email, 254)),
         charset="utf-8",
@@ -156,8 +139,8 @@ def mime_message(
     message.set_boundary(_boundary())
     alternatives = MIMEMultipart("alternative")
     alternatives.set_boundary(_boundary(taken=message.get_boundary() or ""))
-    alternatives.attach(MIMEText(text, "plain", "utf-8"))
-    alternatives.attach(MIMEText(body_html, "html", "utf-8"))
+    alternatives.attach(MIMEText(rendered.text, "plain", "utf-8"))
+    alternatives.attach(MIMEText(rendered.html, "html", "utf-8"))
     message.attach(alternatives)
     if pdf is not None:
         attachment = MIMEApplication(pdf, "pdf")
@@ -174,20 +157,25 @@ class SesMailer:
     """``ReportMailer`` on SES v1. SES/botocore failures become ``DependencyUnavailable``."""
 
     def __init__(
-        self, client: Callable[[], Any], sender: str, max_message_bytes: int = SES_MAX_MESSAGE_BYTES
+        self,
+        client: Callable[[], Any],
+        sender: str,
+        max_message_bytes: int = SES_MAX_MESSAGE_BYTES,
+        sender_name: str = Settings.mail_sender_name,
     ) -> None:
         self._client = client
         self._sender = sender
         self._max_bytes = max_message_bytes
+        self._sender_name = sender_name
 
     def compose(
         self, content: ReportContent, pdf: bytes, link: Callable[[], str]
     ) -> tuple[bytes, bool]:
         """``(raw message, attached)``: the PDF attached unless that breaks the size limit."""
-        raw = build_message(content, self._sender, pdf)
+        raw = build_message(content, self._sender, pdf, sender_name=self._sender_name)
         if len(raw) <= self._max_bytes:
             return raw, True
-        return build_message(content, self._sender, None, link()), False
+        return build_message(content, self._sender, None, link(), self._sender_name), False
 
     def send(self, raw: bytes) -> str:
         """Send a raw message; return SES's message id."""

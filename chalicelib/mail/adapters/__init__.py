@@ -1,0 +1,1 @@
+"""The mail feature's adapters: the SQS outbox, the send log (DynamoDB), SES and MIME."""

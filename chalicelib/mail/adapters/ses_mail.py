@@ -1,0 +1,69 @@
+"""Outbox emails as MIME, sent through SES v1 ``SendRawEmail``.
+
+Every email is ``multipart/alternative`` with a text and an HTML part, both from the shared
+templates (``templates/mail``), ``From: "<MAIL_SENDER_NAME>" <SES_SENDER>``. Header values are
+one printable line (``header_safe``) and encoded by the ``email`` package, so no value can add
+a header. Outbox email never carries an attachment: report emails, the only ones with a PDF,
+are built by the report worker (``reports/adapters/mailer.py``) from the same templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, make_msgid
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.mail.domain import MailRequest
+from chalicelib.platform.errors import DependencyUnavailable
+from chalicelib.templates.mail import header_safe, render
+
+if TYPE_CHECKING:
+    from mypy_boto3_ses import SESClient
+
+MAX_ADDRESS_CHARACTERS = 254
+
+
+class MimeComposer:
+    """``MailComposer``: the shared templates, as a text + HTML MIME message."""
+
+    def __init__(self, sender: str, sender_name: str) -> None:
+        self._from = formataddr(
+            (header_safe(sender_name), header_safe(sender, MAX_ADDRESS_CHARACTERS)), "utf-8"
+        )
+        self._sender_name = sender_name
+
+    def compose(self, request: MailRequest) -> bytes:
+        """The raw message; ``MailValuesError`` when the kind's template lacks a value."""
+        rendered = render(str(request.kind), request.values, self._sender_name)
+        message = MIMEMultipart("alternative")
+        message["Subject"] = rendered.subject
+        message["From"] = self._from
+        message["To"] = header_safe(request.to, MAX_ADDRESS_CHARACTERS)
+        message["Message-ID"] = make_msgid(domain="books-api.local")
+        message.attach(MIMEText(rendered.text, "plain", "utf-8"))
+        message.attach(MIMEText(rendered.html, "html", "utf-8"))
+        return message.as_bytes()
+
+
+class SesTransport:
+    """``MailTransport`` on SES v1; the recipient is the message's ``To`` header."""
+
+    def __init__(self, client: Callable[[], SESClient], sender: str) -> None:
+        self._client = client
+        self._sender = sender
+
+    def send(self, raw: bytes) -> str:
+        """SES's message id. ``DependencyUnavailable`` naming only SES's error code: SES's own
+        message may quote the recipient's address, which no log or note may hold."""
+        try:
+            answer = self._client().send_raw_email(Source=self._sender, RawMessage={"Data": raw})
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "unknown")
+            raise DependencyUnavailable(f"SES refused the email ({code})") from exc
+        except BotoCoreError as exc:
+            raise DependencyUnavailable(f"SES is unreachable ({type(exc).__name__})") from exc
+        return str(answer["MessageId"])

@@ -1,0 +1,110 @@
+"""Sending one queued email, at most once per key: the use case behind ``mail_worker``.
+
+Per message: render it (a template missing a value is a ``PoisonMessage``: no receive can fix
+it), claim its key in the send log (a conditional write), take a slot of the fleet's SES pacing,
+send it, record it ``sent``. What each claim outcome means:
+
+- ``SENT``: a redelivery of an email already sent: done, nothing is sent.
+- ``HELD``: another worker's live claim: it may be sending right now. ``MailNotSent``: the
+  message is retried after its backoff.
+- ``IN_DOUBT``: a claim whose lease ran out without a ``sent`` record: a worker died between
+  SES and the record, so the email may be out. It is never sent again by itself:
+  ``MailNotSent`` on every receive until it reaches the dead-letter queue, where an operator's
+  retry (``POST /admin/dlq/{id}/retry``) clears the claim first (``dead_letters.py``).
+
+SES refusing, or no send slot in time (pacing), releases the claim and raises ``MailNotSent``:
+a later receive claims and sends it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from chalicelib.mail.domain import Claim, ClaimState, MailRequest
+from chalicelib.mail.ports import MailComposer, MailTransport, SendLog, SendPacer
+from chalicelib.observability import logger, mask_email
+from chalicelib.platform.queues import PoisonMessage
+from chalicelib.templates.mail import MailValuesError
+
+
+class MailNotSent(RuntimeError):
+    """Not sent on this receive, for a reason a later receive may not have: retried."""
+
+
+class Delivered(StrEnum):
+    """What one message came to."""
+
+    SENT = "sent"
+    ALREADY_SENT = "already_sent"
+
+
+@dataclass(frozen=True)
+class MailDeps:
+    """What sending an email talks to."""
+
+    sends: SendLog
+    composer: MailComposer
+    transport: MailTransport
+    pacer: SendPacer
+
+
+@dataclass(frozen=True)
+class MailPolicy:
+    """``lease_seconds``: how long a claim keeps other workers away (longer than a worker can
+    hold it: the pacing wait plus the SES call); ``pace_wait_seconds``: the longest wait for a
+    send slot before the message is retried later instead."""
+
+    lease_seconds: float
+    pace_wait_seconds: float
+
+
+def _claimed(deps: MailDeps, request: MailRequest, policy: MailPolicy, now: float) -> Claim:
+    claim = deps.sends.claim(request, now + policy.lease_seconds, now)
+    if claim.state is ClaimState.HELD:
+        raise MailNotSent(f"{request.key}: another worker is sending it (claim live)")
+    if claim.state is ClaimState.IN_DOUBT:
+        raise MailNotSent(
+            f"{request.key}: in doubt (a claim expired without a sent record; SES may have sent "
+            "it). Not re-sent automatically; retrying it from GET /admin/dlq sends it again"
+        )
+    return claim
+
+
+def deliver(deps: MailDeps, policy: MailPolicy, request: MailRequest, now: float) -> Delivered:
+    """Send ``request`` unless its key was sent already (``now``: epoch seconds).
+
+    ``PoisonMessage`` when its template lacks a value; ``MailNotSent`` (held, in doubt, SES
+    refused, no send slot); ``DependencyUnavailable`` when the send log cannot answer.
+    """
+    try:
+        raw = deps.composer.compose(request)
+    except MailValuesError as exc:
+        raise PoisonMessage(str(exc)) from exc
+    claim = _claimed(deps, request, policy, now)
+    if claim.state is ClaimState.SENT:
+        logger.info("email already sent; redelivery ignored", extra={"key": request.key})
+        return Delivered.ALREADY_SENT
+    try:
+        if not deps.pacer.acquire(give_up_in=policy.pace_wait_seconds):
+            raise MailNotSent(f"{request.key}: no SES send slot within the wait")
+        message_id = deps.transport.send(raw)
+    except Exception as exc:
+        deps.sends.release(claim)
+        if isinstance(exc, MailNotSent):
+            raise
+        raise MailNotSent(f"{request.key}: {exc}") from exc
+    if not deps.sends.record_sent(claim, message_id):
+        logger.warning(
+            "email sent, but its claim was released meanwhile", extra={"key": request.key}
+        )
+    logger.info(
+        "email sent",
+        extra={
+            "key": request.key,
+            "kind": str(request.kind),
+            "to": mask_email(request.to),
+            "ses_message_id": message_id,
+        },
+    )
+    return Delivered.SENT
