@@ -48,14 +48,19 @@ def _dispatch_jobs(time_is_up: Callable[[], bool], pending: list[str] | None) ->
 
 
 def _dispatch_reports(time_is_up: Callable[[], bool], pending: list[str] | None) -> dict[str, Any]:
-    """Queue every user with a status record (``chalicelib/reports/dispatch.py``)."""
+    """Queue every user with a status record (``chalicelib/reports/dispatch.py``), and those
+    whose record waited too long for a verification."""
     from chalicelib import wiring
-    from chalicelib.reports.dispatch import dispatch_reports
+    from chalicelib.reports.dispatch import DispatchOptions, dispatch_reports
 
+    options = DispatchOptions(
+        unverified_max_age_seconds=wiring.settings().unverified_report_max_age_seconds
+    )
     return dispatch_reports(
         wiring.snapshot_store(),
         wiring.report_requests_queue(),
         wiring.report_dispatch_marks(),
+        options,
         time_is_up=time_is_up,
         pending=pending,
     )

@@ -166,14 +166,21 @@ class RowErrorList(Open):
 
 
 class ReportOut(Open):
-    """A report in the caller's history."""
+    """A report in the caller's history: sent, or dropped without an email (and why)."""
 
     report_id: str
     created_at: str
-    sent_at: str | None
+    sent_at: str | None = Field(description="when SES accepted the email; null if dropped")
     success_count: int
     failure_count: int
     email: str
+    status: Literal["sent", "dropped"] = Field(
+        description="``dropped``: the record was deleted without a report (see ``reason``)"
+    )
+    reason: str | None = Field(
+        description="why a record was dropped, e.g. the address was not verified in time; "
+        "null for a sent report"
+    )
 
 
 class ReportList(Open):
@@ -185,7 +192,7 @@ class ReportList(Open):
 class ReportDetail(ReportOut):
     """``GET /reports/{report_id}``: with a presigned link to the PDF, valid 15 minutes."""
 
-    download_url: str
+    download_url: str | None = Field(description="null for a dropped record (no PDF)")
 
 
 # --- admin -----------------------------------------------------------------------------------

@@ -52,6 +52,13 @@ class Recipient:
     user_id: str
     name: str
     email: str
+    # When the address was verified (ISO-8601 UTC); None: reports to it wait.
+    email_verified_at: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        """Whether reports may be sent to ``email``."""
+        return self.email_verified_at is not None
 
 
 @dataclass(frozen=True)
@@ -114,9 +121,28 @@ class Delivery:
         }
 
 
+# History statuses: a report SES accepted, or a record dropped without a report.
+REPORT_SENT = "sent"
+REPORT_DROPPED = "dropped"
+
+
+def unverified_drop_reason(max_age_seconds: int) -> str:
+    """The history's reason for a record dropped after waiting ``max_age_seconds`` (>= 1),
+    in the largest whole unit.
+
+    >>> unverified_drop_reason(7 * 24 * 3600)
+    'email address not verified within 7 days'
+    """
+    units = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+    unit, size = next((u, n) for u, n in units if max_age_seconds >= n and max_age_seconds % n == 0)
+    n = max_age_seconds // size
+    return f"email address not verified within {n} {unit}{'' if n == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class ReportRecord:
-    """A report in the history behind ``GET /reports``."""
+    """A report in the history behind ``GET /reports``: sent (``sent_at``, ``message_id``, a
+    PDF at ``s3_key``), or dropped unsent (``reason``, no PDF: ``s3_key`` empty)."""
 
     user_id: str
     report_id: str
@@ -128,6 +154,8 @@ class ReportRecord:
     sent_at: str | None = None
     message_id: str | None = None
     job_ids: list[str] = field(default_factory=list)
+    status: str = REPORT_SENT
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON shape."""
@@ -138,6 +166,8 @@ class ReportRecord:
             "success_count": self.success_count,
             "failure_count": self.failure_count,
             "email": self.email,
+            "status": self.status,
+            "reason": self.reason,
         }
 
 

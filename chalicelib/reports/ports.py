@@ -34,6 +34,15 @@ class SnapshotStore(Protocol):
     def complete(self, user_id: str, snapshot_id: str) -> bool:
         """Delete the reported snapshot (and the user from the set if nothing new arrived)."""
 
+    def hold(self, user_id: str, snapshot_id: str, now_ms: int) -> bool:
+        """Merge the snapshot back into the live record; the user waits out of the due set."""
+
+    def due_expired(self, cutoff_ms: int, limit: int) -> list[str]:
+        """Move up to ``limit`` users waiting since ``cutoff_ms`` or earlier to the due set."""
+
+    def waiting_count(self) -> int:
+        """How many users wait for a verification."""
+
     def lock(self, user_id: str, ttl_ms: int) -> str | None:
         """A token if the user's lock was acquired, else None."""
 
@@ -58,6 +67,10 @@ class DeliveryLog(Protocol):
     ) -> bool:
         """Record a failed attempt (``attempts``: the new total); ``dead`` moves it to the
         dead-letter list. False if the delivery is no longer in ``seen``'s state and attempts."""
+
+    def discard(self, seen: Delivery) -> bool:
+        """Delete a delivery that never reached SES (its snapshot was held or dropped); False
+        if it is no longer in ``seen``'s state and attempts."""
 
     def dead_letters(self, limit: int = 100) -> list[Delivery]:
         """The dead-letter list."""

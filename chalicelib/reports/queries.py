@@ -20,11 +20,10 @@ def list_reports(reports: ReportRepository, user_id: str) -> dict[str, Any]:
 def get_report(
     reports: ReportRepository, archive: ReportArchive, user_id: str, report_id: str
 ) -> dict[str, Any]:
-    """One of the caller's reports with a short-lived download URL; 404 for anyone else's."""
+    """One of the caller's reports with a short-lived download URL (None for a dropped record,
+    which has no PDF); 404 for anyone else's."""
     record = reports.get(user_id, report_id) if is_ulid(report_id) else None
     if record is None:
         raise NotFound("no such report")
-    return {
-        **record.to_dict(),
-        "download_url": archive.presign(record.s3_key, DOWNLOAD_URL_SECONDS),
-    }
+    url = archive.presign(record.s3_key, DOWNLOAD_URL_SECONDS) if record.s3_key else None
+    return {**record.to_dict(), "download_url": url}

@@ -13,6 +13,12 @@ Per user, under a Redis lock:
 4. claim the send with a conditional write (``sending``), send through SES, write the report
    history (with the SES message id: the record that SES accepted), then delete the snapshot.
 
+A recipient who has not verified their address gets nothing: the snapshot is merged back into
+the live record and the user waits in ``bulk:status:waiting``, out of the due set, until they
+verify (``RedisHeldReports.release``) or the record has waited ``unverified_max_age_seconds``;
+the expiry step then makes the user due once more, and this worker sends (verified meanwhile)
+or drops the record with a history entry that says why.
+
 A failure before SES accepted keeps the snapshot and schedules a retry with exponential backoff;
 after ``max_attempts`` the delivery goes to the dead-letter list. A run stopped between the SES
 call and the history write leaves ``sending`` and no history: once its lease is over the delivery
@@ -24,6 +30,7 @@ once.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -34,7 +41,7 @@ from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.observability import logger, mask_email, metrics
-from chalicelib.platform.clock import now_iso
+from chalicelib.platform.clock import iso, now_iso
 from chalicelib.platform.deadline import Deadline
 from chalicelib.platform.errors import NotFound
 from chalicelib.platform.ids import new_ulid
@@ -42,13 +49,16 @@ from chalicelib.reports.domain import (
     DEAD,
     FAILED,
     PENDING,
+    REPORT_DROPPED,
     SENDING,
     SENT,
     Delivery,
+    Recipient,
     ReportContent,
     ReportRecord,
     backoff_seconds,
     group_reasons,
+    unverified_drop_reason,
 )
 from chalicelib.reports.ports import (
     DeliveryLog,
@@ -78,11 +88,21 @@ class Result(StrEnum):
     RECONCILED = "reconciled"
     WAITING = "waiting"  # in backoff, in the dead-letter list, or being sent by another run
     DROPPED = "dropped"  # the account no longer exists: nobody to report to
+    HELD = "held"  # the address is not verified: the record waits out of the due set
+    DROPPED_UNVERIFIED = "dropped_unverified"  # ... and waited too long: dropped, with history
     ERROR = "error"
 
 
 class AccountGone(NotFound):
     """The snapshot's user no longer exists: its report can never be sent."""
+
+
+class RecipientUnverified(Exception):
+    """The snapshot's user has not verified their address: nothing may be sent to it yet."""
+
+    def __init__(self, recipient: Recipient) -> None:
+        super().__init__(f"user {recipient.user_id} has not verified their email address")
+        self.recipient = recipient
 
 
 IN_DOUBT = (
@@ -106,6 +126,10 @@ class ReportPolicy:
     report_prefix: str = Settings.report_prefix
     link_ttl_seconds: int = 24 * 3600
     safety_ms: int = 10_000
+    # A record waiting for its user to verify is dropped after this long.
+    unverified_max_age_seconds: int = Settings.unverified_report_max_age_seconds
+    # Users the in-process run moves from the waiting set once they waited too long, per run.
+    expired_page_size: int = 500
 
 
 @dataclass
@@ -153,6 +177,8 @@ def _content(
     recipient, jobs = deps.jobs.recipient_and_jobs(snap.user_id, snap.job_ids)
     if recipient is None:
         raise AccountGone(f"user {snap.user_id} is not registered")
+    if not recipient.verified:
+        raise RecipientUnverified(recipient)
     # A query per job that failed rows, none for the others.
     failing = [job.job_id for job in jobs if job.failure_count > 0]
     rows = deps.jobs.failed_rows(failing, policy.max_failed_rows) if failing else []
@@ -282,12 +308,99 @@ def _after_send(run: ReportRun, delivery: Delivery, staged: _Staged, message_id:
         )
 
 
+def _iso_ms(ms: int) -> str:
+    return iso(dt.datetime.fromtimestamp(ms / 1000, dt.UTC))
+
+
+def _hold(
+    run: ReportRun, delivery: Delivery, recorded: bool, snap: StatusSnapshot, now_ms: int
+) -> Result:
+    """The record waits for its user to verify: snapshot merged back, user out of the due set.
+
+    A delivery left by an earlier attempt (it never reached SES) is deleted first: its snapshot
+    id is about to disappear, so nothing would read it again. If another run moved it since,
+    this run leaves everything as it is.
+    """
+    if recorded and not run.deps.deliveries.discard(delivery):
+        return Result.WAITING
+    run.deps.snapshots.hold(snap.user_id, snap.snapshot_id, now_ms)
+    logger.info(
+        "report held: the email address is not verified",
+        extra={
+            "user_id": snap.user_id,
+            "success_count": snap.success_count,
+            "failure_count": snap.failure_count,
+            "waiting_since": _iso_ms(snap.held_since_ms or now_ms),
+        },
+    )
+    return Result.HELD
+
+
+def _drop_unverified(
+    run: ReportRun, delivery: Delivery, recorded: bool, snap: StatusSnapshot, email: str
+) -> Result:
+    """The record waited too long: a history entry says why, then the record is deleted.
+
+    The entry is keyed by the snapshot id, so a run that stopped before the delete and is
+    repeated writes the same entry again, never a second one.
+    """
+    if recorded and not run.deps.deliveries.discard(delivery):
+        return Result.WAITING
+    reason = unverified_drop_reason(run.policy.unverified_max_age_seconds)
+    run.deps.reports.save(
+        ReportRecord(
+            user_id=snap.user_id,
+            report_id=snap.snapshot_id,
+            email=email,
+            s3_key="",
+            success_count=snap.success_count,
+            failure_count=snap.failure_count,
+            created_at=now_iso(),
+            job_ids=snap.job_ids,
+            status=REPORT_DROPPED,
+            reason=reason,
+        )
+    )
+    run.deps.snapshots.complete(snap.user_id, snap.snapshot_id)
+    logger.warning(
+        "report dropped: the email address was not verified in time",
+        extra={
+            "user_id": snap.user_id,
+            "success_count": snap.success_count,
+            "failure_count": snap.failure_count,
+            "waiting_since": _iso_ms(snap.held_since_ms),
+            "reason": reason,
+        },
+    )
+    return Result.DROPPED_UNVERIFIED
+
+
+def _unverified(
+    run: ReportRun,
+    delivery: Delivery,
+    recorded: bool,
+    snap: StatusSnapshot,
+    recipient: Recipient,
+    started: float,
+) -> Outcome:
+    """Hold the record, or drop it once it has waited ``unverified_max_age_seconds``."""
+    now_ms = int(run.deps.clock() * 1000)
+    waited_ms = now_ms - snap.held_since_ms
+    if snap.held_since_ms and waited_ms >= run.policy.unverified_max_age_seconds * 1000:
+        result = _drop_unverified(run, delivery, recorded, snap, recipient.email)
+    else:
+        result = _hold(run, delivery, recorded, snap, now_ms)
+    return Outcome(snap.user_id, result, _ms(started))
+
+
 def _attempt(
     run: ReportRun, delivery: Delivery, recorded: bool, snap: StatusSnapshot, started: float
 ) -> Outcome:
     """Stage, claim, send. ``recorded``: the delivery item exists already (a retry)."""
     try:
         staged = _stage(run, delivery, snap)
+    except RecipientUnverified as unverified:
+        return _unverified(run, delivery, recorded, snap, unverified.recipient, started)
     except AccountGone:
         # Retrying cannot help and the record would wait forever: drop it, and say so.
         run.deps.snapshots.complete(snap.user_id, delivery.snapshot_id)
@@ -457,7 +570,9 @@ def _summary(
         "locked": counts[Result.LOCKED],
         "waiting": counts[Result.WAITING],
         "empty": counts[Result.EMPTY],
-        "dropped": counts[Result.DROPPED],
+        "held": counts[Result.HELD],
+        "dropped": counts[Result.DROPPED] + counts[Result.DROPPED_UNVERIFIED],
+        "dropped_unverified": counts[Result.DROPPED_UNVERIFIED],
         "send_rate": limiter.rate,
         "render_ms_p50": renders[len(renders) // 2] if renders else None,
     }
@@ -471,6 +586,11 @@ def _publish_metrics(outcomes: list[Outcome]) -> None:
     )
     metrics.add_metric(name="ReportsSent", unit="Count", value=len(sent))
     metrics.add_metric(name="ReportFailures", unit="Count", value=failures)
+    results = Counter(o.result for o in outcomes)
+    metrics.add_metric(name="ReportsHeld", unit="Count", value=results[Result.HELD])
+    metrics.add_metric(
+        name="ReportsDroppedUnverified", unit="Count", value=results[Result.DROPPED_UNVERIFIED]
+    )
     for outcome in sent:
         metrics.add_metric(name="ReportDurationMs", unit="Milliseconds", value=outcome.duration_ms)
 
@@ -489,7 +609,14 @@ def finish_run(run: ReportRun, users_found: int, repaired: int = 0) -> dict[str,
         "report run finished",
         extra={
             key: summary[key]
-            for key in ("users_found", "reports_sent", "reports_failed", "reports_deferred")
+            for key in (
+                "users_found",
+                "reports_sent",
+                "reports_failed",
+                "reports_deferred",
+                "held",
+                "dropped",
+            )
         },
     )
     return summary
@@ -498,11 +625,16 @@ def finish_run(run: ReportRun, users_found: int, repaired: int = 0) -> dict[str,
 def send_reports(deps: ReportDeps, policy: ReportPolicy, context: Any = None) -> dict[str, Any]:
     """Report every user in ``bulk:status:users`` in this process; return the run summary.
 
+    First, like the dispatcher, it makes due a page of the users whose record has waited
+    ``unverified_max_age_seconds`` for a verification (each is then sent or dropped).
+
     The deployed app splits this between the ``send_reports`` dispatcher and ``report_worker``
     (the same ``deliver_user`` per user); this in-process form is the benchmarks' baseline and
     the way the tests drive the per-user logic over many users at once.
     """
     repaired = deps.snapshots.repair_users(policy.repair_interval_seconds)
+    cutoff_ms = int((deps.clock() - policy.unverified_max_age_seconds) * 1000)
+    deps.snapshots.due_expired(cutoff_ms, policy.expired_page_size)
     users = deps.snapshots.users()
     logger.info(
         "report run: users found", extra={"users_found": len(users), "repaired": len(repaired)}

@@ -19,6 +19,7 @@ import redis
 from pypdf import PdfReader
 
 from chalicelib import wiring
+from chalicelib.accounts.domain import User
 from chalicelib.bulk_import.adapters.models import JobErrorModel, JobModel
 from chalicelib.clients import get_redis
 from chalicelib.config import get_settings
@@ -91,6 +92,17 @@ def seed_job(
     for row, isbn, reason in rows:
         JobErrorModel(job_id=job_id, row=row, isbn=isbn, reason=reason).save()
     return SeededJob(user_id, job_id, ok, failed, rows)
+
+
+def add_user(user: User, verified: bool = True) -> User:
+    """Store ``user`` through the accounts' repository; with ``verified``, its address is
+    verified as the verification link would (reports go only to verified addresses)."""
+    wiring.user_repository().add(user)
+    if verified:
+        verified_at = "2026-11-25T09:05:00.000Z"
+        assert wiring.user_repository().mark_email_verified(user.user_id, user.email, verified_at)
+        return replace(user, email_verified_at=verified_at)
+    return user
 
 
 def publish(job: SeededJob, processed_at: str = "2026-11-25T10:01:00.000Z") -> None:

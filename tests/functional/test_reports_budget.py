@@ -18,7 +18,6 @@ from typing import Any
 import botocore.client
 import pytest
 
-from chalicelib import wiring
 from chalicelib.accounts.domain import User
 from chalicelib.config import get_settings
 from chalicelib.platform.errors import DependencyUnavailable
@@ -28,6 +27,7 @@ from chalicelib.workers import report_worker
 from tests.functional.reports_support import (
     FAST_POLICY,
     FakeClock,
+    add_user,
     mail_for,
     publish,
     report_deps,
@@ -128,8 +128,7 @@ def _user(n: int) -> User:
         created_at="2026-11-25T09:00:00.000Z",
         password_hash="unused",
     )
-    wiring.user_repository().add(user)
-    return user
+    return add_user(user)  # verified: reports go to verified addresses only
 
 
 def test_a_report_without_failed_rows_costs_five_aws_calls(aws_calls: AwsCallLog) -> None:

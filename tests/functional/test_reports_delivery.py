@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib import wiring
 from chalicelib.accounts.domain import User
 from chalicelib.reports.service import send_reports
 from tests.functional.reports_support import (
     FAST_POLICY,
+    add_user,
     live_status_keys,
     mail_for,
     parsed_mail,
@@ -32,8 +32,7 @@ def _add_user(n: int, name: str | None = None) -> User:
         created_at="2026-11-25T09:00:00.000Z",
         password_hash="unused",
     )
-    wiring.user_repository().add(user)
-    return user
+    return add_user(user)  # verified: reports go to verified addresses only
 
 
 def test_one_user_gets_one_email_with_the_right_numbers(api: Any) -> None:

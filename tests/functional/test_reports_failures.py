@@ -21,6 +21,7 @@ from chalicelib.reports.service import send_reports
 from tests.functional.reports_support import (
     FAST_POLICY,
     FakeClock,
+    add_user,
     live_status_keys,
     mail_for,
     parsed_mail,
@@ -106,8 +107,7 @@ def _user(n: int) -> User:
         created_at="2026-11-25T09:00:00.000Z",
         password_hash="unused",
     )
-    wiring.user_repository().add(user)
-    return user
+    return add_user(user)  # verified: reports go to verified addresses only
 
 
 def _snapshot_exists(user: User) -> bool:

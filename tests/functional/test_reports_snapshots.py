@@ -91,3 +91,107 @@ def test_the_repair_scan_readds_missing_users_at_most_once_per_interval(r, store
     r.srem("bulk:status:users", "u2")
     assert store.repair_users(3600) == []  # throttled
     assert store.repair_users(3600, force=True) == ["u2"]
+
+
+# --- waiting for a verification ------------------------------------------------------------
+
+
+def _publish(r: redis.Redis, user: str, job: str, ok: int, failed: int, at: str) -> None:
+    from chalicelib.status_record.adapters.redis_store import RedisStatusStore
+
+    assert RedisStatusStore(lambda: r).publish(user, job, ok, failed, at)
+
+
+def test_a_held_snapshot_goes_back_into_the_live_record_and_the_user_waits(r, store) -> None:
+    _publish(r, "u1", "j1", 3, 1, "2026-11-25T10:00:00.000Z")
+    snap = store.take("u1", "S1", "t")
+    assert snap is not None
+    # bulk_insert adds a job while the report run reads the user
+    _publish(r, "u1", "j2", 2, 0, "2026-11-25T10:05:00.000Z")
+
+    assert store.hold("u1", "S1", 1_000)
+
+    assert not r.exists("reports:snapshot:u1")
+    live = r.hgetall("bulk:status:u1")
+    assert (live["success_count"], live["failure_count"]) == ("5", "1")
+    assert live["job_ids"] == '["j1","j2"]'
+    assert live["first_processed_at"] == "2026-11-25T10:00:00.000Z"
+    assert live["processed_at"] == "2026-11-25T10:05:00.000Z"
+    assert live["held_since"] == "1000"
+    assert not r.sismember("bulk:status:users", "u1")
+    assert r.zscore("bulk:status:waiting", "u1") == 1000
+
+
+def test_a_waiting_user_gets_counts_but_stays_out_of_the_due_set(r, store) -> None:
+    _publish(r, "u1", "j1", 3, 1, "2026-11-25T10:00:00.000Z")
+    store.take("u1", "S1", "t")
+    store.hold("u1", "S1", 1_000)
+
+    _publish(r, "u1", "j2", 4, 0, "2026-11-25T11:00:00.000Z")
+
+    assert r.hget("bulk:status:u1", "success_count") == "7"
+    assert not r.sismember("bulk:status:users", "u1")
+    assert list(store.user_pages(100)) == []
+    assert store.repair_users(3600, force=True) == []  # the repair leaves waiting users alone
+    assert store.waiting_count() == 1
+
+
+def test_a_second_hold_keeps_when_the_record_first_waited(r, store) -> None:
+    _publish(r, "u1", "j1", 1, 0, "2026-11-25T10:00:00.000Z")
+    store.take("u1", "S1", "t")
+    store.hold("u1", "S1", 1_000)
+    store.take("u1", "S2", "t")  # a duplicate message takes the waiting record
+
+    assert store.hold("u1", "S2", 9_000)
+
+    assert r.hget("bulk:status:u1", "held_since") == "1000"
+    assert r.zscore("bulk:status:waiting", "u1") == 1000
+
+
+def test_hold_of_a_snapshot_no_longer_there_changes_nothing(r, store) -> None:
+    _publish(r, "u1", "j1", 1, 0, "2026-11-25T10:00:00.000Z")
+    store.take("u1", "S1", "t")
+    assert not store.hold("u1", "OTHER", 1_000)
+    assert r.exists("reports:snapshot:u1") and r.sismember("bulk:status:users", "u1")
+
+
+def test_release_makes_the_waiting_record_due_once(r, store) -> None:
+    from chalicelib.status_record.adapters.redis_store import RedisHeldReports
+
+    held = RedisHeldReports(lambda: r)
+    _publish(r, "u1", "j1", 1, 0, "2026-11-25T10:00:00.000Z")
+    store.take("u1", "S1", "t")
+    store.hold("u1", "S1", 1_000)
+
+    assert held.release("u1")
+    assert not held.release("u1")
+    assert not held.release("never-waited")
+    assert r.sismember("bulk:status:users", "u1") and store.waiting_count() == 0
+
+
+def test_only_records_waiting_since_the_cutoff_become_due_a_bounded_page_at_a_time(
+    r, store
+) -> None:
+    for n in range(5):
+        user = f"u{n}"
+        _publish(r, user, f"j{n}", 1, 0, "2026-11-25T10:00:00.000Z")
+        store.take(user, f"S{n}", "t")
+        store.hold(user, f"S{n}", 1_000 * (n + 1))
+
+    assert store.due_expired(3_000, limit=2) == ["u0", "u1"]
+    assert store.due_expired(3_000, limit=2) == ["u2"]
+    assert store.due_expired(3_000, limit=2) == []
+    assert sorted(store.users()) == ["u0", "u1", "u2"]
+    assert store.waiting_count() == 2
+
+
+def test_a_sent_or_dropped_record_leaves_the_waiting_set(r, store) -> None:
+    _publish(r, "u1", "j1", 1, 0, "2026-11-25T10:00:00.000Z")
+    store.take("u1", "S1", "t")
+    store.hold("u1", "S1", 1_000)
+    snap = store.take("u1", "S2", "t")
+    assert snap is not None and snap.held_since_ms == 1_000
+
+    assert store.complete("u1", "S2")
+
+    assert r.keys("*") == ["bulk:published:j1"]  # no record, in neither set

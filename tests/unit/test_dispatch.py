@@ -75,12 +75,33 @@ class MemoryMarks:
 
 
 class Users:
-    def __init__(self, users: list[str], pages_seen: list[int] | None = None) -> None:
+    """The due set and the waiting set (user -> ms the record started waiting)."""
+
+    def __init__(
+        self,
+        users: list[str],
+        pages_seen: list[int] | None = None,
+        waiting: dict[str, int] | None = None,
+    ) -> None:
         self._users = users
         self.pages: list[int] = [] if pages_seen is None else pages_seen
+        self.waiting = dict(waiting or {})
+        self.expiry_asks: list[tuple[int, int]] = []
 
     def repair_users(self, interval_seconds: int, force: bool = False) -> list[str]:
         return []
+
+    def due_expired(self, cutoff_ms: int, limit: int) -> list[str]:
+        self.expiry_asks.append((cutoff_ms, limit))
+        oldest = sorted(self.waiting, key=lambda user: (self.waiting[user], user))
+        moved = [user for user in oldest if self.waiting[user] <= cutoff_ms][:limit]
+        for user in moved:
+            del self.waiting[user]
+            self._users.append(user)
+        return moved
+
+    def waiting_count(self) -> int:
+        return len(self.waiting)
 
     def user_pages(self, page_size: int) -> Iterator[list[str]]:
         for first in range(0, len(self._users), page_size):
@@ -153,8 +174,28 @@ def test_reports_dispatch_queues_each_user_once_page_by_page():
         "already_queued": 0,
         "refused": 0,
         "complete": True,
+        "waiting_expired": 0,
+        "waiting": 0,
     }
     assert set(marks.ttl) == set(users)
+
+
+def test_records_that_waited_too_long_for_a_verification_are_queued_a_page_per_run():
+    day_ms = 86_400_000
+    now = 30 * day_ms
+    waiting = {"old-1": 1 * day_ms, "old-2": 2 * day_ms, "old-3": 3 * day_ms, "new": 29 * day_ms}
+    source, queue, marks = Users(["due"], waiting=waiting), MemoryQueue(), MemoryMarks()
+    options = DispatchOptions(unverified_max_age_seconds=7 * 86_400, expired_page_size=2)
+
+    summary = dispatch_reports(source, queue, marks, options, clock=lambda: now / 1000)
+
+    # The two oldest of the three past the limit go to the worker (which sends or drops each);
+    # the third waits for the next run, the recent one for its user.
+    assert source.expiry_asks == [(now - 7 * day_ms, 2)]
+    assert [b["user_id"] for b in bodies_of(queue)] == ["due", "old-1", "old-2"]
+    assert (summary["waiting_expired"], summary["waiting"]) == (2, 2)
+    again = dispatch_reports(source, MemoryQueue(), marks, options, clock=lambda: now / 1000)
+    assert again["waiting_expired"] == 1 and source.waiting == {"new": 29 * day_ms}
 
 
 def test_a_dispatch_out_of_time_stops_between_pages_and_the_next_goes_on():

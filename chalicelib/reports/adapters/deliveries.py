@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from chalicelib.config import Settings
 from chalicelib.platform.adapters.dynamodb_errors import dynamo_unavailable_as_domain_error
@@ -147,6 +147,23 @@ class DynamoDeliveries:
             actions.append(DeliveryModel.dead_letter.set(_DEAD_LETTER))
         unchanged = (DeliveryModel.state == seen.state) & (DeliveryModel.attempts == seen.attempts)
         return self._update(seen.snapshot_id, actions, unchanged)
+
+    def discard(self, seen: Delivery) -> bool:
+        """Delete the delivery of a snapshot that was held (its recipient is unverified) or
+        dropped, before any send: its snapshot no longer exists, so nothing would ever read it
+        again, and a failed delivery has no expiry. Conditional on the state and attempts this
+        run saw; False if another run moved it meanwhile (it is then left alone).
+        """
+        item = DeliveryModel(snapshot_id=seen.snapshot_id)
+        unchanged = (DeliveryModel.state == seen.state) & (DeliveryModel.attempts == seen.attempts)
+        with dynamo_unavailable_as_domain_error("discard delivery"):
+            try:
+                item.delete(condition=unchanged)
+            except DeleteError as exc:
+                if _conditional_failed(exc):
+                    return False
+                raise
+        return True
 
     def dead_letters(self, limit: int = 100) -> list[Delivery]:
         """The deliveries in the dead-letter list, oldest failure first."""

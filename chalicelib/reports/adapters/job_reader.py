@@ -6,7 +6,8 @@ request for them instead of a ``GetItem`` plus a ``BatchGetItem``. That single r
 both tables' keys and attributes, which no repository of either feature offers, so this adapter
 reads the few attributes it shows by name:
 
-- users: key ``pk = "USER#<user_id>"``; ``user_id``, ``name``, ``email`` (never the password hash);
+- users: key ``pk = "USER#<user_id>"``; ``user_id``, ``name``, ``email``, ``email_verified_at``
+  (absent until the address is verified; never the password hash);
 - jobs: key ``(user_id, job_id)``; ``job_id``, ``status``, ``created_at``, ``completed_at``,
   ``success_count``, ``failure_count``.
 
@@ -33,7 +34,7 @@ from chalicelib.reports.domain import FailedRow, JobLine, Recipient
 
 USER_KEY_PREFIX = "USER#"
 # Only what the report shows ("name" and "status" are reserved words in expressions).
-_USER_PROJECTION = "user_id, #name, email"
+_USER_PROJECTION = "user_id, #name, email, email_verified_at"
 _JOB_PROJECTION = "job_id, #status, created_at, completed_at, success_count, failure_count"
 _plain = TypeDeserializer().deserialize
 
@@ -51,10 +52,12 @@ def _value(item: Mapping[str, Any], name: str) -> Any:
 
 
 def _to_recipient(item: Mapping[str, Any]) -> Recipient:
+    verified_at = _value(item, "email_verified_at")
     return Recipient(
         user_id=str(_value(item, "user_id")),
         name=str(_value(item, "name") or ""),
         email=str(_value(item, "email")),
+        email_verified_at=str(verified_at) if verified_at else None,
     )
 
 
@@ -92,7 +95,8 @@ class DynamoJobReader:
     def recipient_and_jobs(
         self, user_id: str, job_ids: list[str]
     ) -> tuple[Recipient | None, list[JobLine]]:
-        """The user (None if no such account) and their jobs among ``job_ids``, oldest first.
+        """The user (None if no such account, with whether their address is verified) and their
+        jobs among ``job_ids``, oldest first.
 
         Unknown or expired job ids, and other users' jobs, are skipped. One ``BatchGetItem``
         for up to 99 jobs (one more per further 100), strongly consistent: a job's final status

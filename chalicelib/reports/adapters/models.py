@@ -15,10 +15,13 @@ from chalicelib.platform.adapters.dynamodb_models import BoundModel
 
 
 class ReportModel(BoundModel):
-    """``(user_id, report_id)``: a report SES accepted (``GET /reports``).
+    """``(user_id, report_id)``: a report SES accepted (``GET /reports``), or a record dropped.
 
-    Written right after SES accepted the email, never before, so it is also the record that the
-    send happened: a run that finds a claimed delivery with this item only cleans up.
+    A sent report is written right after SES accepted the email, never before, so it is also the
+    record that the send happened: a run that finds a claimed delivery with this item only
+    cleans up. A dropped record (``status = "dropped"``, its ``reason``, no PDF, no ``sent_at``)
+    is keyed by its snapshot id, which no delivery uses as a report id. Items without a
+    ``status`` predate it and are sent reports.
     """
 
     table_key = "reports"
@@ -29,13 +32,15 @@ class ReportModel(BoundModel):
     user_id = UnicodeAttribute(hash_key=True)
     report_id = UnicodeAttribute(range_key=True)
     email = UnicodeAttribute()
-    s3_key = UnicodeAttribute()
+    s3_key = UnicodeAttribute(null=True)  # None for a dropped record (no PDF)
     success_count = NumberAttribute()
     failure_count = NumberAttribute()
     job_ids = JSONAttribute(null=True)
     created_at = UnicodeAttribute()
     sent_at = UnicodeAttribute(null=True)
     message_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)  # "dropped"; absent: sent
+    reason = UnicodeAttribute(null=True)
 
 
 class DeadLetterIndex(GlobalSecondaryIndex["DeliveryModel"]):  # type: ignore[no-untyped-call]

@@ -13,7 +13,7 @@ from chalicelib.platform.adapters.dynamodb_errors import dynamo_unavailable_as_d
 from chalicelib.platform.adapters.dynamodb_models import bind_models
 from chalicelib.platform.errors import DependencyUnavailable
 from chalicelib.reports.adapters.models import ReportModel
-from chalicelib.reports.domain import ReportRecord
+from chalicelib.reports.domain import REPORT_SENT, ReportRecord
 
 PDF_TYPE = "application/pdf"
 
@@ -24,13 +24,15 @@ def _to_record(item: ReportModel) -> ReportRecord:
         user_id=item.user_id,
         report_id=item.report_id,
         email=item.email,
-        s3_key=item.s3_key,
+        s3_key=item.s3_key or "",
         success_count=int(item.success_count),
         failure_count=int(item.failure_count),
         created_at=item.created_at,
         sent_at=item.sent_at,
         message_id=item.message_id,
         job_ids=[str(j) for j in job_ids],
+        status=item.status or REPORT_SENT,
+        reason=item.reason,
     )
 
 
@@ -44,19 +46,23 @@ class DynamoReportRepository:
         """Create or overwrite the report item.
 
         The report run writes it once SES accepted the email, with ``sent_at`` and
-        ``message_id``: it is the history entry and the record of the send at once.
+        ``message_id``: it is the history entry and the record of the send at once. A dropped
+        record's entry has a ``reason`` and neither a PDF nor ``sent_at``.
         """
         item = ReportModel(
             user_id=record.user_id,
             report_id=record.report_id,
             email=record.email,
-            s3_key=record.s3_key,
+            s3_key=record.s3_key or None,
             success_count=record.success_count,
             failure_count=record.failure_count,
             job_ids=record.job_ids,
             created_at=record.created_at,
             sent_at=record.sent_at,
             message_id=record.message_id,
+            # Sent items keep their pre-status layout; only a drop is marked.
+            status=None if record.status == REPORT_SENT else record.status,
+            reason=record.reason,
         )
         with dynamo_unavailable_as_domain_error("save report"):
             item.save()

@@ -1,8 +1,10 @@
 """The status record on Redis: runs the scripts of ``status_record/record.py``.
 
 ``RedisStatusStore`` is the bulk import's side (publish a finished job's counts, exactly once);
-``RedisSnapshotStore`` is the reports' side (snapshot, complete, per-user locks, repair). Both
-turn Redis failures into ``DependencyUnavailable``: callers keep their work for a later run.
+``RedisSnapshotStore`` is the reports' side (snapshot, complete, hold, per-user locks, repair,
+the expiry of waiting records); ``RedisHeldReports`` releases a waiting record once its user
+verified. All turn Redis failures into ``DependencyUnavailable``: callers keep their work for a
+later run.
 """
 
 from __future__ import annotations
@@ -101,11 +103,13 @@ class RedisSnapshotStore(_RedisRecord):
                 return []
             members = cast("set[str]", client.smembers(record.USERS_KEY))
             missing = [u for u in self._scan_live_users() if u not in members]
-            if missing:
-                client.sadd(record.USERS_KEY, *missing)
-            return sorted(missing)
         except (redis.RedisError, OSError) as exc:
             raise DependencyUnavailable(_UNAVAILABLE) from exc
+        if not missing:
+            return []
+        # Waiting users are missing from the set on purpose: the script leaves them there.
+        added = self._eval(record.readd_call(missing))
+        return sorted(str(user) for user in cast("list[str]", added))
 
     def take(self, user_id: str, snapshot_id: str, taken_at: str) -> StatusSnapshot | None:
         """The user's pending snapshot, else a new one renamed from the live record, else None."""
@@ -120,6 +124,32 @@ class RedisSnapshotStore(_RedisRecord):
         """Delete the reported snapshot; drop the user from the set unless a new record exists."""
         return bool(self._eval(record.complete_call(user_id, snapshot_id)))
 
+    def hold(self, user_id: str, snapshot_id: str, now_ms: int) -> bool:
+        """Put the snapshot back into the live record; the user waits out of the due set.
+
+        For a recipient who has not verified their address: counts and job ids are merged into
+        whatever ``bulk_insert`` added meanwhile, nothing is lost. The user is scored in
+        ``bulk:status:waiting`` by when the record first waited (``now_ms`` for a first hold).
+        False if the snapshot is no longer ``snapshot_id`` (nothing changed).
+        """
+        return bool(self._eval(record.hold_call(user_id, snapshot_id, now_ms)))
+
+    def due_expired(self, cutoff_ms: int, limit: int) -> list[str]:
+        """Move up to ``limit`` users waiting since ``cutoff_ms`` or earlier to the due set.
+
+        One ``ZRANGEBYSCORE ... LIMIT`` in a script: a bounded page, oldest first, never the
+        whole set. Returns the users moved.
+        """
+        moved = self._eval(record.due_expired_call(cutoff_ms, limit))
+        return [str(user) for user in cast("list[str]", moved)]
+
+    def waiting_count(self) -> int:
+        """How many users wait for a verification (``ZCARD``, O(1))."""
+        try:
+            return int(cast("int", self._client().zcard(record.WAITING_KEY)))
+        except (redis.RedisError, OSError) as exc:
+            raise DependencyUnavailable(_UNAVAILABLE) from exc
+
     def lock(self, user_id: str, ttl_ms: int) -> str | None:
         """A lock token if this caller now holds the user's report lock, else None."""
         token = secrets.token_hex(16)
@@ -132,3 +162,17 @@ class RedisSnapshotStore(_RedisRecord):
     def unlock(self, user_id: str, token: str) -> None:
         """Release the lock if this token still holds it (an expired lock is left alone)."""
         self._eval(record.release_call(user_id, token))
+
+
+class RedisHeldReports(_RedisRecord):
+    """The waiting records of unverified users, seen from the account side."""
+
+    def release(self, user_id: str) -> bool:
+        """The user verified: their waiting record is due again (the next report run sends it).
+
+        True when a waiting record went back to the due set; False when the user was not
+        waiting (nothing held, or already released). Raises ``DependencyUnavailable`` when
+        Redis cannot be reached: the record then waits until the expiry step takes it, and the
+        report worker, which reads the verification itself, sends it.
+        """
+        return bool(self._eval(record.release_held_call(user_id)))
