@@ -36,7 +36,11 @@ from chalicelib.reports.adapters.mailer import SesMailer
 from chalicelib.reports.adapters.report_store import DynamoReportRepository, S3ReportArchive
 from chalicelib.reports.adapters.send_pacer import RedisSendPacing
 from chalicelib.reports.adapters.send_quota import SharedSendQuota
-from chalicelib.status_record.adapters.redis_store import RedisSnapshotStore, RedisStatusStore
+from chalicelib.status_record.adapters.redis_store import (
+    RedisHeldReports,
+    RedisSnapshotStore,
+    RedisStatusStore,
+)
 
 if TYPE_CHECKING:
     from chalicelib.bulk_import.insert import BulkDeps, BulkOptions
@@ -223,8 +227,6 @@ def report_policy() -> ReportPolicy:
 
 def held_reports() -> RedisHeldReports:
     """Status records waiting for their user to verify: ``release(user_id)`` once verified."""
-    from chalicelib.status_record.adapters.redis_store import RedisHeldReports
-
     return RedisHeldReports(get_redis)
 
 
