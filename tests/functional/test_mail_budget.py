@@ -1,0 +1,150 @@
+"""The AWS calls one email costs in ``mail_worker``, counted exactly (docs/mail.md).
+
+Every AWS request goes through ``botocore.client.BaseClient._make_api_call``, so recording that
+method sees each call the worker makes. The messages are received before recording starts (that
+is the event source mapping's work in AWS, not the worker's), and the event is built from them
+as Lambda builds it. Redis (the SES pacing) is not an AWS call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.client
+import pytest
+from botocore.exceptions import ClientError
+
+from chalicelib import wiring
+from chalicelib.clients import get_sqs
+from chalicelib.config import get_settings
+from chalicelib.mail.domain import MailKind, MailRequest
+from chalicelib.workers import mail_worker
+from localdev.invocation import lambda_context
+from localdev.sqs_event import sqs_event
+from tests.functional.queue_support import queue_url
+from tests.functional.reports_support import sent_messages
+
+Call = tuple[str, str]
+
+CLAIM: Call = ("dynamodb", "PutItem")
+SEND: Call = ("ses", "SendRawEmail")
+SENT_RECORD: Call = ("dynamodb", "UpdateItem")
+RELEASE: Call = ("dynamodb", "DeleteItem")
+BACK_OFF: Call = ("sqs", "ChangeMessageVisibility")
+
+
+class Recorder:
+    """The AWS calls made while recording; SES refuses while ``ses_down``."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.recording = False
+        self.ses_down = False
+
+
+@pytest.fixture
+def recorder(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
+    log = Recorder()
+    original = botocore.client.BaseClient._make_api_call
+
+    def recorded(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        if log.recording:
+            log.calls.append((client.meta.service_model.service_name, operation))
+        if operation == "SendRawEmail" and log.ses_down:
+            error: Any = {"Error": {"Code": "ServiceUnavailable", "Message": "down"}}
+            raise ClientError(error, operation)
+        return original(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recorded)
+    yield log
+
+
+def _welcome(n: int) -> MailRequest:
+    return MailRequest(
+        key=f"welcome:budget-{n}",
+        kind=MailKind.WELCOME,
+        user_id=f"01JB{n:022d}",
+        to=f"budget{n}@example.com",
+        values={"name": f"Budget {n}"},
+    )
+
+
+def _event(count: int) -> dict[str, Any]:
+    """Receive ``count`` messages of the mail queue as Lambda would, and their event."""
+    name = get_settings().queues.mail
+    url = queue_url(name)
+    arn = get_sqs().get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    messages: list[Any] = []
+    while len(messages) < count:
+        answer = get_sqs().receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+        )
+        messages.extend(answer.get("Messages", []))
+    return sqs_event(messages, arn["Attributes"]["QueueArn"])
+
+
+def _run(recorder: Recorder, event: dict[str, Any]) -> tuple[list[Call], dict[str, Any]]:
+    recorder.calls.clear()
+    recorder.recording = True
+    try:
+        answer = mail_worker(event, lambda_context("mail_worker", 60))
+    finally:
+        recorder.recording = False
+    return list(recorder.calls), answer
+
+
+def test_an_email_costs_three_aws_calls(recorder: Recorder) -> None:
+    # Given one email queued and received
+    wiring.outbox().put(_welcome(1))
+    event = _event(1)
+
+    # When the worker handles it
+    calls, answer = _run(recorder, event)
+
+    # Then: the claim, the send, the sent record; nothing else (the mapping deletes it)
+    assert calls == [CLAIM, SEND, SENT_RECORD]
+    assert answer == {"batchItemFailures": []}
+    assert len(sent_messages()) == 1
+
+
+def test_ten_emails_cost_three_calls_each(recorder: Recorder) -> None:
+    for n in range(10):
+        wiring.outbox().put(_welcome(n))
+    event = _event(10)
+
+    calls, answer = _run(recorder, event)
+
+    assert calls == [CLAIM, SEND, SENT_RECORD] * 10
+    assert answer == {"batchItemFailures": []}
+
+
+def test_a_redelivered_email_costs_one_call(recorder: Recorder) -> None:
+    # Given an email that was sent, delivered again
+    wiring.outbox().put(_welcome(1))
+    wiring.outbox().put(_welcome(1))
+    event = _event(2)
+    _run(recorder, {"Records": event["Records"][:1]})
+
+    # When the second copy is handled
+    calls, answer = _run(recorder, {"Records": event["Records"][1:]})
+
+    # Then its refused claim says it was sent: one call, no email
+    assert calls == [CLAIM]
+    assert answer == {"batchItemFailures": []}
+    assert len(sent_messages()) == 1
+
+
+def test_an_email_ses_refused_costs_the_claim_its_release_and_the_backoff(
+    recorder: Recorder,
+) -> None:
+    wiring.outbox().put(_welcome(1))
+    event = _event(1)
+    recorder.ses_down = True
+
+    calls, answer = _run(recorder, event)
+
+    # The queue's URL was looked up once, by the outbox, and kept for the process.
+    assert calls == [CLAIM, SEND, RELEASE, BACK_OFF]
+    assert answer == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert sent_messages() == []
