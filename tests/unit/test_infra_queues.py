@@ -162,8 +162,8 @@ def test_age_thresholds_are_two_report_dispatches_and_three_bulk_worker_runs() -
     assert thresholds == {
         "report_worker": 2 * 5 * 60,
         "bulk_worker": 3 * 300,
-        # An email's whole backoff (30 + 60 + 120 + 240 s) fits before the alarm; bulk mail
-        # may wait an hour.
+        # Someone waits for an email: five minutes is a retry or two going wrong (the whole
+        # backoff, 30 + 60 + 120 + 240 s, is longer); bulk mail may wait an hour.
         "mail_worker": 300,
         "mail_bulk_worker": 3600,
     }
