@@ -288,3 +288,19 @@ def test_keys_expire_with_their_window_and_name_no_email(aws, windows, limits_en
     ttls = {key: client.ttl(key) for key in keys}
     assert all(0 < ttl <= 15 * 60 for ttl in ttls.values()), ttls
     assert any(0 < ttl <= 60 for ttl in ttls.values()), ttls
+
+
+def test_the_windows_count_through_the_apps_current_redis_client(aws, windows, limits_env):
+    assert windows.hit("1/hour", "moved") == 0
+    assert windows.hit("1/hour", "moved") > 0
+    other = RedisServer()
+    other.start()
+    try:
+        limits_env(REDIS_URL=other.url)  # the app's client is replaced: so is the windows' pool
+
+        assert windows.hit("1/hour", "moved") == 0
+        assert redis.Redis.from_url(other.url).keys("ratelimit:*") == [
+            b"ratelimit:LIMITER/moved/1/1/hour"
+        ]
+    finally:
+        other.stop()

@@ -49,6 +49,7 @@ class RedisRateWindows:
         self._client = client
         self._key_prefix = key_prefix
         self._strategy: MovingWindowRateLimiter | None = None
+        self._built_on: redis.Redis | None = None
         self._lock = threading.Lock()
 
     def wait(self, rate: str, key: str) -> float:
@@ -92,9 +93,11 @@ class RedisRateWindows:
         return wait
 
     def _moving_window(self) -> MovingWindowRateLimiter:
-        """The library's moving window over the app's Redis pool, built on first use."""
+        """The library's moving window over the app's Redis pool, built on first use (and
+        again if the app's client was replaced, e.g. after ``clients.reset_clients()``)."""
+        client = self._client()
         with self._lock:
-            if self._strategy is None:
+            if self._strategy is None or self._built_on is not client:
                 from limits.storage import RedisStorage
                 from limits.strategies import MovingWindowRateLimiter
 
@@ -103,8 +106,9 @@ class RedisRateWindows:
                 # first NOSCRIPT answer.
                 storage = RedisStorage(
                     "redis://",
-                    connection_pool=self._client().connection_pool,
+                    connection_pool=client.connection_pool,
                     key_prefix=self._key_prefix,
                 )
                 self._strategy = MovingWindowRateLimiter(storage)
+                self._built_on = client
             return self._strategy
