@@ -46,7 +46,8 @@ def _float(env: Mapping[str, str], name: str, default: float, allow_zero: bool =
 
 # The ``limits`` library's notation (``"5/15minutes"``, ``"30 per hour"``), checked here without
 # importing it; several limits are joined with ";" (``"1/minute;5/day"``).
-_RATE = re.compile(r"^\s*\d+\s*(?:/|per)\s*\d*\s*(?:second|minute|hour|day)s?\s*$")
+# Counts and periods of at least 1: "0/hour" would refuse everything, "5/0minutes" never count.
+_RATE = re.compile(r"^\s*[1-9]\d*\s*(?:/|per)\s*(?:[1-9]\d*)?\s*(?:second|minute|hour|day)s?\s*$")
 
 
 def _rates(env: Mapping[str, str], name: str, default: str) -> str:
