@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from tests.functional.queue_support import drain_worker, run_and_drain
-from tests.functional.reports_support import mail_for, pdf_attachment
+from tests.functional.reports_support import parsed_mail, pdf_attachment
 
 LINK = re.compile(r"http://127\.0\.0\.1:8000/auth/verify-email\?token=[A-Za-z0-9_\-%]+")
 
@@ -33,6 +33,11 @@ def _html(message: Message) -> str:
     return str(part.get_content())
 
 
+def mail_for(address: str) -> list[Message]:
+    """Every email to ``address``: account mail and reports."""
+    return [m for m in parsed_mail() if address in str(m["To"])]
+
+
 def _mails(address: str, kind_word: str) -> list[Message]:
     """Emails to ``address`` whose subject holds ``kind_word`` (case-insensitive)."""
     return [m for m in mail_for(address) if kind_word.lower() in str(m["Subject"]).lower()]
@@ -40,7 +45,7 @@ def _mails(address: str, kind_word: str) -> list[Message]:
 
 def _verification_link(address: str) -> str:
     drain_worker("mail_worker")
-    mails = _mails(address, "verify")
+    mails = _mails(address, "confirm your email")
     assert mails, [str(m["Subject"]) for m in mail_for(address)]
     text_links = LINK.findall(_text(mails[-1]))
     html_links = LINK.findall(_html(mails[-1]).replace("&amp;", "&"))
@@ -61,7 +66,7 @@ def test_register_verify_by_link_then_welcome_once(api: Any) -> None:
     user = api.register("ada@example.com", name="Ada")
     assert user["email_verified"] is False
     link = _verification_link("ada@example.com")
-    message = _mails("ada@example.com", "verify")[-1]
+    message = _mails("ada@example.com", "confirm your email")[-1]
     assert not any(p.get_content_type() == "application/pdf" for p in message.walk())
 
     answer = _follow(api, link)
@@ -167,7 +172,7 @@ def test_unverified_users_get_no_signin_alert(api: Any) -> None:
     api.new_user("quiet@example.com", verified=False)
     drain_worker("mail_worker")
     assert _mails("quiet@example.com", "sign-in") == []
-    assert len(_mails("quiet@example.com", "verify")) == 1
+    assert len(_mails("quiet@example.com", "confirm your email")) == 1
 
 
 def test_signin_alerts_are_capped_at_ten_an_hour(api: Any) -> None:

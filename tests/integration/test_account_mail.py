@@ -44,7 +44,7 @@ def test_the_verification_email_read_back_from_localstack_verifies_the_address(
 
     assert _drain_mail() >= 1
     (verification,) = _mail_to(sent_mail, user["email"])
-    assert "verify" in str(verification["Subject"]).lower()
+    assert "confirm your email" in str(verification["Subject"]).lower()
     (link,) = set(LINK.findall(_text(verification)))
     parts = urlsplit(link)
 
