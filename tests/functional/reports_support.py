@@ -136,9 +136,14 @@ def parsed_mail() -> list[Message]:
     ]
 
 
+def _has_pdf(message: Message) -> bool:
+    return any(part.get_content_type() == "application/pdf" for part in message.walk())
+
+
 def mail_for(address: str) -> list[Message]:
-    """The emails addressed to ``address``."""
-    return [m for m in parsed_mail() if address in str(m["To"])]
+    """The report emails addressed to ``address``: those with a PDF attached (the account
+    emails the mail worker sends, verification and sign-in alerts, carry none)."""
+    return [m for m in parsed_mail() if address in str(m["To"]) and _has_pdf(m)]
 
 
 def pdf_attachment(message: Message) -> bytes:

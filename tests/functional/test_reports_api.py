@@ -42,8 +42,11 @@ def test_reports_list_and_detail_with_a_short_lived_download_url(api: Any) -> No
         "success_count",
         "failure_count",
         "email",
+        "status",
+        "reason",
     }
     assert (item["success_count"], item["failure_count"], item["email"]) == (3, 2, user["email"])
+    assert (item["status"], item["reason"]) == ("sent", None)
 
     detail = api.call("GET", f"/reports/{item['report_id']}", token=token)
     assert detail.status_code == 200

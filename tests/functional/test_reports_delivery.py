@@ -61,7 +61,9 @@ def test_one_user_gets_one_email_with_the_right_numbers(api: Any) -> None:
     assert len(parsed_mail()) == 1
     message = mail_for("alice@example.com")[0]
     assert "alice@example.com" in message["To"]
-    assert message["From"] == "reports@books.local"
+    # the shared mail layout's sender name (MAIL_SENDER_NAME), the configured SES_SENDER address
+    (sender,) = message["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("Books API", "reports@books.local")
     assert message["Subject"] == "Your books import report: 7 added, 3 failed"
     assert message.get_content_type() == "multipart/mixed"
     kinds = [part.get_content_type() for part in message.walk()]

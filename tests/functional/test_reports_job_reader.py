@@ -11,10 +11,10 @@ from typing import Any
 from chalicelib import wiring
 from chalicelib.accounts.domain import User
 from chalicelib.reports.domain import FailedRow, JobLine, Recipient
-from tests.functional.reports_support import seed_job
+from tests.functional.reports_support import add_user, seed_job
 
 
-def _user(n: int) -> User:
+def _user(n: int, verified: bool = False) -> User:
     user = User(
         user_id=f"01JREADERUSER{n:013d}",
         email=f"reader{n}@example.com",
@@ -23,8 +23,7 @@ def _user(n: int) -> User:
         created_at="2026-11-25T09:00:00.000Z",
         password_hash="never-read-by-the-reports",
     )
-    wiring.user_repository().add(user)
-    return user
+    return add_user(user, verified=verified)
 
 
 def test_the_recipient_and_their_jobs_come_back_oldest_first_without_anyone_elses(
@@ -93,3 +92,15 @@ def test_failed_rows_stop_at_the_limit_in_job_then_row_order(aws: Any) -> None:
         FailedRow(first.job_id, 3, "", "b"),
         FailedRow(second.job_id, 1, "", "c"),
     ]
+
+
+def test_the_recipient_says_whether_the_address_is_verified_in_the_same_read(aws: Any) -> None:
+    unverified, verified = _user(6), _user(7, verified=True)
+    reader = wiring.report_dependencies().jobs
+
+    first, _ = reader.recipient_and_jobs(unverified.user_id, [])
+    second, _ = reader.recipient_and_jobs(verified.user_id, [])
+
+    assert first is not None and not first.verified and first.email_verified_at is None
+    assert second is not None and second.verified
+    assert second.email_verified_at == verified.email_verified_at

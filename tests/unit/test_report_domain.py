@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 from chalicelib.reports.domain import (
     Delivery,
     FailedRow,
     Recipient,
     ReportContent,
+    ReportRecord,
     backoff_seconds,
     group_reasons,
+    unverified_drop_reason,
 )
 from chalicelib.status_record.record import StatusSnapshot
 
@@ -68,4 +72,51 @@ def test_dead_letter_entry_shape() -> None:
         "attempts": 5,
         "last_error": "boom",
         "failed_at": "2026-11-25T10:00:00.000Z",
+    }
+
+
+def test_a_held_record_remembers_when_it_first_waited() -> None:
+    assert StatusSnapshot.from_hash("u1", {"held_since": "1800000000000"}).held_since_ms == (
+        1_800_000_000_000
+    )
+    assert StatusSnapshot.from_hash("u1", {}).held_since_ms == 0
+
+
+def test_a_recipient_is_verified_only_with_a_verification_time() -> None:
+    assert not Recipient("u", "n", "a@b.c").verified
+    assert Recipient("u", "n", "a@b.c", "2026-11-25T10:00:00.000Z").verified
+
+
+@pytest.mark.parametrize(
+    ("seconds", "reason"),
+    [
+        (7 * 86400, "email address not verified within 7 days"),
+        (86400, "email address not verified within 1 day"),
+        (36 * 3600, "email address not verified within 36 hours"),
+        (120, "email address not verified within 2 minutes"),
+        (1, "email address not verified within 1 second"),
+        (90, "email address not verified within 90 seconds"),
+    ],
+)
+def test_the_drop_reason_names_the_limit_in_its_largest_whole_unit(
+    seconds: int, reason: str
+) -> None:
+    assert unverified_drop_reason(seconds) == reason
+
+
+def test_history_items_say_whether_they_were_sent_or_dropped() -> None:
+    sent = ReportRecord("u", "r", "a@b.c", "k", 1, 2, "t", sent_at="t2")
+    dropped = ReportRecord(
+        "u", "s", "a@b.c", "", 1, 2, "t", status="dropped", reason="not verified"
+    )
+    assert (sent.to_dict()["status"], sent.to_dict()["reason"]) == ("sent", None)
+    assert dropped.to_dict() | {"report_id": "s"} == {
+        "report_id": "s",
+        "created_at": "t",
+        "sent_at": None,
+        "success_count": 1,
+        "failure_count": 2,
+        "email": "a@b.c",
+        "status": "dropped",
+        "reason": "not verified",
     }
