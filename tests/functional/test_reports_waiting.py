@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 
 from chalicelib import wiring
+from chalicelib.accounts.adapters.models import UserModel
 from chalicelib.config import get_settings
 from chalicelib.platform.clock import now_iso
+from chalicelib.platform.errors import DependencyUnavailable
 from chalicelib.reports.service import send_reports
 from chalicelib.status_record import record
 from tests.functional.queue_support import run_and_drain
@@ -179,3 +181,49 @@ def test_the_dispatcher_queues_expired_records_and_the_worker_drops_them(
     assert [(r.status, r.reason) for r in history] == [
         ("dropped", "email address not verified within 1 second")
     ]
+
+
+class RefusesOnce:
+    """The real mailer, whose first send SES refuses."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.refused = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def send(self, raw: bytes) -> str:
+        if not self.refused:
+            self.refused = True
+            raise DependencyUnavailable("SES did not accept the email (Throttling)")
+        return str(self.real.send(raw))
+
+
+def test_a_retry_that_finds_the_address_unverified_holds_and_leaves_no_delivery_behind(
+    api: Any,
+) -> None:
+    # Given a report whose first send SES refused (its delivery waits for the retry), and whose
+    # user's address is unverified by the time of the retry (the account changed its address)
+    user, _ = api.new_user()
+    uid = user["user_id"]
+    publish(seed_job(uid, ok=2, failed=1))
+    clock = FakeClock()
+    deps = report_deps(mailer=RefusesOnce(report_deps().mailer), clock=clock)
+    assert send_reports(deps, FAST_POLICY)["reports_failed"] == 1
+    snapshot_id = redis_client().hget(record.snapshot_key(uid), record.SNAPSHOT_ID)
+    assert wiring.deliveries().get(snapshot_id) is not None
+    UserModel(pk=f"USER#{uid}").update(actions=[UserModel.email_verified_at.remove()])
+
+    # When the retry is due, the record is held and the retry's delivery is gone with its snapshot
+    clock.advance(FAST_POLICY.backoff_base_seconds + 1)
+    assert send_reports(deps, FAST_POLICY)["held"] == 1
+    assert wiring.deliveries().get(snapshot_id) is None
+    assert _waiting(uid) and not redis_client().exists(record.snapshot_key(uid))
+
+    # Then after verifying again, one report with every count goes out
+    assert _verify(user)
+    assert send_reports(deps, FAST_POLICY)["reports_sent"] == 1
+    (message,) = mail_for(user["email"])
+    assert summary_numbers(pdf_text(pdf_attachment(message))) == (3, 2, 1)
+    assert wiring.deliveries().dead_letters() == []

@@ -21,6 +21,7 @@ from chalicelib.reports.domain import Delivery
 from chalicelib.reports.service import send_reports
 from tests.functional.reports_support import (
     FAST_POLICY,
+    add_user,
     pdf_attachment,
     pdf_text,
     publish,
@@ -71,8 +72,7 @@ def _user(name: str) -> User:
         created_at="2026-11-25T09:00:00.000Z",
         password_hash="unused",
     )
-    wiring.user_repository().add(user)
-    return user
+    return add_user(user)  # verified: reports go to verified addresses only
 
 
 def _mail_to(sent_mail: Any, address: str) -> list[Any]:
