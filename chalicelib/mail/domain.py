@@ -87,6 +87,8 @@ class MailRequest:
             raise PoisonMessage("the message body is longer than any email request")
         try:
             fields = json.loads(body)
+        except RecursionError as exc:  # nested deeper than the parser goes: no email is
+            raise PoisonMessage("the message body is nested too deeply") from exc
         except ValueError as exc:
             raise PoisonMessage("the message body is not JSON") from exc
         if not isinstance(fields, dict) or set(fields) != {
