@@ -140,7 +140,13 @@ def test_each_worker_is_fed_by_its_stage_queue_with_partial_batch_failures(packa
         assert target["Type"] == "AWS::SQS::Queue"
         assert target["Properties"]["QueueName"] == queue.name(settings)
         assert props["ScalingConfig"] == {"MaximumConcurrency": concurrency[queue.consumer]}
-        assert props["BatchSize"] == {"bulk_worker": 1, "report_worker": 10}[queue.consumer]
+        batch_sizes = {
+            "bulk_worker": 1,
+            "report_worker": 10,
+            "mail_worker": 10,
+            "mail_bulk_worker": 10,
+        }
+        assert props["BatchSize"] == batch_sizes[queue.consumer]
 
 
 def test_each_queue_outlasts_its_worker_and_dead_letters_after_five_receives(
