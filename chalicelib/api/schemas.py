@@ -230,6 +230,13 @@ class DeadLetter(Open):
         description="`report-deliveries`, or the name of the work queue the message came from."
     )
     job_id: str | None = Field(default=None, description="A bulk job's message: its job.")
+    kind: str | None = Field(
+        default=None, description="An email's message: its kind (`verification`, `welcome`...)."
+    )
+    to: str | None = Field(default=None, description="An email's message: its recipient, masked.")
+    key: str | None = Field(
+        default=None, description="An email's message: its idempotency key (one email per key)."
+    )
 
 
 class DeadLetterList(Open):
