@@ -231,13 +231,14 @@ redis.call('ZADD', KEYS[4], 'NX', since, ARGV[1])
 return 1
 """
 
-# KEYS: waiting set, users set, live. ARGV: user id. The user verified: their waiting record is
-# due again. Returns 1 if a waiting record went back to the due set.
+# KEYS: waiting set, users set, live, snapshot. ARGV: user id. The user verified: their waiting
+# record is due again (also when a stray report message renamed it to a snapshot and stopped
+# before holding it again). Returns 1 if a waiting record went back to the due set.
 _RELEASE_HELD = """
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
   return 0
 end
-if redis.call('EXISTS', KEYS[3]) == 1 then
+if redis.call('EXISTS', KEYS[3], KEYS[4]) > 0 then
   redis.call('SADD', KEYS[2], ARGV[1])
   return 1
 end
@@ -325,7 +326,11 @@ def hold_call(user_id: str, snapshot_id: str, now_ms: int) -> ScriptCall:
 
 def release_held_call(user_id: str) -> ScriptCall:
     """Move a waiting user back to the due set (returns 1 if a waiting record went back)."""
-    return ScriptCall(_RELEASE_HELD, [WAITING_KEY, USERS_KEY, status_key(user_id)], [user_id])
+    return ScriptCall(
+        _RELEASE_HELD,
+        [WAITING_KEY, USERS_KEY, status_key(user_id), snapshot_key(user_id)],
+        [user_id],
+    )
 
 
 def due_expired_call(cutoff_ms: int, limit: int) -> ScriptCall:

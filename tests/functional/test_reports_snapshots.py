@@ -195,3 +195,18 @@ def test_a_sent_or_dropped_record_leaves_the_waiting_set(r, store) -> None:
     assert store.complete("u1", "S2")
 
     assert r.keys("*") == ["bulk:published:j1"]  # no record, in neither set
+
+
+def test_a_release_also_makes_due_a_waiting_record_a_stray_run_left_as_a_snapshot(r, store) -> None:
+    from chalicelib.status_record.adapters.redis_store import RedisHeldReports
+
+    _publish(r, "u1", "j1", 1, 0, "2026-11-25T10:00:00.000Z")
+    store.take("u1", "S1", "t")
+    store.hold("u1", "S1", 1_000)
+    store.take("u1", "S2", "t")  # a duplicate message's run, which stops before holding again
+
+    assert RedisHeldReports(lambda: r).release("u1")
+
+    assert r.sismember("bulk:status:users", "u1")
+    pending = store.take("u1", "S3", "t")
+    assert pending is not None and pending.snapshot_id == "S2" and pending.success_count == 1
