@@ -99,6 +99,6 @@ def dispatch_reports(
         "already_queued": already_queued,
         "refused": refused,
         "complete": complete,
-        "waiting_expired": len(expired),
-        "waiting": waiting,
+        "unverified_expired": len(expired),
+        "unverified_waiting": waiting,
     }

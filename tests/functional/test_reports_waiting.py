@@ -168,13 +168,21 @@ def test_the_dispatcher_queues_expired_records_and_the_worker_drops_them(
     # When send_reports runs, the verified user's report goes out and the other one waits
     first = run_and_drain(api, admin, "send_reports")
     # (the dispatcher counted the waiting set before the worker held the user)
-    assert (first["dispatched"], first["waiting"], first["waiting_expired"]) == (2, 0, 0)
+    assert (first["dispatched"], first["unverified_waiting"], first["unverified_expired"]) == (
+        2,
+        0,
+        0,
+    )
     assert len(mail_for(verified["email"])) == 1 and _waiting(waiting["user_id"])
 
     # After the limit the dispatcher makes the record due once more, and the worker drops it
     time.sleep(1.1)
     second = run_and_drain(api, admin, "send_reports")
-    assert (second["dispatched"], second["waiting_expired"], second["waiting"]) == (1, 1, 0)
+    assert (second["dispatched"], second["unverified_expired"], second["unverified_waiting"]) == (
+        1,
+        1,
+        0,
+    )
     assert mail_for(waiting["email"]) == []
     assert live_status_keys() == []
     history = wiring.report_repository().list(waiting["user_id"])

@@ -174,8 +174,8 @@ def test_reports_dispatch_queues_each_user_once_page_by_page():
         "already_queued": 0,
         "refused": 0,
         "complete": True,
-        "waiting_expired": 0,
-        "waiting": 0,
+        "unverified_expired": 0,
+        "unverified_waiting": 0,
     }
     assert set(marks.ttl) == set(users)
 
@@ -193,9 +193,9 @@ def test_records_that_waited_too_long_for_a_verification_are_queued_a_page_per_r
     # the third waits for the next run, the recent one for its user.
     assert source.expiry_asks == [(now - 7 * day_ms, 2)]
     assert [b["user_id"] for b in bodies_of(queue)] == ["due", "old-1", "old-2"]
-    assert (summary["waiting_expired"], summary["waiting"]) == (2, 2)
+    assert (summary["unverified_expired"], summary["unverified_waiting"]) == (2, 2)
     again = dispatch_reports(source, MemoryQueue(), marks, options, clock=lambda: now / 1000)
-    assert again["waiting_expired"] == 1 and source.waiting == {"new": 29 * day_ms}
+    assert again["unverified_expired"] == 1 and source.waiting == {"new": 29 * day_ms}
 
 
 def test_a_dispatch_out_of_time_stops_between_pages_and_the_next_goes_on():
