@@ -101,6 +101,8 @@ def register(users: list[str]) -> None:
                     role="user",
                     password_hash="x",
                     created_at="2026-11-25T09:00:00.000Z",
+                    # Reports go to verified addresses only.
+                    email_verified_at="2026-11-25T09:00:00.000Z",
                 )
             )
             claims.save(EmailClaimModel(pk=f"EMAIL#{email}", user_id=user_id))

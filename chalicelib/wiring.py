@@ -195,13 +195,14 @@ def report_dependencies() -> ReportDeps:
     from chalicelib.reports.adapters.pdf_report import PdfRenderer
     from chalicelib.reports.service import ReportDeps
 
+    s = get_settings()
     return ReportDeps(
         snapshots=snapshot_store(),
         deliveries=deliveries(),
         reports=report_repository(),
         archive=report_archive(),
-        mailer=SesMailer(get_ses, get_settings().ses_sender),
-        jobs=DynamoJobReader(get_settings(), get_dynamodb, job_repository()),
+        mailer=SesMailer(get_ses, s.ses_sender, sender_name=s.mail_sender_name),
+        jobs=DynamoJobReader(s, get_dynamodb, job_repository()),
         renderer=PdfRenderer(),
         pacing=send_pacing(),
     )
