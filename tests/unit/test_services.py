@@ -242,3 +242,18 @@ def test_signin_alerts_go_to_verified_addresses_within_their_limit():
     assert len(alerts) == 1
     assert alerts[0].values["ip"] == "203.0.113.*"
     assert alerts[0].key.startswith(f"signin:{user.user_id}:")
+
+
+class _BrokenHeldReports(FakeHeldReports):
+    def release(self, user_id):
+        raise DependencyUnavailable("redis is down")
+
+
+def test_verification_succeeds_when_the_waiting_report_cannot_be_released():
+    """Redis down at that moment: verified all the same; the waiting record's expiry sweep
+    re-reads the user and sends the report then (reports.md)."""
+    deps = _accounts(held_reports=_BrokenHeldReports())
+    user = _register(deps)
+    auth.verify_email(deps, _link_token(deps.outbox.queued[0]))
+    assert deps.users.get(user.user_id).email_verified
+    assert [m.kind for m in deps.outbox.queued] == ["verification", "welcome"]
