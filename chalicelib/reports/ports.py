@@ -37,6 +37,9 @@ class SnapshotStore(Protocol):
     def hold(self, user_id: str, snapshot_id: str, now_ms: int) -> bool:
         """Merge the snapshot back into the live record; the user waits out of the due set."""
 
+    def release(self, user_id: str) -> bool:
+        """The user's waiting record is due again (True if there was one)."""
+
     def due_expired(self, cutoff_ms: int, limit: int) -> list[str]:
         """Move up to ``limit`` users waiting since ``cutoff_ms`` or earlier to the due set."""
 

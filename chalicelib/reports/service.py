@@ -324,6 +324,14 @@ def _hold(
     if recorded and not run.deps.deliveries.discard(delivery):
         return Result.WAITING
     run.deps.snapshots.hold(snap.user_id, snap.snapshot_id, now_ms)
+    # The user may have verified between this run's read and its hold, and the verification's
+    # release found nothing waiting yet: read once more, so a record never waits (until its
+    # expiry) for an address that is verified already. A hold is rare: once per record.
+    recipient, _jobs = run.deps.jobs.recipient_and_jobs(snap.user_id, [])
+    if recipient is not None and recipient.verified:
+        run.deps.snapshots.release(snap.user_id)
+        logger.info("report released: verified during the hold", extra={"user_id": snap.user_id})
+        return Result.HELD
     logger.info(
         "report held: the email address is not verified",
         extra={

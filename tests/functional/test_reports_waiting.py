@@ -235,3 +235,38 @@ def test_a_retry_that_finds_the_address_unverified_holds_and_leaves_no_delivery_
     (message,) = mail_for(user["email"])
     assert summary_numbers(pdf_text(pdf_attachment(message))) == (3, 2, 1)
     assert wiring.deliveries().dead_letters() == []
+
+
+class _VerifiedDuringTheRun:
+    """The report reader, with the user verifying right after the run read them unverified:
+    the verification's release comes before the run's hold and finds nothing waiting."""
+
+    def __init__(self, user: dict[str, Any]) -> None:
+        self._real = wiring.report_dependencies().jobs
+        self._user = user
+        self.reads = 0
+
+    def recipient_and_jobs(self, user_id: str, job_ids: list[str]) -> Any:
+        answer = self._real.recipient_and_jobs(user_id, job_ids)
+        self.reads += 1
+        if self.reads == 1:
+            assert _verify(self._user) is False  # nothing waits yet: the release is a no-op
+        return answer
+
+    def failed_rows(self, job_ids: list[str], limit: int) -> Any:
+        return self._real.failed_rows(job_ids, limit)
+
+
+def test_a_user_verifying_between_the_read_and_the_hold_is_not_left_waiting(api: Any) -> None:
+    user, _ = api.new_user(verified=False)
+    uid = user["user_id"]
+    publish(seed_job(uid, ok=2, failed=0), "2026-11-25T10:01:00.000Z")
+    reader = _VerifiedDuringTheRun(user)
+
+    held = send_reports(report_deps(jobs=reader), FAST_POLICY)
+
+    assert (held["held"], held["reports_sent"]) == (1, 0)
+    assert _due(uid) and not _waiting(uid)  # the run read again after its hold, and released
+    sent = send_reports(report_deps(), FAST_POLICY)
+    assert sent["reports_sent"] == 1
+    assert len(mail_for(user["email"])) == 1

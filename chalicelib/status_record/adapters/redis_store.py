@@ -134,6 +134,10 @@ class RedisSnapshotStore(_RedisRecord):
         """
         return bool(self._eval(record.hold_call(user_id, snapshot_id, now_ms)))
 
+    def release(self, user_id: str) -> bool:
+        """The user's waiting record is due again (``RedisHeldReports.release``)."""
+        return bool(self._eval(record.release_held_call(user_id)))
+
     def due_expired(self, cutoff_ms: int, limit: int) -> list[str]:
         """Move up to ``limit`` users waiting since ``cutoff_ms`` or earlier to the due set.
 
