@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Processes for the functional tier (pytest-xdist): each has its own redis-server and moto.
+FUNCTIONAL_WORKERS ?= 2
 
 .PHONY: help venv system-deps run invoke test test-unit test-functional test-integration test-system fuzz lint bench localstack tier-deps
 
@@ -36,7 +38,7 @@ test-unit: venv ## unit tier: pure Python, no service, no network (seconds)
 	$(BIN)/pytest -q tests/unit
 
 test-functional: venv system-deps ## functional tier: the app in-process on moto + a real redis-server
-	$(BIN)/pytest -q tests/functional
+	$(BIN)/pytest -q -n $(FUNCTIONAL_WORKERS) tests/functional
 
 test-integration: tier-deps ## integration tier: the whole flow on the LocalStack tier (free ports)
 	$(BIN)/pytest -q -m integration tests/integration
