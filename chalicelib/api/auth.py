@@ -25,7 +25,7 @@ auth_bp = Blueprint(__name__)
 LOCAL_BASE_URL = "http://127.0.0.1:8000"
 
 
-def _base_url(request: Request) -> str:
+def link_base_url(request: Request) -> str:
     """``PUBLIC_BASE_URL``, else the API Gateway address this request came through.
 
     Never the ``Host`` header: a client chooses it, and a link built from it would send
@@ -44,7 +44,7 @@ def _base_url(request: Request) -> str:
 
 def _client(request: Request) -> accounts.Client:
     return accounts.Client(
-        base_url=_base_url(request),
+        base_url=link_base_url(request),
         ip=source_ip(request),
         user_agent=request.headers.get("user-agent"),
     )
