@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from chalicelib.accounts.domain import User
@@ -35,6 +36,9 @@ class UserRepository(Protocol):
 
 class AccountLimits(Protocol):
     """The request limits the account use cases apply (``platform/rate_limits.py``)."""
+
+    def login_attempt(self, email: str) -> AbstractContextManager[None]:
+        """Hold the email's sign-in slot; ``RateLimited`` while another sign-in is in flight."""
 
     def login_allowed(self, email: str, ip: str | None) -> None:
         """Raise ``RateLimited`` while the email is locked out or the IP is over its limit."""

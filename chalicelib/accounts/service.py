@@ -222,15 +222,19 @@ def login(
     except ValidationFailed:
         email = ""
     # An address that cannot be normalised still has its own lockout (by its trimmed form).
-    deps.limits.login_allowed(email or data["email"].strip().lower(), client.ip)
-    user = deps.users.find_by_email(email) if email else None
-    try:
-        _hasher().verify(user.password_hash if user else _dummy_hash(), password)
-        if user is None:
-            raise VerificationError()
-    except (VerificationError, InvalidHashError) as exc:
-        deps.limits.login_failed(email or data["email"].strip().lower(), client.ip)
-        raise Unauthorized(_BAD_LOGIN) from exc
+    lockout_key = email or data["email"].strip().lower()
+    # One password check at a time per email: every check sees the failures counted before it,
+    # so parallel guesses cannot slip past the lockout.
+    with deps.limits.login_attempt(lockout_key):
+        deps.limits.login_allowed(lockout_key, client.ip)
+        user = deps.users.find_by_email(email) if email else None
+        try:
+            _hasher().verify(user.password_hash if user else _dummy_hash(), password)
+            if user is None:
+                raise VerificationError()
+        except (VerificationError, InvalidHashError) as exc:
+            deps.limits.login_failed(lockout_key, client.ip)
+            raise Unauthorized(_BAD_LOGIN) from exc
     principal = Principal(user_id=user.user_id, email=user.email, role=user.role)
     result = LoginResult(issue_token(secret, principal, ttl_seconds), ttl_seconds)
     _alert(deps, user, client)

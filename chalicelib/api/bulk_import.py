@@ -57,20 +57,23 @@ def submit() -> Response:
     Only the envelope is checked here (type, size, row count); rows are validated one by one
     later and each failure is reported in the job's errors. By default at most 30 accepted
     submissions a user an hour (`BULK_SUBMIT_LIMIT`), then 429 with `Retry-After`; refused
-    submissions do not count.
+    submissions do not count. A second submission while one of the user's is being received
+    gets 429 with `Retry-After: 1`.
     """
     request = bulk_import_bp.current_request
     user_id = caller(request).user_id
     limiter = wiring.rate_limiter()
-    limiter.bulk_allowed(user_id)
-    job = submit_bulk(
-        wiring.job_repository(),
-        wiring.upload_store(),
-        user_id,
-        request.headers.get("content-type"),
-        as_bytes(request.raw_body),
-    )
-    limiter.bulk_accepted(user_id)  # only now: a refused submission does not count
+    # One submission at a time per user, so the look before and the count after see each other.
+    with limiter.bulk_submission(user_id):
+        limiter.bulk_allowed(user_id)
+        job = submit_bulk(
+            wiring.job_repository(),
+            wiring.upload_store(),
+            user_id,
+            request.headers.get("content-type"),
+            as_bytes(request.raw_body),
+        )
+        limiter.bulk_accepted(user_id)  # only now: a refused submission does not count
     status_url = f"/jobs/{job.job_id}"
     return Response(
         body=job.accepted_dict(),

@@ -15,12 +15,16 @@ What counts:
 * resending the verification email: every allowed request counts, against each of the user's
   limits (1 a minute and 5 a day);
 * bulk submissions: only accepted ones (``bulk_accepted`` after the submission was stored);
-  ``bulk_allowed`` only looks. Two submissions racing at 29 both pass the look and are both
-  accepted: the window then holds 30 entries (the window refuses to record the 31st) and the
-  user got 31 that hour. The alternative, counting first and refunding a rejected submission,
-  needs a refund the moving window does not have, and would refuse a valid submission while an
-  invalid one from the same user is being read. One extra per concurrent request is the price;
+  ``bulk_allowed`` only looks;
 * sign-in alert emails: each one that may go counts (``signin_alert_allowed``).
+
+Limits that count an outcome (a failed login, an accepted submission) look before the work and
+count after it, so requests in flight at the same time would all pass the look: 60 parallel
+wrong passwords would all be checked. Such requests go one at a time per account instead
+(``login_attempt``, ``bulk_submission``: an exclusive slot in Redis, ``SET NX`` with an expiry,
+held for the request): a second one while the first is in flight is refused at once with
+``Retry-After: 1``, and each look sees every earlier outcome. A person signs in or uploads one
+at a time; a script that uploads in parallel retries after a second.
 
 Redis down: every limit fails open. The request goes on as if under its limits, with a
 warning log and a ``RateLimiterUnavailable`` metric; an alert email may go. Sign-in and
@@ -37,7 +41,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
 from chalicelib.config import RateLimits
@@ -45,6 +49,9 @@ from chalicelib.observability import logger, metrics
 from chalicelib.platform.errors import DependencyUnavailable, RateLimited
 
 UNAVAILABLE_METRIC = "RateLimiterUnavailable"
+# The longest a request holds its account's slot: the API function's timeout. A request that
+# died holding it frees it by expiry.
+SLOT_SECONDS = 30.0
 REFUSED_METRIC = "RateLimited"
 
 
@@ -63,6 +70,15 @@ class RateWindows(Protocol):
     def hit(self, rate: str, key: str) -> float:
         """Count one hit and return 0 if it fits under every limit of ``rate``; otherwise count
         nothing and return the seconds until it would fit (> 0)."""
+        ...
+
+    def claim(self, key: str, seconds: float) -> str | None:
+        """Take ``key``'s exclusive slot for at most ``seconds``: a token to release it with,
+        or None while another holder has it."""
+        ...
+
+    def release(self, key: str, token: str) -> None:
+        """Give ``key``'s slot back if ``token`` still holds it."""
         ...
 
 
@@ -95,6 +111,38 @@ class RateLimiter:
     def __init__(self, limits: RateLimits, windows: RateWindows) -> None:
         self._limits = limits
         self._windows = windows
+
+    # --- one request at a time per account ----------------------------------------------
+
+    def login_attempt(self, email: str) -> AbstractContextManager[None]:
+        """Hold the email's sign-in slot while its password is checked; ``RateLimited``
+        (``Retry-After: 1``) while another sign-in for it is in flight."""
+        return self._one_at_a_time(
+            f"login-slot/{email_key(email)}",
+            "login",
+            "another sign-in for this account is in progress",
+        )
+
+    def bulk_submission(self, user_id: str) -> AbstractContextManager[None]:
+        """Hold the user's submission slot while a bulk file is received; ``RateLimited``
+        (``Retry-After: 1``) while another submission of theirs is in flight."""
+        return self._one_at_a_time(
+            f"bulk-slot/{user_id}", "bulk", "another bulk submission of yours is being received"
+        )
+
+    @contextmanager
+    def _one_at_a_time(self, key: str, limit: str, message: str) -> Iterator[None]:
+        token: str | None = None
+        with self._fail_open(limit):
+            token = self._windows.claim(key, SLOT_SECONDS)
+            if token is None:
+                self._refuse_if(1.0, limit, message)
+        try:
+            yield
+        finally:
+            if token is not None:
+                with self._fail_open(limit):
+                    self._windows.release(key, token)
 
     # --- login and registration ---------------------------------------------------------
 
@@ -131,7 +179,8 @@ class RateLimiter:
         nothing is counted)."""
         with self._fail_open("resend"):
             wait = self._windows.hit(self._limits.resend_verification, f"resend/{user_id}")
-            self._refuse_if(wait, "resend", "a verification email was sent recently")
+            limits = self._limits.resend_verification.replace(";", " and ")
+            self._refuse_if(wait, "resend", f"verification emails are limited to {limits}")
 
     def bulk_allowed(self, user_id: str) -> None:
         """Refuse a bulk submission when the user's accepted ones fill the window (counts

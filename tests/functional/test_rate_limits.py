@@ -75,6 +75,22 @@ def test_five_failed_logins_lock_the_email_the_right_password_included(api, limi
     assert _login(api, other["email"], PASSWORD).status_code == 200
 
 
+def test_parallel_wrong_passwords_get_no_more_than_five_checks(api, limits_env):
+    """60 guesses at once: one password check at a time per email, so the lockout holds."""
+    limits_env()
+    api.register(EMAIL)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda n: _login(api, EMAIL, f"wrong-{n}"), range(60)))
+
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(401) <= 5, statuses
+    assert set(statuses) <= {401, 429}
+    # Sequential guesses take the rest of the five; then the account is locked.
+    while _login(api, EMAIL, "wrong-again").status_code == 401:
+        pass
+    _assert_limited(_login(api, EMAIL, PASSWORD), 15 * 60)
+
+
 def test_the_right_password_logs_in_once_the_window_has_passed(api, limits_env):
     limits_env(LOGIN_FAILURE_LIMIT="5/3seconds")
     api.register(EMAIL)
@@ -179,6 +195,23 @@ def test_thirty_accepted_bulk_submissions_an_hour_then_429(api, limits_env, vali
     assert _assert_limited(refused, 3600) > 3600 - 60
     _, other = api.new_user()
     assert _submit(api, other, [valid_book()]).status_code == 202
+
+
+def test_parallel_bulk_submissions_never_pass_the_limit(api, limits_env, valid_book):
+    limits_env(BULK_SUBMIT_LIMIT="5/hour")
+    _, token = api.new_user()
+    books = [[valid_book()] for _ in range(40)]
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(lambda rows: _submit(api, token, rows), books))
+    for refused in (a for a in answers if a.status_code == 429):
+        _assert_limited(refused, 3600)
+    accepted = sum(a.status_code == 202 for a in answers)
+    assert 1 <= accepted <= 5, [a.status_code for a in answers]
+    # Sequentially up to the limit, exactly: never more than five jobs in all.
+    while _submit(api, token, [valid_book()]).status_code == 202:
+        accepted += 1
+    assert accepted == 5
+    assert len(api.call("GET", "/jobs", token=token).json_body["items"]) == 5
 
 
 def test_refused_bulk_submissions_do_not_count(api, limits_env, valid_book):

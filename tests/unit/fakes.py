@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -76,6 +78,15 @@ class FakeLimits(AccountLimits):
         self.failures: list[str] = []
         self.alerts_left = alerts_left
         self.resends = 0
+        self.attempts_in_flight = 0
+
+    @contextmanager
+    def login_attempt(self, email: str) -> Iterator[None]:
+        self.attempts_in_flight += 1
+        try:
+            yield
+        finally:
+            self.attempts_in_flight -= 1
 
     def login_allowed(self, email: str, ip: str | None) -> None:
         if email in self.locked:

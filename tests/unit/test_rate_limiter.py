@@ -29,6 +29,7 @@ class FakeWindows(RateWindows):
         self.now = 1_000_000.0
         self.down = False
         self._hits: dict[tuple[str, int, int], list[float]] = {}
+        self.slots: dict[str, tuple[str, float]] = {}
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
@@ -44,6 +45,20 @@ class FakeWindows(RateWindows):
         for amount, expiry in _parts(rate):
             self._hits.setdefault((key, amount, expiry), []).append(self.now)
         return 0.0
+
+    def claim(self, key: str, seconds: float) -> str | None:
+        self._check_up()
+        holder = self.slots.get(key)
+        if holder is not None and holder[1] > self.now:
+            return None
+        token = f"t{len(self.slots)}-{self.now}"
+        self.slots[key] = (token, self.now + seconds)
+        return token
+
+    def release(self, key: str, token: str) -> None:
+        self._check_up()
+        if self.slots.get(key, ("", 0.0))[0] == token:
+            del self.slots[key]
 
     def count(self, key: str) -> int:
         """Hits recorded for ``key`` (under any limit) still inside their windows."""
@@ -323,3 +338,36 @@ def test_retry_after_is_whole_seconds_rounded_up_and_at_least_one(wait, seconds)
     refusal = RateLimited("slow down", retry_after=wait)
     assert refusal.retry_after == seconds
     assert refusal.headers() == {"Retry-After": str(seconds)}
+
+
+def test_one_sign_in_at_a_time_per_email_the_second_is_refused_for_a_second(windows):
+    limits = limiter(windows)
+    with limits.login_attempt(EMAIL):
+        with pytest.raises(RateLimited) as refused, limits.login_attempt(" Reader@Example.com "):
+            pass
+        assert refused.value.retry_after == 1
+        with limits.login_attempt("other@example.com"):  # another account is not held up
+            pass
+    with limits.login_attempt(EMAIL):  # released when the first one finished
+        pass
+
+
+def test_a_slot_is_released_when_the_request_fails_and_expires_if_never_released(windows):
+    limits = limiter(windows)
+    with pytest.raises(ValueError), limits.bulk_submission(USER):
+        raise ValueError("the submission failed")
+    with limits.bulk_submission(USER):
+        pass
+    windows.claim(f"bulk-slot/{USER}", 30)  # a request that died holding it
+    with pytest.raises(RateLimited), limits.bulk_submission(USER):
+        pass
+    windows.advance(30)
+    with limits.bulk_submission(USER):
+        pass
+
+
+def test_the_slots_fail_open_when_the_counters_cannot_answer(windows):
+    windows.down = True
+    limits = limiter(windows)
+    with limits.login_attempt(EMAIL), limits.login_attempt(EMAIL):
+        pass

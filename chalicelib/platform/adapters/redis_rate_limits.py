@@ -18,6 +18,7 @@ within milliseconds of each other.
 from __future__ import annotations
 
 import functools
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,14 @@ if TYPE_CHECKING:
     from limits.strategies import MovingWindowRateLimiter
 
 KEY_PREFIX = "ratelimit"
+
+# KEYS: the slot. ARGV: the holder's token. Deletes the slot only while this token holds it.
+_RELEASE_SLOT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 
 
 @functools.cache
@@ -81,6 +90,28 @@ class RedisRateWindows:
         except (redis.RedisError, OSError) as exc:
             raise DependencyUnavailable("the rate limiter is unavailable") from exc
         return 0.0
+
+    def claim(self, key: str, seconds: float) -> str | None:
+        """``SET NX PX`` of ``<prefix>:slot/<key>`` with a random token: the token, or None while
+        another holder has the slot (it expires after ``seconds`` if never released)."""
+        token = secrets.token_hex(16)
+        try:
+            taken = self._client().set(
+                self._slot(key), token, nx=True, px=max(1, int(seconds * 1000))
+            )
+        except (redis.RedisError, OSError) as exc:
+            raise DependencyUnavailable("the rate limiter is unavailable") from exc
+        return token if taken else None
+
+    def release(self, key: str, token: str) -> None:
+        """Delete the slot if ``token`` still holds it (compare and delete, one script)."""
+        try:
+            self._client().eval(_RELEASE_SLOT, 1, self._slot(key), token)
+        except (redis.RedisError, OSError) as exc:
+            raise DependencyUnavailable("the rate limiter is unavailable") from exc
+
+    def _slot(self, key: str) -> str:
+        return f"{self._key_prefix}:slot/{key}"
 
     def _wait(self, items: tuple[RateLimitItem, ...], key: str) -> float:
         strategy = self._moving_window()
