@@ -164,3 +164,20 @@ def test_a_value_becomes_one_printable_bounded_line() -> None:
     assert len(cleaned) == 2000
     # Right-to-left text itself stays: only the invisible override goes.
     assert clean_value("\u05e9\u05dc\u05d5\u05dd") == "\u05e9\u05dc\u05d5\u05dd"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ann \U0001f468\u200d\U0001f469\u200d\U0001f467",  # a family emoji: joined by ZWJ
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian: ZWNJ inside the word
+        "abc\u200eDEF\u200f",  # left-to-right and right-to-left marks
+    ],
+)
+def test_joiners_and_direction_marks_stay_in_names(text: str) -> None:
+    assert clean_value(text) == text
+
+
+@pytest.mark.parametrize("control", ["\u202a", "\u202b", "\u202d", "\u2066", "\u2067", "\u2069"])
+def test_bidi_embeddings_and_isolates_go(control: str) -> None:
+    assert clean_value(f"a{control}b") == "a b"

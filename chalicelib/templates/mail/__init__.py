@@ -22,6 +22,7 @@ start); the environment and its compiled templates are kept for the process.
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,10 +58,20 @@ class RenderedMail:
     html: str
 
 
+# Bidi embeddings, overrides and isolates: they can make text read in another order than it is
+# (a name that shows a fake link). The other format characters (Cf) stay: the zero width
+# joiner and non-joiner that emoji sequences and Persian or Indic names need, LRM and RLM.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _printable(ch: str) -> str:
-    # str.isprintable is False for controls (Cc), format characters (Cf: bidi overrides, zero
-    # width joiners...), separators other than the space, surrogates and unassigned code points.
-    return ch if ch.isprintable() else " "
+    # str.isprintable is False for controls (Cc), format characters (Cf), separators other
+    # than the space (line and paragraph separators), surrogates and unassigned code points.
+    if ch.isprintable():
+        return ch
+    if unicodedata.category(ch) == "Cf" and ch not in _BIDI_CONTROLS:
+        return ch
+    return " "
 
 
 def header_safe(value: str, max_len: int = MAX_SUBJECT_CHARACTERS) -> str:
