@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from chalicelib.accounts.rules import (
     MAX_EMAIL_LENGTH,
@@ -72,7 +72,13 @@ class LoginIn(RequestModel):
 
 
 class VerifyEmailQuery(QueryModel):
-    """``GET /auth/verify-email`` query: the token from the emailed link."""
+    """``GET /auth/verify-email`` query: the token from the emailed link.
+
+    Other parameters are ignored, unlike on every other route: mail systems and link trackers
+    add their own (``utm_source``...) to links in emails, and the link must still work.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     # Any text: an unknown, malformed or forged token is the same ``invalid_token`` answer.
     token: Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_LENGTH)]

@@ -96,6 +96,13 @@ def test_unknown_and_forged_tokens_are_invalid_token(api: Any, token: str) -> No
     assert answer.json_body["error"] == "invalid_token"
 
 
+def test_a_link_with_tracking_parameters_added_still_verifies(api: Any) -> None:
+    api.register("tracked@example.com")
+    link = _verification_link("tracked@example.com")
+    tracked = f"{link}&utm_source=newsletter&utm_medium=email"
+    assert _follow(api, tracked).status_code == 200
+
+
 def test_missing_or_repeated_token_is_a_validation_error(api: Any) -> None:
     assert api.call("GET", "/auth/verify-email").status_code == 400
     assert api.call("GET", "/auth/verify-email?token=a&token=b").status_code == 400
