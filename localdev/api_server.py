@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import sys
 import threading
 from typing import Any
@@ -22,6 +23,13 @@ from localdev.invocation import chalice_config
 
 ACCESS_LOG = logging.getLogger("localdev.api")
 LISTEN_BACKLOG = 128
+# A verification link's token is a credential: the access log shows that one was sent, not it.
+_TOKEN_PARAMETER = re.compile(r"([?&]token=)[^&\s\"]+")
+
+
+def redact(text: str) -> str:
+    """``text`` with every ``token=`` query value replaced by ``<redacted>``."""
+    return _TOKEN_PARAMETER.sub(r"\1<redacted>", text)
 
 
 class _LoggedRequestHandler(ContractRequestHandler):
@@ -36,7 +44,7 @@ class _LoggedRequestHandler(ContractRequestHandler):
     disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
-        ACCESS_LOG.info(format, *args)
+        ACCESS_LOG.info(format, *(redact(a) if isinstance(a, str) else a for a in args))
 
 
 def _handle_error(request: Any, client_address: Any) -> None:

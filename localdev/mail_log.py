@@ -2,7 +2,7 @@
 
 A newcomer registers, and the runner prints the verification link to click:
 
-    [mail] to=ada@example.com subject="Verify your email address" link=http://127.0.0.1:8000/...
+    12:00:01 [mail] to=ada@example.com subject="Confirm your email address for Books API" link=http://...
 
 The watcher polls the endpoint's sent mail once a second: moto's SES backend directly (the moto
 server runs in the runner's process, so no ``/moto-api/data.json`` dump of every service's state),
@@ -21,7 +21,8 @@ from email.message import EmailMessage
 
 import requests
 
-LOG = logging.getLogger("localdev")
+# Printed by the runner as ``12:00:01 [mail] to=...``.
+LOG = logging.getLogger("localdev.mail")
 POLL_SECONDS = 1.0
 VERIFY_LINK = re.compile(r"https?://\S+/auth/verify-email\?token=[A-Za-z0-9_\-%]+")
 
@@ -56,11 +57,11 @@ def localstack_sent(endpoint: str) -> SentReader:
 
 
 def mail_line(raw: str) -> str:
-    """One ``[mail]`` line for a raw email: recipient, subject, and its verification link."""
+    """The ``[mail]`` line of a raw email: recipient, subject, and its verification link."""
     message = email.message_from_string(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     to = ", ".join(a.addr_spec for a in message["To"].addresses) if message["To"] else "?"
-    line = f'[mail] to={to} subject="{message["Subject"]}"'
+    line = f'to={to} subject="{message["Subject"]}"'
     text = message.get_body(preferencelist=("plain",))
     found = VERIFY_LINK.search(str(text.get_content())) if text is not None else None
     if found:
@@ -99,7 +100,7 @@ class MailWatcher:
             try:
                 self._emit(mail_line(raw))
             except Exception:  # a mail this parser cannot read must not stop the others
-                self._emit(f"[mail] id={message_id} (unreadable: {len(raw)} bytes)")
+                self._emit(f"id={message_id} (unreadable: {len(raw)} bytes)")
 
     def _safe_read(self) -> list[tuple[str, str]]:
         try:

@@ -341,7 +341,16 @@ def main() -> int:
     ]
     started = time.monotonic()
     stack.register(ADMIN_EMAIL, ADMIN_PASSWORD, "Sim Admin")
-    _, stack.admin_token = stack.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    try:
+        _, stack.admin_token = stack.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    except RuntimeError as exc:
+        # The account exists with another password (registered by hand before this run).
+        print(
+            f"simulate: cannot sign in as {ADMIN_EMAIL} ({exc}); set SIM_ADMIN_EMAIL and "
+            "SIM_ADMIN_PASSWORD to an admin account of this stack, or restart `make run`",
+            file=sys.stderr,
+        )
+        return 2
     print(f"simulate: {args.users} users x {args.rows} rows, {bad} bad each, against {api}")
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
         list(pool.map(lambda u: stack.register(u.email, PASSWORD, u.name), users))
