@@ -66,6 +66,10 @@ class UserOut(Open):
     email_verified: bool = Field(
         description="Whether the address was verified; reports are emailed only once it is."
     )
+    email_status: Literal["ok", "bounced", "complained"] = Field(
+        description="`bounced` or `complained` once SES reported a permanent bounce or a "
+        "complaint for the address: no email goes to it until it changes or an admin clears it."
+    )
 
 
 class VerifiedOut(Open):

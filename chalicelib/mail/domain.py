@@ -21,6 +21,8 @@ class MailKind(StrEnum):
     VERIFICATION = "verification"
     WELCOME = "welcome"
     SIGNIN_ALERT = "signin_alert"
+    # To the old address when the account's address changes (it cannot be turned off).
+    EMAIL_CHANGED = "email_changed"
 
 
 class Priority(StrEnum):
@@ -34,6 +36,7 @@ PRIORITY: Mapping[MailKind, Priority] = {
     MailKind.VERIFICATION: Priority.NOW,
     MailKind.WELCOME: Priority.NOW,
     MailKind.SIGNIN_ALERT: Priority.NOW,
+    MailKind.EMAIL_CHANGED: Priority.NOW,
 }
 
 # A message body larger than this is refused unread (SQS takes 256 KiB; the biggest real one,

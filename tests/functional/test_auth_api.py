@@ -16,7 +16,16 @@ def test_register_returns_the_public_profile(api):
     )
     assert response.status_code == 201
     body = response.json_body
-    assert set(body) == {"user_id", "email", "name", "role", "created_at", "email_verified"}
+    assert set(body) == {
+        "user_id",
+        "email",
+        "name",
+        "role",
+        "created_at",
+        "email_verified",
+        "email_status",
+    }
+    assert body["email_status"] == "ok"
     assert body["email"] == "alice@example.com"
     assert body["role"] == "user"
     assert body["email_verified"] is False  # a verification email is on its way

@@ -37,6 +37,7 @@ VALUES = {
     MailKind.VERIFICATION: ("name", "link", "expires_hours"),
     MailKind.WELCOME: ("name",),
     MailKind.SIGNIN_ALERT: ("name", "at", "ip", "user_agent"),
+    MailKind.EMAIL_CHANGED: ("name", "new_email", "at"),
 }
 # Every email, hostile values included, stays under this (the templates are about 2 KB).
 MAX_MESSAGE_BYTES = 40_000
@@ -142,6 +143,7 @@ def test_each_template_has_its_subject() -> None:
         "verification": "Confirm your email address for Books API",
         "welcome": "Welcome to Books API",
         "signin_alert": "New sign-in to your Books API account",
+        "email_changed": "The email address of your Books API account was changed",
         "report": "Your books import report: 1 added, 1 failed",
     }
 

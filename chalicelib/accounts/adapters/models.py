@@ -3,9 +3,21 @@ verification tokens (by hash) of the users' addresses."""
 
 from __future__ import annotations
 
-from pynamodb.attributes import TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.platform.adapters.dynamodb_models import BoundModel
+
+
+class EmailStatusIndex(GlobalSecondaryIndex["UserModel"]):  # type: ignore[no-untyped-call]
+    """Sparse: only users whose address bounced or complained (``GET /admin/suppressions``)."""
+
+    class Meta:
+        index_name = "email-status"
+        projection = AllProjection()
+
+    email_status = UnicodeAttribute(hash_key=True)
+    email_status_at = UnicodeAttribute(range_key=True)
 
 
 class UserModel(BoundModel):
@@ -27,6 +39,16 @@ class UserModel(BoundModel):
     email_verified_at = UnicodeAttribute(null=True)
     # Set once, by the first verification, in the same write: the welcome email is queued once.
     welcomed_at = UnicodeAttribute(null=True)
+    # Preferences: absent means on (``accounts.domain.Preferences``).
+    pref_reports = BooleanAttribute(null=True)
+    pref_weekly_summary = BooleanAttribute(null=True)
+    pref_signin_alerts = BooleanAttribute(null=True)
+    # Absent means ``ok``; ``bounced`` or ``complained`` (with when, and SES's detail) puts the
+    # user in the sparse ``email-status`` index. The reports' reader projects it too.
+    email_status = UnicodeAttribute(null=True)
+    email_status_at = UnicodeAttribute(null=True)
+    email_status_detail = UnicodeAttribute(null=True)
+    email_status_index = EmailStatusIndex()
 
 
 class EmailClaimModel(BoundModel):

@@ -10,7 +10,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.accounts.adapters.models import EmailClaimModel, UserModel, VerificationTokenModel
-from chalicelib.accounts.domain import User
+from chalicelib.accounts.domain import EMAIL_OK, Preferences, User
 from chalicelib.accounts.verification import InvalidToken, VerificationToken
 from chalicelib.config import Settings
 from chalicelib.platform.adapters.dynamodb_errors import (
@@ -30,6 +30,12 @@ def _to_user(item: UserModel) -> User:
         created_at=item.created_at,
         password_hash=item.password_hash,
         email_verified_at=item.email_verified_at,
+        preferences=Preferences(
+            reports=item.pref_reports is not False,
+            weekly_summary=item.pref_weekly_summary is not False,
+            signin_alerts=item.pref_signin_alerts is not False,
+        ),
+        email_status=item.email_status or EMAIL_OK,
     )
 
 

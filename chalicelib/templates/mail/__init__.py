@@ -33,11 +33,12 @@ if TYPE_CHECKING:
 
 DIRECTORY = Path(__file__).resolve().parent
 # The emails there are templates for.
-TEMPLATES = ("verification", "welcome", "signin_alert", "report")
+TEMPLATES = ("verification", "welcome", "signin_alert", "email_changed", "report")
 SUBJECTS: Mapping[str, str] = {
     "verification": "Confirm your email address for {{ sender_name }}",
     "welcome": "Welcome to {{ sender_name }}",
     "signin_alert": "New sign-in to your {{ sender_name }} account",
+    "email_changed": "The email address of your {{ sender_name }} account was changed",
     # Numbers only: nothing a user typed reaches the report's subject.
     "report": "Your books import report: {{ ok }} added, {{ failed }} failed",
 }
