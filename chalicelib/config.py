@@ -154,6 +154,13 @@ def queue_names(env: Mapping[str, str] | None = None) -> Queues:
     )
 
 
+def ses_event_topic(env: Mapping[str, str] | None = None) -> str:
+    """The SNS topic SES publishes the configuration set's events to (``<prefix>-ses-events``).
+    Read without validation, like ``queue_names``: ``app.py`` subscribes ``ses_events`` to it
+    at import time."""
+    return f"{resource_prefix(env)}-ses-events"
+
+
 @dataclass(frozen=True)
 class AwsClientSettings:
     """Timeouts and retries of every AWS call: boto3 clients and PynamoDB models alike.
@@ -196,6 +203,9 @@ class Settings:
     cache_ttl_seconds: int = 300
     jwt_ttl_seconds: int = 3600
     ses_sender: str = "reports@books.local"
+    # Every send names it (``ConfigurationSetName``): its event destination publishes bounces,
+    # complaints, deliveries and rejects to ``ses_event_topic()``. Default ``<prefix>-emails``.
+    ses_configuration_set: str = ""
     admin_emails: frozenset[str] = field(default_factory=frozenset)
     aws_client: AwsClientSettings = field(default_factory=AwsClientSettings)
     # Stamped on staged uploads and report objects; lifecycle rules expire them in AWS.
@@ -255,6 +265,8 @@ class Settings:
             jwt_secret_parameter=jwt_parameter,
             jwt_ttl_seconds=_int(env, "JWT_TTL_SECONDS", cls.jwt_ttl_seconds, minimum=60),
             ses_sender=env.get("SES_SENDER", cls.ses_sender),
+            ses_configuration_set=env.get("SES_CONFIGURATION_SET", "").strip()
+            or f"{prefix}-emails",
             admin_emails=admins,
             aws_client=_aws_client(env),
             bulk_chunk_rows=_int(env, "BULK_CHUNK_ROWS", cls.bulk_chunk_rows, minimum=1),
