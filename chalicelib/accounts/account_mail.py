@@ -40,6 +40,22 @@ def welcome_mail(user: User) -> MailRequest:
     )
 
 
+def email_changed_mail(user: User, new_email: str, change_id: str, at: dt.datetime) -> MailRequest:
+    """The notice to the old address that the account moved to ``new_email`` (key: the
+    change's token hash, so one notice per change)."""
+    return MailRequest(
+        key=f"email_changed:{user.user_id}:{change_id}",
+        kind=MailKind.EMAIL_CHANGED,
+        user_id=user.user_id,
+        to=user.email,
+        values={
+            "name": user.name,
+            "new_email": new_email,
+            "at": at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        },
+    )
+
+
 def mask_ip(ip: str | None) -> str:
     """Enough of an address to recognise one's own network, not to locate a person.
 

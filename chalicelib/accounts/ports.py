@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -32,6 +33,16 @@ class UserRepository(Protocol):
     ) -> tuple[User, bool]:
         """Spend the token and verify its address: ``(user, first verification ever)``;
         ``InvalidToken`` if it was used or expired meanwhile or the address changed."""
+
+    def update_preferences(self, user_id: str, changes: Mapping[str, bool]) -> User:
+        """Set some preferences; the user as stored now (``NotFound`` if none)."""
+
+    def rename(self, user_id: str, name: str) -> User:
+        """Set the display name; the user as stored now (``NotFound`` if none)."""
+
+    def change_email(self, user: User, new_email: str, token: VerificationToken) -> User:
+        """Move the account to ``new_email``, unverified, storing ``token`` for it;
+        ``Conflict`` if the address is taken or the account's address changed meanwhile."""
 
 
 class AccountLimits(Protocol):

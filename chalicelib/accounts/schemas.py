@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool
 
 from chalicelib.accounts.rules import (
     MAX_EMAIL_LENGTH,
@@ -82,3 +82,40 @@ class VerifyEmailQuery(QueryModel):
 
     # Any text: an unknown, malformed or forged token is the same ``invalid_token`` answer.
     token: Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_LENGTH)]
+
+
+class PreferencesPatch(RequestModel):
+    """``PATCH /users/me/preferences``: the preferences to change (at least one), ``true`` or
+    ``false`` (JSON booleans only: ``"false"`` or ``0`` is a 400)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"minProperties": 1})
+
+    reports: StrictBool | None = Field(default=None, description="The PDF report of imports.")
+    weekly_summary: StrictBool | None = Field(default=None, description="The Monday summary.")
+    signin_alerts: StrictBool | None = Field(default=None, description="An email per sign-in.")
+
+    def changes(self) -> dict[str, bool]:
+        """The preferences the request sets; ``ValidationFailed`` when it sets none."""
+        changes = {name: value for name, value in self.model_dump().items() if value is not None}
+        if not changes:
+            raise ValidationFailed(
+                "say which preferences to change",
+                details={"body": "at least one of reports, weekly_summary, signin_alerts"},
+            )
+        return changes
+
+
+class ProfilePatch(RequestModel):
+    """``PATCH /users/me``: a new name, a new email address, or both (at least one).
+
+    A new address must be verified again: reports wait until it is.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"minProperties": 1})
+
+    email: Email | None = None
+    name: Annotated[
+        str | None,
+        Field(min_length=1, max_length=MAX_NAME_LENGTH, examples=["Ursula"]),
+        BeforeValidator(_name),
+    ] = None

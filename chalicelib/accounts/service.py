@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.accounts.account_mail import signin_alert_mail, verification_mail, welcome_mail
+from chalicelib.accounts.account_mail import (
+    email_changed_mail,
+    signin_alert_mail,
+    verification_mail,
+    welcome_mail,
+)
 from chalicelib.accounts.domain import User, normalize_email, role_for, validate_registration
 from chalicelib.accounts.ports import AccountLimits, HeldReports, UserRepository
 from chalicelib.accounts.tokens import Principal, issue_token
@@ -242,9 +247,12 @@ def login(
 
 
 def _alert(deps: AccountDeps, user: User, client: Client) -> None:
-    """Queue a sign-in alert: to a verified address only, within ``SIGNIN_ALERT_LIMIT``."""
-    if not user.email_verified:
-        return  # the address may not be theirs: only verification mail goes to it
+    """Queue a sign-in alert: to a verified address that takes mail, when the user wants
+    alerts, within ``SIGNIN_ALERT_LIMIT``."""
+    if not user.deliverable:
+        return  # maybe not theirs (unverified), or it bounced or complained: no mail goes there
+    if not user.preferences.signin_alerts:
+        return
     if not deps.limits.signin_alert_allowed(user.user_id):
         logger.info("sign-in alert skipped: limit reached", extra={"user_id": user.user_id})
         return
@@ -252,3 +260,46 @@ def _alert(deps: AccountDeps, user: User, client: Client) -> None:
         deps.outbox,
         signin_alert_mail(user, new_ulid(), utc_now(), client.ip, client.user_agent),
     )
+
+
+def update_preferences(
+    deps: AccountDeps, user_id: str, changes: Mapping[str, bool]
+) -> dict[str, bool]:
+    """Set some of the user's email preferences; the whole set as it is now."""
+    return deps.users.update_preferences(user_id, changes).preferences.to_dict()
+
+
+def update_profile(
+    deps: AccountDeps, user_id: str, email: str | None, name: str | None, client: Client
+) -> User:
+    """Change the user's name and/or email address (validated by ``ProfilePatch``).
+
+    A new address is unverified until its link is followed: a verification email goes to it
+    (within ``RESEND_VERIFICATION_LIMIT``, so the route cannot mail strangers at will), and a
+    notice to the old address if mail reached it. Reports wait meanwhile. The same address
+    again changes nothing. ``Conflict`` when another account has the address.
+    """
+    if email is None and name is None:
+        raise ValidationFailed(
+            "say what to change", details={"body": "at least one of email, name"}
+        )
+    user = deps.users.get(user_id)
+    if user is None:
+        raise NotFound("user not found")
+    if name is not None and name != user.name:
+        user = deps.users.rename(user_id, name)
+    if email is None or email == user.email:
+        return user
+    deps.limits.resend_allowed(user_id)
+    now = deps.clock()
+    token, stored = new_token(user_id, email, now_iso(), now, deps.verification_ttl_seconds)
+    changed = deps.users.change_email(user, email, stored)
+    link = verification_link(client.base_url, token)
+    _queue(
+        deps.outbox,
+        verification_mail(changed, stored.token_hash, link, deps.verification_ttl_seconds),
+    )
+    if user.deliverable:  # never a notice to an address that was never shown to be theirs
+        _queue(deps.outbox, email_changed_mail(user, email, stored.token_hash, utc_now()))
+    logger.info("email address changed", extra={"user_id": user_id})
+    return changed

@@ -10,6 +10,9 @@ from chalicelib.accounts import service as accounts
 from chalicelib.api.http import caller, route, source_ip
 from chalicelib.api.schemas import (
     LoginIn,
+    PreferencesOut,
+    PreferencesPatch,
+    ProfilePatch,
     RegistrationIn,
     TokenOut,
     UserOut,
@@ -143,3 +146,57 @@ def me() -> dict[str, object]:
     if user is None:  # the account was removed after the token was issued
         raise NotFound("user not found")
     return user.to_dict()
+
+
+@route(
+    auth_bp,
+    "/users/me",
+    ["PATCH"],
+    body=ProfilePatch,
+    ok={200: UserOut},
+    errors=(404, 409, 429),
+)
+def update_me(body: ProfilePatch) -> dict[str, object]:
+    """Change the caller's name and/or email address.
+
+    A new address must be verified again (a link goes to it, a notice to the old one); reports
+    wait until it is. 409 when another account has it; 429 beyond the verification-email limit
+    (`RESEND_VERIFICATION_LIMIT`).
+    """
+    request = auth_bp.current_request
+    user = accounts.update_profile(
+        wiring.account_dependencies(),
+        caller(request).user_id,
+        body.email,
+        body.name,
+        _client(request),
+    )
+    return user.to_dict()
+
+
+@route(auth_bp, "/users/me/preferences", ["GET"], ok={200: PreferencesOut}, errors=(404,))
+def preferences() -> dict[str, bool]:
+    """Which emails the caller gets (all on until turned off)."""
+    user = wiring.user_repository().get(caller(auth_bp.current_request).user_id)
+    if user is None:
+        raise NotFound("user not found")
+    return user.preferences.to_dict()
+
+
+@route(
+    auth_bp,
+    "/users/me/preferences",
+    ["PATCH"],
+    body=PreferencesPatch,
+    ok={200: PreferencesOut},
+    errors=(404,),
+)
+def update_preferences(body: PreferencesPatch) -> dict[str, bool]:
+    """Turn emails on or off: `reports`, `weekly_summary`, `signin_alerts` (JSON booleans).
+
+    With reports off, the next report run consumes the status record without sending (the
+    report history says why).
+    """
+    return accounts.update_preferences(
+        wiring.account_dependencies(), caller(auth_bp.current_request).user_id, body.changes()
+    )

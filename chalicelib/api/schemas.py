@@ -13,7 +13,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.accounts.schemas import LoginIn, RegistrationIn, VerifyEmailQuery
+from chalicelib.accounts.schemas import (
+    LoginIn,
+    PreferencesPatch,
+    ProfilePatch,
+    RegistrationIn,
+    VerifyEmailQuery,
+)
 from chalicelib.admin.schemas import ScheduleRunQuery
 from chalicelib.books.schemas import BookInput, BookPatch, BooksQuery
 from chalicelib.bulk_import.schemas import JobErrorsQuery, JobsQuery
@@ -70,6 +76,14 @@ class UserOut(Open):
         description="`bounced` or `complained` once SES reported a permanent bounce or a "
         "complaint for the address: no email goes to it until it changes or an admin clears it."
     )
+
+
+class PreferencesOut(Open):
+    """``GET`` and ``PATCH /users/me/preferences``: which emails the user gets."""
+
+    reports: bool
+    weekly_summary: bool
+    signin_alerts: bool
 
 
 class VerifiedOut(Open):
@@ -266,6 +280,8 @@ __all__ = [
     "JobErrorsQuery",
     "JobsQuery",
     "LoginIn",
+    "PreferencesPatch",
+    "ProfilePatch",
     "RegistrationIn",
     "ScheduleRunQuery",
     "VerifyEmailQuery",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -55,6 +55,24 @@ class FakeUserRepository(UserRepository):
         first = user.user_id not in self.welcomed
         self.welcomed.add(user.user_id)
         return user, first
+
+
+    def update_preferences(self, user_id: str, changes: Mapping[str, bool]) -> User:
+        user = self.users[user_id]
+        self.users[user_id] = replace(user, preferences=replace(user.preferences, **changes))
+        return self.users[user_id]
+
+    def rename(self, user_id: str, name: str) -> User:
+        self.users[user_id] = replace(self.users[user_id], name=name)
+        return self.users[user_id]
+
+    def change_email(self, user: User, new_email: str, token: VerificationToken) -> User:
+        if self.find_by_email(new_email) is not None:
+            raise Conflict("an account with this email already exists")
+        changed = replace(user, email=new_email, email_verified_at=None, email_status="ok")
+        self.users[user.user_id] = changed
+        self.add_verification_token(token)
+        return changed
 
 
 class FakeOutbox(Outbox):

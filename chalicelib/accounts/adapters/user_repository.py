@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -18,7 +19,7 @@ from chalicelib.platform.adapters.dynamodb_errors import (
     dynamo_unavailable_as_domain_error,
 )
 from chalicelib.platform.adapters.dynamodb_models import bind_models, transaction_connection
-from chalicelib.platform.errors import Conflict
+from chalicelib.platform.errors import Conflict, NotFound
 
 
 def _to_user(item: UserModel) -> User:
@@ -192,3 +193,80 @@ class DynamoUserRepository:
                     raise Conflict("the account's address is not the one to verify") from exc
                 return False
         return True
+
+    def update_preferences(self, user_id: str, changes: Mapping[str, bool]) -> User:
+        """Set the given preferences (``reports``, ``weekly_summary``, ``signin_alerts``) and
+        return the user as stored now; ``NotFound`` if there is no such user."""
+        attributes = {
+            "reports": UserModel.pref_reports,
+            "weekly_summary": UserModel.pref_weekly_summary,
+            "signin_alerts": UserModel.pref_signin_alerts,
+        }
+        unknown = set(changes) - set(attributes)
+        if unknown:
+            raise ValueError(f"unknown preferences: {sorted(unknown)}")
+        profile = UserModel(pk=f"USER#{user_id}")
+        with dynamo_unavailable_as_domain_error("update preferences"):
+            try:
+                profile.update(
+                    actions=[attributes[name].set(value) for name, value in changes.items()],
+                    condition=UserModel.pk.exists(),
+                )
+            except UpdateError as exc:
+                if exc.cause_response_code == "ConditionalCheckFailedException":
+                    raise NotFound("user not found") from exc
+                raise
+        return _to_user(profile)
+
+    def rename(self, user_id: str, name: str) -> User:
+        """Set the user's display name; ``NotFound`` if there is no such user."""
+        profile = UserModel(pk=f"USER#{user_id}")
+        with dynamo_unavailable_as_domain_error("rename user"):
+            try:
+                profile.update(actions=[UserModel.name.set(name)], condition=UserModel.pk.exists())
+            except UpdateError as exc:
+                if exc.cause_response_code == "ConditionalCheckFailedException":
+                    raise NotFound("user not found") from exc
+                raise
+        return _to_user(profile)
+
+    def change_email(self, user: User, new_email: str, token: VerificationToken) -> User:
+        """Move the account to ``new_email``, unverified, in one transaction; the user as now.
+
+        The old address's claim goes, the new one is claimed (``Conflict`` if another account
+        has it), the profile loses its verification and any bounce or complaint mark (they were
+        about the old address), and ``token`` (for the new address) is stored. The write is
+        conditional on the profile still having ``user.email``: ``Conflict`` if it changed
+        meanwhile (two changes racing), and nothing is written.
+        """
+        old_claim = EmailClaimModel(pk=f"EMAIL#{user.email}", user_id=user.user_id)
+        new_claim = EmailClaimModel(pk=f"EMAIL#{new_email}", user_id=user.user_id)
+        profile = UserModel(pk=f"USER#{user.user_id}")
+        with dynamo_unavailable_as_domain_error("change the email address"):
+            try:
+                with self._transaction() as tx:
+                    tx.delete(old_claim, condition=EmailClaimModel.user_id == user.user_id)
+                    tx.save(new_claim, condition=EmailClaimModel.pk.does_not_exist())
+                    tx.update(
+                        profile,
+                        actions=[
+                            UserModel.email.set(new_email),
+                            UserModel.email_verified_at.remove(),
+                            UserModel.email_status.remove(),
+                            UserModel.email_status_at.remove(),
+                            UserModel.email_status_detail.remove(),
+                        ],
+                        condition=UserModel.email == user.email,
+                    )
+                    tx.save(_token_item(token))
+            except TransactWriteError as exc:
+                reasons = cancelled_by_condition(exc)
+                if len(reasons) > 1 and reasons[1]:
+                    raise Conflict("an account with this email already exists") from exc
+                if any(reasons):
+                    raise Conflict("the account's address changed meanwhile; try again") from exc
+                raise
+        stored = self.get(user.user_id)
+        if stored is None:
+            raise NotFound("user not found")
+        return stored
