@@ -257,3 +257,35 @@ def test_verification_succeeds_when_the_waiting_report_cannot_be_released():
     auth.verify_email(deps, _link_token(deps.outbox.queued[0]))
     assert deps.users.get(user.user_id).email_verified
     assert [m.kind for m in deps.outbox.queued] == ["verification", "welcome"]
+
+
+def test_a_new_address_gets_a_link_and_a_verified_old_one_a_notice():
+    deps = _accounts()
+    user = _register(deps)
+    auth.verify_email(deps, _link_token(deps.outbox.queued[0]))
+    moved = auth.update_profile(deps, user.user_id, "b@example.com", None, CLIENT)
+    assert (moved.email, moved.email_verified) == ("b@example.com", False)
+    kinds = [(m.kind, m.to) for m in deps.outbox.queued[-2:]]
+    assert kinds == [("verification", "b@example.com"), ("email_changed", "a@example.com")]
+    assert deps.limits.resends == 1
+    # The old address's link no longer verifies anything; the new one does.
+    auth.verify_email(deps, _link_token(deps.outbox.queued[-2]))
+    assert deps.users.get(user.user_id).email_verified
+
+
+def test_an_unverified_old_address_gets_no_notice_and_a_name_alone_sends_nothing():
+    deps = _accounts()
+    user = _register(deps)
+    auth.update_profile(deps, user.user_id, None, "Renamed", CLIENT)
+    auth.update_profile(deps, user.user_id, "a@example.com", None, CLIENT)  # the same address
+    assert [m.kind for m in deps.outbox.queued] == ["verification"]
+    auth.update_profile(deps, user.user_id, "c@example.com", None, CLIENT)
+    assert [m.kind for m in deps.outbox.queued] == ["verification", "verification"]
+    assert deps.users.get(user.user_id).name == "Renamed"
+
+
+def test_an_empty_profile_patch_is_refused():
+    deps = _accounts()
+    user = _register(deps)
+    with pytest.raises(ValidationFailed):
+        auth.update_profile(deps, user.user_id, None, None, CLIENT)
