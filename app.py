@@ -24,7 +24,7 @@ from chalicelib.api.bulk_import import bulk_import_bp
 from chalicelib.api.health import health_bp
 from chalicelib.api.reference import reference_bp
 from chalicelib.api.reports import reports_bp
-from chalicelib.config import queue_names
+from chalicelib.config import queue_names, ses_event_topic
 from chalicelib.schedules import run_schedule
 from chalicelib.workers import WORKERS
 
@@ -89,3 +89,17 @@ def mail_worker(event: Any) -> dict[str, Any]:
 def mail_bulk_worker(event: Any) -> dict[str, Any]:
     """Send each queued bulk email once, as ``mail_worker`` does."""
     return WORKERS["mail_worker"](event.to_dict(), event.context)
+
+
+# SES publishes the configuration set's events (bounces, complaints, deliveries, rejects) to
+# this topic (infra/resources.py); a permanent bounce or a complaint stops all mail to the address.
+@app.on_sns_message(topic=ses_event_topic(), name="ses_events")
+def ses_events(event: Any) -> dict[str, int]:
+    """Record one SES event; mark an address that bounced for good or complained."""
+    import time
+
+    from chalicelib import wiring
+    from chalicelib.deliverability.service import record_notification
+
+    counts = record_notification(wiring.ses_event_log(), event.message, time.time())
+    return {str(outcome): count for outcome, count in counts.items()}

@@ -360,6 +360,31 @@ def mail_dead_letters(dead_letters: SqsQueue) -> DeadLetterQueue:
     return ReleasingDeadLetters(dead_letters, mail_send_log())
 
 
+# --- deliverability --------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def email_status() -> DynamoEmailStatus:
+    """SES events, the marks they put on addresses (bounced, complained) and their listing."""
+    from chalicelib.accounts.adapters.email_status import DynamoEmailStatus
+
+    return DynamoEmailStatus(get_settings())
+
+
+def ses_event_log() -> DynamoEmailStatus:
+    """Where ``ses_events`` records SES's events (``EventLog``)."""
+    return email_status()
+
+
+def suppressions() -> DynamoEmailStatus:
+    """Marked addresses for ``GET``/``DELETE /admin/suppressions`` (``SuppressionList``)."""
+    return email_status()
+
+
+if TYPE_CHECKING:
+    from chalicelib.accounts.adapters.email_status import DynamoEmailStatus
+
+
 # --- rate limits -----------------------------------------------------------------------------
 
 
@@ -387,6 +412,7 @@ def reset_dependencies() -> None:
         send_pacing,
         rate_limiter,
         mail_send_log,
+        email_status,
     ):
         accessor.cache_clear()
     _queues.clear()
