@@ -16,6 +16,7 @@ from chalicelib.accounts.adapters.secrets import jwt_secret
 from chalicelib.accounts.adapters.user_repository import DynamoUserRepository
 from chalicelib.accounts.liveness import AccountLiveness
 from chalicelib.accounts.service import AccountDeps
+from chalicelib.accounts.unsubscribe import UnsubscribeTokens
 from chalicelib.books.adapters.book_cache import RedisBookCache
 from chalicelib.books.adapters.book_repository import DynamoBookRepository
 from chalicelib.bulk_import.adapters.bulk_writer import DynamoBulkWriter
@@ -201,7 +202,12 @@ def report_dependencies() -> ReportDeps:
         deliveries=deliveries(),
         reports=report_repository(),
         archive=report_archive(),
-        mailer=SesMailer(get_ses, s.ses_sender, sender_name=s.mail_sender_name),
+        mailer=SesMailer(
+            get_ses,
+            s.ses_sender,
+            sender_name=s.mail_sender_name,
+            unsubscribe_link=report_unsubscribe_link,
+        ),
         jobs=DynamoJobReader(s, get_dynamodb, job_repository()),
         renderer=PdfRenderer(),
         pacing=send_pacing(),
@@ -221,6 +227,29 @@ def report_policy() -> ReportPolicy:
         report_prefix=s.report_prefix,
         unverified_max_age_seconds=s.unverified_report_max_age_seconds,
     )
+
+
+# --- unsubscribe -----------------------------------------------------------------------------
+
+# Where links from a worker point when PUBLIC_BASE_URL is not set (the local API of make run);
+# in AWS, PUBLIC_BASE_URL must be set for every function that sends mail.
+LOCAL_API_URL = "http://127.0.0.1:8000"
+
+
+def unsubscribe_secret() -> bytes:
+    """A key for signing unsubscribe links, derived from the JWT secret (separate purpose)."""
+    return hashlib.sha256(b"books-api/unsubscribe\x00" + signing_secret().encode()).digest()
+
+
+def unsubscribe_tokens() -> UnsubscribeTokens:
+    """Signs and reads one-click unsubscribe tokens (cheap: the key is derived per call)."""
+    return UnsubscribeTokens(unsubscribe_secret())
+
+
+def report_unsubscribe_link(user_id: str) -> str:
+    """The one-click unsubscribe URL of ``user_id``'s reports, under ``PUBLIC_BASE_URL``."""
+    base = get_settings().public_base_url or LOCAL_API_URL
+    return unsubscribe_tokens().link(base, user_id, "reports")
 
 
 # --- held reports ----------------------------------------------------------------------------
@@ -320,8 +349,9 @@ def mail_send_log() -> DynamoSendLog:
 
 
 def mail_dependencies() -> MailDeps:
-    """Everything ``mail_worker`` talks to: the send log, the templates, SES and the SES
-    pacing shared with the report workers (``REPORT_SEND_RATE`` overrides the quota's rate)."""
+    """Everything ``mail_worker`` talks to: the send log, the templates, SES (with the
+    configuration set), the SES pacing shared with the report workers (``REPORT_SEND_RATE``
+    overrides the quota's rate) and the recipients' status (bounced, complained)."""
     from chalicelib.mail.adapters.ses_mail import MimeComposer, SesTransport
     from chalicelib.mail.service import MailDeps
 
@@ -329,8 +359,9 @@ def mail_dependencies() -> MailDeps:
     return MailDeps(
         sends=mail_send_log(),
         composer=MimeComposer(s.ses_sender, s.mail_sender_name),
-        transport=SesTransport(get_ses, s.ses_sender),
+        transport=SesTransport(get_ses, s.ses_sender, s.ses_configuration_set),
         pacer=send_pacing().pacer(s.report_send_rate),
+        recipients=email_status(),
     )
 
 

@@ -8,6 +8,7 @@ small JSON object, ``{"key", "kind", "user_id", "to", "values"}`` (``body()`` / 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -123,6 +124,23 @@ class MailRequest:
         return cls(key=key, kind=MailKind(kind), user_id=user_id, to=to, values=values)
 
 
+# SES message tags: names and values of ASCII letters, digits, "_" and "-", at most 256 each.
+_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+MAX_TAG_CHARACTERS = 256
+
+
+def ses_tag_value(text: str) -> str:
+    """``text`` as an SES message tag value: other characters become ``_``, cut to 256
+    (SES refuses the whole send for one bad tag); ``none`` for an empty text."""
+    return _TAG_UNSAFE.sub("_", text)[:MAX_TAG_CHARACTERS] or "none"
+
+
+def ses_tags(request: MailRequest) -> dict[str, str]:
+    """The tags an outbox email is sent with (SES events carry them back): ``kind`` and
+    ``user_id``."""
+    return {"kind": ses_tag_value(str(request.kind)), "user_id": ses_tag_value(request.user_id)}
+
+
 def retry_delay_seconds(base_seconds: float, receives: int) -> int:
     """How long a failed email waits before its next attempt: ``base * 2**(receives - 1)``
     seconds after its ``receives``-th receive, rounded down to whole seconds (SQS counts in
@@ -135,13 +153,17 @@ class ClaimState(StrEnum):
     """What a worker found when it tried to claim a key's send.
 
     ``CLAIMED``: the key is this worker's to send. ``SENT``: an earlier receive sent it (a
-    redelivery: nothing to do). ``HELD``: another worker's claim is live (it may be sending now:
-    retry later). ``IN_DOUBT``: a claim whose lease ran out without a sent record: its worker
-    died between SES and the record, so SES may have sent it; only an operator may release it.
+    redelivery: nothing to do). ``SUPPRESSED``: an earlier receive found the address bounced
+    or complained and recorded that instead of sending (a redelivery: nothing to do).
+    ``HELD``: another worker's claim is live (it may be sending now: retry later).
+    ``IN_DOUBT``: a claim whose lease ran out without a sent record: its worker died
+    between SES and the record, so SES may have sent it; only an operator may release it.
     """
 
     CLAIMED = "claimed"
     SENT = "sent"
+    # Not sent, for good: the address bounced or complained when the email's turn came.
+    SUPPRESSED = "suppressed"
     HELD = "held"
     IN_DOUBT = "in_doubt"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from chalicelib.mail.domain import Claim, MailRequest
@@ -31,6 +32,10 @@ class SendLog(Protocol):
         """Mark the claimed key ``sent`` with SES's message id; False if the claim was no
         longer this worker's (an operator released it meanwhile)."""
 
+    def record_suppressed(self, claim: Claim, status: str) -> bool:
+        """Mark the claimed key ``suppressed`` (not sent: the address is ``status``), so a
+        redelivery is done at once; False if the claim was no longer this worker's."""
+
     def clear_in_doubt(self, key: str, now: float) -> bool:
         """Remove an expired ``sending`` claim (an operator decided to send again); False when
         there is none (no claim, a live one, or a sent one: those stay)."""
@@ -46,8 +51,17 @@ class MailComposer(Protocol):
 class MailTransport(Protocol):
     """The email provider (SES)."""
 
-    def send(self, raw: bytes) -> str:
-        """Send a raw message; SES's message id. ``DependencyUnavailable`` if it refused."""
+    def send(self, raw: bytes, tags: Mapping[str, str]) -> str:
+        """Send a raw message with the configuration set and message ``tags``; SES's message
+        id. ``DependencyUnavailable`` if it refused."""
+
+
+class RecipientStatus(Protocol):
+    """Whether mail reaches an address (SES's bounces and complaints, ``ses_events``)."""
+
+    def status(self, user_id: str, address: str) -> str:
+        """``ok``, ``bounced`` or ``complained`` for ``address`` as the user's current address
+        (``ok`` for an address the user no longer has); ``DependencyUnavailable``."""
 
 
 class SendPacer(Protocol):

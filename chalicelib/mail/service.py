@@ -12,6 +12,12 @@ send it, record it ``sent``. What each claim outcome means:
   ``MailNotSent`` on every receive until it reaches the dead-letter queue, where an operator's
   retry (``POST /admin/dlq/{id}/retry``) clears the claim first (``dead_letters.py``).
 
+Once claimed, the recipient's status is read (``RecipientStatus``): to an address that bounced
+or complained (SES's events, ``ses_events``) no email of any kind goes. The key is recorded
+``suppressed`` instead (a redelivery is done without reading the status again) and the message
+succeeds: nothing would change on a later receive but the mark, which an admin clears for the
+mail that comes next, not for this one.
+
 SES refusing, or no send slot in time (pacing), releases the claim and raises ``MailNotSent``:
 a later receive claims and sends it.
 """
@@ -21,8 +27,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from chalicelib.mail.domain import Claim, ClaimState, MailRequest
-from chalicelib.mail.ports import MailComposer, MailTransport, SendLog, SendPacer
+from chalicelib.accounts.domain import EMAIL_OK
+from chalicelib.mail.domain import Claim, ClaimState, MailRequest, ses_tags
+from chalicelib.mail.ports import (
+    MailComposer,
+    MailTransport,
+    RecipientStatus,
+    SendLog,
+    SendPacer,
+)
 from chalicelib.observability import logger, mask_email
 from chalicelib.platform.queues import PoisonMessage
 from chalicelib.templates.mail import MailValuesError
@@ -37,6 +50,7 @@ class Delivered(StrEnum):
 
     SENT = "sent"
     ALREADY_SENT = "already_sent"
+    SUPPRESSED = "suppressed"
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,7 @@ class MailDeps:
     composer: MailComposer
     transport: MailTransport
     pacer: SendPacer
+    recipients: RecipientStatus
 
 
 @dataclass(frozen=True)
@@ -71,9 +86,33 @@ def _claimed(deps: MailDeps, request: MailRequest, policy: MailPolicy, now: floa
     return claim
 
 
+def _suppressed(deps: MailDeps, request: MailRequest, claim: Claim) -> bool:
+    """Whether the recipient's address bounced or complained: then the key is recorded
+    ``suppressed`` and nothing is sent. A status that cannot be read releases the claim."""
+    try:
+        status = deps.recipients.status(request.user_id, request.to)
+    except Exception:
+        deps.sends.release(claim)
+        raise
+    if status == EMAIL_OK:
+        return False
+    deps.sends.record_suppressed(claim, status)
+    logger.warning(
+        "email not sent: the address is suppressed",
+        extra={
+            "key": request.key,
+            "kind": str(request.kind),
+            "to": mask_email(request.to),
+            "email_status": status,
+        },
+    )
+    return True
+
+
 def deliver(deps: MailDeps, policy: MailPolicy, request: MailRequest, now: float) -> Delivered:
     """Send ``request`` unless its key was sent already (``now``: epoch seconds).
 
+    ``Delivered.SUPPRESSED`` (nothing sent) when the address bounced or complained.
     ``PoisonMessage`` when its template lacks a value; ``MailNotSent`` (held, in doubt, SES
     refused, no send slot); ``DependencyUnavailable`` when the send log cannot answer.
     """
@@ -85,10 +124,15 @@ def deliver(deps: MailDeps, policy: MailPolicy, request: MailRequest, now: float
     if claim.state is ClaimState.SENT:
         logger.info("email already sent; redelivery ignored", extra={"key": request.key})
         return Delivered.ALREADY_SENT
+    if claim.state is ClaimState.SUPPRESSED:
+        logger.info("email already suppressed; redelivery ignored", extra={"key": request.key})
+        return Delivered.SUPPRESSED
+    if _suppressed(deps, request, claim):
+        return Delivered.SUPPRESSED
     try:
         if not deps.pacer.acquire(give_up_in=policy.pace_wait_seconds):
             raise MailNotSent(f"{request.key}: no SES send slot within the wait")
-        message_id = deps.transport.send(raw)
+        message_id = deps.transport.send(raw, ses_tags(request))
     except Exception as exc:
         deps.sends.release(claim)
         if isinstance(exc, MailNotSent):

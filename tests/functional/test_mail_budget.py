@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib import wiring
+from chalicelib.accounts.adapters.models import UserModel
 from chalicelib.clients import get_sqs
 from chalicelib.config import get_settings
 from chalicelib.mail.domain import MailKind, MailRequest
@@ -28,6 +29,7 @@ from tests.functional.reports_support import sent_messages
 Call = tuple[str, str]
 
 CLAIM: Call = ("dynamodb", "PutItem")
+STATUS: Call = ("dynamodb", "GetItem")  # the recipient's email_status (bounced, complained)
 SEND: Call = ("ses", "SendRawEmail")
 SENT_RECORD: Call = ("dynamodb", "UpdateItem")
 RELEASE: Call = ("dynamodb", "DeleteItem")
@@ -94,7 +96,7 @@ def _run(recorder: Recorder, event: dict[str, Any]) -> tuple[list[Call], dict[st
     return list(recorder.calls), answer
 
 
-def test_an_email_costs_three_aws_calls(recorder: Recorder) -> None:
+def test_an_email_costs_four_aws_calls(recorder: Recorder) -> None:
     # Given one email queued and received
     wiring.outbox().put(_welcome(1))
     event = _event(1)
@@ -102,20 +104,21 @@ def test_an_email_costs_three_aws_calls(recorder: Recorder) -> None:
     # When the worker handles it
     calls, answer = _run(recorder, event)
 
-    # Then: the claim, the send, the sent record; nothing else (the mapping deletes it)
-    assert calls == [CLAIM, SEND, SENT_RECORD]
+    # Then: the claim, the recipient's status, the send, the sent record; nothing else (the
+    # mapping deletes it)
+    assert calls == [CLAIM, STATUS, SEND, SENT_RECORD]
     assert answer == {"batchItemFailures": []}
     assert len(sent_messages()) == 1
 
 
-def test_ten_emails_cost_three_calls_each(recorder: Recorder) -> None:
+def test_ten_emails_cost_four_calls_each(recorder: Recorder) -> None:
     for n in range(10):
         wiring.outbox().put(_welcome(n))
     event = _event(10)
 
     calls, answer = _run(recorder, event)
 
-    assert calls == [CLAIM, SEND, SENT_RECORD] * 10
+    assert calls == [CLAIM, STATUS, SEND, SENT_RECORD] * 10
     assert answer == {"batchItemFailures": []}
 
 
@@ -145,6 +148,38 @@ def test_an_email_ses_refused_costs_the_claim_its_release_and_the_backoff(
     calls, answer = _run(recorder, event)
 
     # The queue's URL was looked up once, by the outbox, and kept for the process.
-    assert calls == [CLAIM, SEND, RELEASE, BACK_OFF]
+    assert calls == [CLAIM, STATUS, SEND, RELEASE, BACK_OFF]
     assert answer == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert sent_messages() == []
+
+
+def test_an_email_to_a_bounced_address_costs_the_claim_the_status_and_its_record(
+    recorder: Recorder,
+) -> None:
+    # Given a user whose address bounced, and an email to it queued twice
+    request = _welcome(1)
+    wiring.user_repository()  # binds the users table's models
+    UserModel(
+        pk=f"USER#{request.user_id}",
+        user_id=request.user_id,
+        email=request.to,
+        name="Budget",
+        role="user",
+        password_hash="x",
+        created_at="2025-01-01T00:00:00+00:00",
+        email_status="bounced",
+        email_status_at="2025-01-02T00:00:00+00:00",
+    ).save()
+    wiring.outbox().put(request)
+    wiring.outbox().put(request)
+    event = _event(2)
+
+    # When both copies are handled
+    first, answer = _run(recorder, {"Records": event["Records"][:1]})
+    second, _ = _run(recorder, {"Records": event["Records"][1:]})
+
+    # Then nothing is sent: the claim, the status, the suppressed record; the copy: its claim
+    assert first == [CLAIM, STATUS, SENT_RECORD]
+    assert second == [CLAIM]
+    assert answer == {"batchItemFailures": []}
     assert sent_messages() == []

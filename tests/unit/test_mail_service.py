@@ -4,6 +4,7 @@ message body, the backoff numbers, and the dead-letter retry that clears an in-d
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pytest
@@ -15,6 +16,7 @@ from chalicelib.mail.domain import (
     MailKind,
     MailRequest,
     retry_delay_seconds,
+    ses_tag_value,
 )
 from chalicelib.mail.service import Delivered, MailDeps, MailNotSent, MailPolicy, deliver
 from chalicelib.platform.errors import DependencyUnavailable
@@ -42,6 +44,8 @@ class FakeSendLog:
         state, _, lease = found
         if state == "sent":
             return Claim(request.key, ClaimState.SENT)
+        if state == "suppressed":
+            return Claim(request.key, ClaimState.SUPPRESSED)
         return Claim(request.key, ClaimState.HELD if lease > now else ClaimState.IN_DOUBT)
 
     def release(self, claim: Claim) -> None:
@@ -52,6 +56,12 @@ class FakeSendLog:
         if self.items.get(claim.key, ("", "", 0))[1] != claim.token:
             return False
         self.items[claim.key] = ("sent", claim.token, 0)
+        return True
+
+    def record_suppressed(self, claim: Claim, status: str) -> bool:
+        if self.items.get(claim.key, ("", "", 0))[1] != claim.token:
+            return False
+        self.items[claim.key] = ("suppressed", claim.token, 0)
         return True
 
     def clear_in_doubt(self, key: str, now: float) -> bool:
@@ -77,7 +87,10 @@ class FakeTransport:
     failures: int = 0
     sent: list[bytes] = field(default_factory=list)
 
-    def send(self, raw: bytes) -> str:
+    tags: list[dict[str, str]] = field(default_factory=list)
+
+    def send(self, raw: bytes, tags: Mapping[str, str]) -> str:
+        self.tags.append(dict(tags))
         if self.failures:
             self.failures -= 1
             raise DependencyUnavailable("SES refused the email (Throttling)")
@@ -93,8 +106,21 @@ class FakePacer:
         return self.granted
 
 
+@dataclass
+class FakeRecipients:
+    """``RecipientStatus``: ``{(user_id, address): status}``, ``ok`` when absent."""
+
+    statuses: dict[tuple[str, str], str] = field(default_factory=dict)
+    reads: int = 0
+
+    def status(self, user_id: str, address: str) -> str:
+        self.reads += 1
+        return self.statuses.get((user_id, address), "ok")
+
+
 def _deps(**overrides: object) -> MailDeps:
     defaults: dict[str, object] = {
+        "recipients": FakeRecipients(),
         "sends": FakeSendLog(),
         "composer": FakeComposer(),
         "transport": FakeTransport(),
@@ -114,6 +140,61 @@ def test_an_email_is_claimed_sent_and_recorded() -> None:
 
     assert deps.transport.sent == [b"mail welcome:u1"]  # type: ignore[attr-defined]
     assert deps.sends.items["welcome:u1"][0] == "sent"  # type: ignore[attr-defined]
+
+
+def test_an_email_carries_its_kind_and_user_as_ses_tags() -> None:
+    deps = _deps()
+
+    deliver(deps, POLICY, _request(), NOW)
+
+    assert deps.transport.tags == [{"kind": "welcome", "user_id": "u1"}]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "tag"),
+    [
+        ("signin_alert", "signin_alert"),
+        ("a:b@c.d", "a_b_c_d"),
+        ("", "none"),
+        ("é" * 300, "_" * 256),
+    ],
+)
+def test_ses_tag_values_hold_only_what_ses_accepts(text: str, tag: str) -> None:
+    assert ses_tag_value(text) == tag
+
+
+@pytest.mark.parametrize("status", ["bounced", "complained"])
+def test_no_email_goes_to_a_bounced_or_complained_address(status: str) -> None:
+    recipients = FakeRecipients({("u1", "ada@example.com"): status})
+    deps = _deps(recipients=recipients)
+
+    assert deliver(deps, POLICY, _request(), NOW) is Delivered.SUPPRESSED
+
+    assert deps.transport.sent == []  # type: ignore[attr-defined]
+    assert deps.sends.items["welcome:u1"][0] == "suppressed"  # type: ignore[attr-defined]
+
+
+def test_a_redelivery_of_a_suppressed_email_does_not_read_the_status_again() -> None:
+    recipients = FakeRecipients({("u1", "ada@example.com"): "bounced"})
+    deps = _deps(recipients=recipients)
+    deliver(deps, POLICY, _request(), NOW)
+    recipients.statuses.clear()  # an admin cleared the mark since: this email stays unsent
+
+    assert deliver(deps, POLICY, _request(), NOW + 1) is Delivered.SUPPRESSED
+    assert recipients.reads == 1
+    assert deps.transport.sent == []  # type: ignore[attr-defined]
+
+
+def test_a_status_that_cannot_be_read_releases_the_claim_for_a_later_receive() -> None:
+    class Down:
+        def status(self, user_id: str, address: str) -> str:
+            raise DependencyUnavailable("DynamoDB is down")
+
+    deps = _deps(recipients=Down())
+
+    with pytest.raises(DependencyUnavailable):
+        deliver(deps, POLICY, _request(), NOW)
+    assert "welcome:u1" not in deps.sends.items  # type: ignore[attr-defined]
 
 
 def test_a_redelivery_of_a_sent_email_sends_nothing() -> None:

@@ -11,9 +11,11 @@ class MailSendModel(BoundModel):
     """``key``: an email's idempotency key, claimed before SES is called, then marked sent.
 
     ``state`` is ``sending`` (with ``claim``, the claiming worker's token, and ``lease_until``,
-    epoch seconds) or ``sent`` (with ``ses_message_id`` and ``sent_at``). ``expires_at`` lets
-    DynamoDB drop an item after ``SEND_RETENTION_SECONDS``: long after SQS (4 days) and its
-    dead-letter queue (14 days) have let go of every message that could carry the key.
+    epoch seconds), ``sent`` (with ``ses_message_id`` and ``sent_at``) or ``suppressed`` (not
+    sent: the address bounced or complained; ``ses_message_id`` is ``suppressed:<status>``).
+    ``expires_at`` lets DynamoDB drop an item after ``SEND_RETENTION_SECONDS``: long after SQS
+    (4 days) and its dead-letter queue (14 days) have let go of every message that could carry
+    the key.
     """
 
     table_key = "mail_sends"

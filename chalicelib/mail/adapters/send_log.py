@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 SENDING = "sending"
 SENT = "sent"
+SUPPRESSED = "suppressed"
 # Kept well past the dead-letter queues' 14 days: no message carrying the key outlives it.
 SEND_RETENTION_SECONDS = 30 * 24 * 3600
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -93,6 +94,8 @@ class DynamoSendLog:
         state = item.get(M.state.attr_name, {}).get("S", "")
         if state == SENT:
             return Claim(key, ClaimState.SENT)
+        if state == SUPPRESSED:
+            return Claim(key, ClaimState.SUPPRESSED)
         if not item:  # released between the refusal and the read: the next receive claims it
             return Claim(key, ClaimState.HELD)
         lease_until = float(item.get(M.lease_until.attr_name, {}).get("N", "0"))
@@ -135,6 +138,26 @@ class DynamoSendLog:
                 ExpressionAttributeValues={
                     ":sent": {"S": SENT},
                     ":id": {"S": message_id},
+                    ":at": {"S": now_iso()},
+                    ":claim": {"S": claim.token},
+                },
+            ),
+        )
+
+    def record_suppressed(self, claim: Claim, status: str) -> bool:
+        """``SendLog.record_suppressed``: one ``UpdateItem`` conditioned on this claim's token;
+        the address's status is kept in ``ses_message_id``'s place as ``suppressed:<status>``."""
+        return self._conditional(
+            "record a suppressed email",
+            lambda: self._client().update_item(
+                TableName=self._table,
+                Key=self._key(claim.key),
+                UpdateExpression="SET #state = :suppressed, #ses_message_id = :why, #sent_at = :at",
+                ConditionExpression="#claim = :claim",
+                ExpressionAttributeNames=_names(M.state, M.ses_message_id, M.sent_at, M.claim),
+                ExpressionAttributeValues={
+                    ":suppressed": {"S": SUPPRESSED},
+                    ":why": {"S": f"suppressed:{status}"},
                     ":at": {"S": now_iso()},
                     ":claim": {"S": claim.token},
                 },

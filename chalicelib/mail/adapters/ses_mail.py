@@ -9,7 +9,7 @@ are built by the report worker (``reports/adapters/mailer.py``) from the same te
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, make_msgid
@@ -50,17 +50,31 @@ class MimeComposer:
 
 
 class SesTransport:
-    """``MailTransport`` on SES v1; the recipient is the message's ``To`` header."""
+    """``MailTransport`` on SES v1; the recipient is the message's ``To`` header.
 
-    def __init__(self, client: Callable[[], SESClient], sender: str) -> None:
+    Every send names the configuration set, whose event destination publishes SES's bounces,
+    complaints, deliveries and rejects to SNS (``ses_events``), and carries message tags
+    (``kind``, ``user_id``) that come back in those events.
+    """
+
+    def __init__(
+        self, client: Callable[[], SESClient], sender: str, configuration_set: str
+    ) -> None:
         self._client = client
         self._sender = sender
+        self._configuration_set = configuration_set
 
-    def send(self, raw: bytes) -> str:
-        """SES's message id. ``DependencyUnavailable`` naming only SES's error code: SES's own
-        message may quote the recipient's address, which no log or note may hold."""
+    def send(self, raw: bytes, tags: Mapping[str, str]) -> str:
+        """SES's message id. ``tags``: SES-safe names and values (``mail.domain.ses_tags``).
+        ``DependencyUnavailable`` naming only SES's error code: SES's own message may quote
+        the recipient's address, which no log or note may hold."""
         try:
-            answer = self._client().send_raw_email(Source=self._sender, RawMessage={"Data": raw})
+            answer = self._client().send_raw_email(
+                Source=self._sender,
+                RawMessage={"Data": raw},
+                ConfigurationSetName=self._configuration_set,
+                Tags=[{"Name": name, "Value": value} for name, value in tags.items()],
+            )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "unknown")
             raise DependencyUnavailable(f"SES refused the email ({code})") from exc
