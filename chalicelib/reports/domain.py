@@ -45,6 +45,10 @@ class FailedRow:
     reason: str
 
 
+# A user's address as SES last reported it (``accounts`` ``User.email_status``).
+EMAIL_OK = "ok"
+
+
 @dataclass(frozen=True)
 class Recipient:
     """Who the report is about and for."""
@@ -54,11 +58,25 @@ class Recipient:
     email: str
     # When the address was verified (ISO-8601 UTC); None: reports to it wait.
     email_verified_at: str | None = None
+    # The user's ``reports`` preference: off, a due record is consumed without an email.
+    reports_enabled: bool = True
+    # "ok", or "bounced"/"complained" once SES reported so: reports to it wait meanwhile.
+    email_status: str = EMAIL_OK
 
     @property
     def verified(self) -> bool:
-        """Whether reports may be sent to ``email``."""
+        """Whether the address was verified."""
         return self.email_verified_at is not None
+
+    @property
+    def deliverable(self) -> bool:
+        """Whether mail may go to the address (no bounce or complaint on it)."""
+        return self.email_status == EMAIL_OK
+
+    @property
+    def can_receive(self) -> bool:
+        """Whether a report may be emailed now: verified and deliverable (else it waits)."""
+        return self.verified and self.deliverable
 
 
 @dataclass(frozen=True)
@@ -121,9 +139,26 @@ class Delivery:
         }
 
 
-# History statuses: a report SES accepted, or a record dropped without a report.
+# History statuses: a report SES accepted, a record dropped without a report (it waited too
+# long), or one skipped because the user turned reports off.
 REPORT_SENT = "sent"
 REPORT_DROPPED = "dropped"
+REPORT_SKIPPED = "skipped"
+REPORTS_OFF_REASON = "reports are turned off"
+# Why a record that waited for a bounced or complained address was dropped, by email status.
+UNDELIVERABLE_REASONS: dict[str, str] = {
+    "bounced": "email address bounced",
+    "complained": "email address marked the reports as spam",
+}
+
+
+def undeliverable_drop_reason(email_status: str) -> str:
+    """The history's reason for a record dropped while its address could not receive mail.
+
+    >>> undeliverable_drop_reason("bounced")
+    'email address bounced'
+    """
+    return UNDELIVERABLE_REASONS.get(email_status, f"email address {email_status}")
 
 
 def unverified_drop_reason(max_age_seconds: int) -> str:
@@ -142,7 +177,7 @@ def unverified_drop_reason(max_age_seconds: int) -> str:
 @dataclass(frozen=True)
 class ReportRecord:
     """A report in the history behind ``GET /reports``: sent (``sent_at``, ``message_id``, a
-    PDF at ``s3_key``), or dropped unsent (``reason``, no PDF: ``s3_key`` empty)."""
+    PDF at ``s3_key``), or dropped or skipped unsent (``reason``, no PDF: ``s3_key`` empty)."""
 
     user_id: str
     report_id: str

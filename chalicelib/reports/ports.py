@@ -113,8 +113,9 @@ class ReportMailer(Protocol):
     ) -> tuple[bytes, bool]:
         """``(raw message, attached)``."""
 
-    def send(self, raw: bytes) -> str:
-        """Send; return the provider's message id."""
+    def send(self, raw: bytes, report_id: str) -> str:
+        """Send; return the provider's message id. ``report_id`` tags the send, so the
+        provider's delivery events (bounces, complaints) name the report."""
 
     def quota(self) -> object:
         """The provider's quota (``SendQuota``)."""

@@ -13,11 +13,14 @@ Per user, under a Redis lock:
 4. claim the send with a conditional write (``sending``), send through SES, write the report
    history (with the SES message id: the record that SES accepted), then delete the snapshot.
 
-A recipient who has not verified their address gets nothing: the snapshot is merged back into
-the live record and the user waits in ``bulk:status:waiting``, out of the due set, until they
-verify (``RedisHeldReports.release``) or the record has waited ``unverified_max_age_seconds``;
-the expiry step then makes the user due once more, and this worker sends (verified meanwhile)
-or drops the record with a history entry that says why.
+A recipient who has not verified their address, or whose address bounced or complained, gets
+nothing: the snapshot is merged back into the live record and the user waits in
+``bulk:status:waiting``, out of the due set, until they verify or an admin clears the mark
+(``RedisHeldReports.release``) or the record has waited ``unverified_max_age_seconds``; the
+expiry step then makes the user due once more, and this worker sends (the address can receive
+meanwhile) or drops the record with a history entry that says why. A user who turned reports
+off gets nothing either, and nothing piles up: the record is consumed with a ``skipped``
+history entry.
 
 A failure before SES accepted keeps the snapshot and schedules a retry with exponential backoff;
 after ``max_attempts`` the delivery goes to the dead-letter list. A run stopped between the SES
@@ -50,6 +53,8 @@ from chalicelib.reports.domain import (
     FAILED,
     PENDING,
     REPORT_DROPPED,
+    REPORT_SKIPPED,
+    REPORTS_OFF_REASON,
     SENDING,
     SENT,
     Delivery,
@@ -58,6 +63,7 @@ from chalicelib.reports.domain import (
     ReportRecord,
     backoff_seconds,
     group_reasons,
+    undeliverable_drop_reason,
     unverified_drop_reason,
 )
 from chalicelib.reports.ports import (
@@ -88,8 +94,10 @@ class Result(StrEnum):
     RECONCILED = "reconciled"
     WAITING = "waiting"  # in backoff, in the dead-letter list, or being sent by another run
     DROPPED = "dropped"  # the account no longer exists: nobody to report to
-    HELD = "held"  # the address is not verified: the record waits out of the due set
-    DROPPED_UNVERIFIED = "dropped_unverified"  # ... and waited too long: dropped, with history
+    HELD = "held"  # the address is not verified, or bounced: the record waits out of the due set
+    DROPPED_UNVERIFIED = "dropped_unverified"  # ... unverified, waited too long: dropped
+    DROPPED_UNDELIVERABLE = "dropped_undeliverable"  # ... bounced or complained, too long
+    SKIPPED = "skipped"  # the user turned reports off: consumed, with history
     ERROR = "error"
 
 
@@ -97,11 +105,20 @@ class AccountGone(NotFound):
     """The snapshot's user no longer exists: its report can never be sent."""
 
 
-class RecipientUnverified(Exception):
-    """The snapshot's user has not verified their address: nothing may be sent to it yet."""
+class RecipientOnHold(Exception):
+    """The snapshot's user's address is not verified, or bounced or complained: nothing may be
+    sent to it yet."""
 
     def __init__(self, recipient: Recipient) -> None:
-        super().__init__(f"user {recipient.user_id} has not verified their email address")
+        super().__init__(f"user {recipient.user_id}'s email address cannot receive reports now")
+        self.recipient = recipient
+
+
+class ReportsTurnedOff(Exception):
+    """The snapshot's user turned reports off: the record is consumed without an email."""
+
+    def __init__(self, recipient: Recipient) -> None:
+        super().__init__(f"user {recipient.user_id} turned reports off")
         self.recipient = recipient
 
 
@@ -177,8 +194,10 @@ def _content(
     recipient, jobs = deps.jobs.recipient_and_jobs(snap.user_id, snap.job_ids)
     if recipient is None:
         raise AccountGone(f"user {snap.user_id} is not registered")
-    if not recipient.verified:
-        raise RecipientUnverified(recipient)
+    if not recipient.reports_enabled:
+        raise ReportsTurnedOff(recipient)
+    if not recipient.can_receive:
+        raise RecipientOnHold(recipient)
     # A query per job that failed rows, none for the others.
     failing = [job.job_id for job in jobs if job.failure_count > 0]
     rows = deps.jobs.failed_rows(failing, policy.max_failed_rows) if failing else []
@@ -315,7 +334,8 @@ def _iso_ms(ms: int) -> str:
 def _hold(
     run: ReportRun, delivery: Delivery, recorded: bool, snap: StatusSnapshot, now_ms: int
 ) -> Result:
-    """The record waits for its user to verify: snapshot merged back, user out of the due set.
+    """The record waits for its user's address (to be verified, or its bounce or complaint
+    mark cleared): snapshot merged back, user out of the due set.
 
     A delivery left by an earlier attempt (it never reached SES) is deleted first: its snapshot
     id is about to disappear, so nothing would read it again. If another run moved it since,
@@ -324,18 +344,19 @@ def _hold(
     if recorded and not run.deps.deliveries.discard(delivery):
         return Result.WAITING
     run.deps.snapshots.hold(snap.user_id, snap.snapshot_id, now_ms)
-    # The user may have verified between this run's read and its hold, and the verification's
-    # release found nothing waiting yet: read once more, so a record never waits (until its
-    # expiry) for an address that is verified already. A hold is rare: once per record.
+    # The user may have verified (or an admin cleared the mark) between this run's read and its
+    # hold, and that release found nothing waiting yet: read once more, so a record never waits
+    # (until its expiry) for an address that can receive already. A hold is rare: once a record.
     recipient, _jobs = run.deps.jobs.recipient_and_jobs(snap.user_id, [])
-    if recipient is not None and recipient.verified:
+    if recipient is not None and recipient.can_receive:
         run.deps.snapshots.release(snap.user_id)
-        logger.info("report released: verified during the hold", extra={"user_id": snap.user_id})
+        logger.info("report released: address usable again", extra={"user_id": snap.user_id})
         return Result.HELD
     logger.info(
-        "report held: the email address is not verified",
+        "report held: the email address cannot receive reports now",
         extra={
             "user_id": snap.user_id,
+            "email_status": recipient.email_status if recipient else None,
             "success_count": snap.success_count,
             "failure_count": snap.failure_count,
             "waiting_since": _iso_ms(snap.held_since_ms or now_ms),
@@ -344,17 +365,22 @@ def _hold(
     return Result.HELD
 
 
-def _drop_unverified(
-    run: ReportRun, delivery: Delivery, recorded: bool, snap: StatusSnapshot, email: str
-) -> Result:
-    """The record waited too long: a history entry says why, then the record is deleted.
+def _consume_unsent(
+    run: ReportRun,
+    delivery: Delivery,
+    recorded: bool,
+    snap: StatusSnapshot,
+    entry: tuple[str, str, str],
+) -> bool:
+    """Delete the record without a report; a history entry (``entry``: email, status, reason)
+    says why. False (nothing done) if another run moved the delivery since it was read.
 
     The entry is keyed by the snapshot id, so a run that stopped before the delete and is
     repeated writes the same entry again, never a second one.
     """
     if recorded and not run.deps.deliveries.discard(delivery):
-        return Result.WAITING
-    reason = unverified_drop_reason(run.policy.unverified_max_age_seconds)
+        return False
+    email, status, reason = entry
     run.deps.reports.save(
         ReportRecord(
             user_id=snap.user_id,
@@ -365,13 +391,29 @@ def _drop_unverified(
             failure_count=snap.failure_count,
             created_at=now_iso(),
             job_ids=snap.job_ids,
-            status=REPORT_DROPPED,
+            status=status,
             reason=reason,
         )
     )
     run.deps.snapshots.complete(snap.user_id, snap.snapshot_id)
+    return True
+
+
+def _drop_held(
+    run: ReportRun, delivery: Delivery, recorded: bool, snap: StatusSnapshot, recipient: Recipient
+) -> Result:
+    """The record waited too long for the address: dropped, with a history entry."""
+    if recipient.verified:
+        reason = undeliverable_drop_reason(recipient.email_status)
+        result, why = Result.DROPPED_UNDELIVERABLE, "could not receive mail in time"
+    else:
+        reason = unverified_drop_reason(run.policy.unverified_max_age_seconds)
+        result, why = Result.DROPPED_UNVERIFIED, "was not verified in time"
+    entry = (recipient.email, REPORT_DROPPED, reason)
+    if not _consume_unsent(run, delivery, recorded, snap, entry):
+        return Result.WAITING
     logger.warning(
-        "report dropped: the email address was not verified in time",
+        f"report dropped: the email address {why}",
         extra={
             "user_id": snap.user_id,
             "success_count": snap.success_count,
@@ -380,10 +422,33 @@ def _drop_unverified(
             "reason": reason,
         },
     )
-    return Result.DROPPED_UNVERIFIED
+    return result
 
 
-def _unverified(
+def _skip(
+    run: ReportRun,
+    delivery: Delivery,
+    recorded: bool,
+    snap: StatusSnapshot,
+    recipient: Recipient,
+    started: float,
+) -> Outcome:
+    """The user turned reports off: the record is consumed, and the history says why."""
+    entry = (recipient.email, REPORT_SKIPPED, REPORTS_OFF_REASON)
+    if not _consume_unsent(run, delivery, recorded, snap, entry):
+        return Outcome(snap.user_id, Result.WAITING, _ms(started))
+    logger.info(
+        "report skipped: the user turned reports off",
+        extra={
+            "user_id": snap.user_id,
+            "success_count": snap.success_count,
+            "failure_count": snap.failure_count,
+        },
+    )
+    return Outcome(snap.user_id, Result.SKIPPED, _ms(started), report_id=snap.snapshot_id)
+
+
+def _on_hold(
     run: ReportRun,
     delivery: Delivery,
     recorded: bool,
@@ -395,7 +460,7 @@ def _unverified(
     now_ms = int(run.deps.clock() * 1000)
     waited_ms = now_ms - snap.held_since_ms
     if snap.held_since_ms and waited_ms >= run.policy.unverified_max_age_seconds * 1000:
-        result = _drop_unverified(run, delivery, recorded, snap, recipient.email)
+        result = _drop_held(run, delivery, recorded, snap, recipient)
     else:
         result = _hold(run, delivery, recorded, snap, now_ms)
     return Outcome(snap.user_id, result, _ms(started))
@@ -407,8 +472,10 @@ def _attempt(
     """Stage, claim, send. ``recorded``: the delivery item exists already (a retry)."""
     try:
         staged = _stage(run, delivery, snap)
-    except RecipientUnverified as unverified:
-        return _unverified(run, delivery, recorded, snap, unverified.recipient, started)
+    except RecipientOnHold as held:
+        return _on_hold(run, delivery, recorded, snap, held.recipient, started)
+    except ReportsTurnedOff as off:
+        return _skip(run, delivery, recorded, snap, off.recipient, started)
     except AccountGone:
         # Retrying cannot help and the record would wait forever: drop it, and say so.
         run.deps.snapshots.complete(snap.user_id, delivery.snapshot_id)
@@ -424,7 +491,7 @@ def _attempt(
     if not _claim(run, delivery, recorded):
         return Outcome(snap.user_id, Result.WAITING, _ms(started), staged.render_ms)
     try:
-        message_id = run.deps.mailer.send(staged.raw)
+        message_id = run.deps.mailer.send(staged.raw, delivery.report_id)
     except Exception as exc:
         claimed = replace(delivery, state=SENDING)
         return _fail(run, claimed, True, f"{type(exc).__name__}: {exc}", started)
@@ -579,8 +646,12 @@ def _summary(
         "waiting": counts[Result.WAITING],
         "empty": counts[Result.EMPTY],
         "held": counts[Result.HELD],
-        "dropped": counts[Result.DROPPED] + counts[Result.DROPPED_UNVERIFIED],
+        "dropped": counts[Result.DROPPED]
+        + counts[Result.DROPPED_UNVERIFIED]
+        + counts[Result.DROPPED_UNDELIVERABLE],
         "dropped_unverified": counts[Result.DROPPED_UNVERIFIED],
+        "dropped_undeliverable": counts[Result.DROPPED_UNDELIVERABLE],
+        "skipped": counts[Result.SKIPPED],
         "send_rate": limiter.rate,
         "render_ms_p50": renders[len(renders) // 2] if renders else None,
     }
@@ -599,6 +670,12 @@ def _publish_metrics(outcomes: list[Outcome]) -> None:
     metrics.add_metric(
         name="ReportsDroppedUnverified", unit="Count", value=results[Result.DROPPED_UNVERIFIED]
     )
+    metrics.add_metric(
+        name="ReportsDroppedUndeliverable",
+        unit="Count",
+        value=results[Result.DROPPED_UNDELIVERABLE],
+    )
+    metrics.add_metric(name="ReportsSkipped", unit="Count", value=results[Result.SKIPPED])
     for outcome in sent:
         metrics.add_metric(name="ReportDurationMs", unit="Milliseconds", value=outcome.duration_ms)
 
@@ -624,6 +701,7 @@ def finish_run(run: ReportRun, users_found: int, repaired: int = 0) -> dict[str,
                 "reports_deferred",
                 "held",
                 "dropped",
+                "skipped",
             )
         },
     )

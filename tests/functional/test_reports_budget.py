@@ -266,11 +266,11 @@ class RefusesOnce:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 
-    def send(self, raw: bytes) -> str:
+    def send(self, raw: bytes, report_id: str) -> str:
         if not self.refused:
             self.refused = True
             raise DependencyUnavailable("SES did not accept the email (Throttling)")
-        return str(self.real.send(raw))
+        return str(self.real.send(raw, report_id))
 
 
 def test_retrying_a_failed_delivery_costs_the_two_reads_and_the_five(

@@ -51,11 +51,11 @@ class FlakyMailer:
     def compose(self, *args: Any) -> Any:
         return self.real.compose(*args)
 
-    def send(self, raw: bytes) -> str:
+    def send(self, raw: bytes, report_id: str) -> str:
         self.calls += 1
         if self.calls <= self.failures:
             raise DependencyUnavailable("SES did not accept the email (Throttling)")
-        return str(self.real.send(raw))
+        return str(self.real.send(raw, report_id))
 
     def quota(self) -> Any:
         return self.real.quota()

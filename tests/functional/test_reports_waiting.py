@@ -201,11 +201,11 @@ class RefusesOnce:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 
-    def send(self, raw: bytes) -> str:
+    def send(self, raw: bytes, report_id: str) -> str:
         if not self.refused:
             self.refused = True
             raise DependencyUnavailable("SES did not accept the email (Throttling)")
-        return str(self.real.send(raw))
+        return str(self.real.send(raw, report_id))
 
 
 def test_a_retry_that_finds_the_address_unverified_holds_and_leaves_no_delivery_behind(

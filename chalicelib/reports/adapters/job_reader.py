@@ -7,7 +7,8 @@ both tables' keys and attributes, which no repository of either feature offers, 
 reads the few attributes it shows by name:
 
 - users: key ``pk = "USER#<user_id>"``; ``user_id``, ``name``, ``email``, ``email_verified_at``
-  (absent until the address is verified; never the password hash);
+  (absent until the address is verified), ``pref_reports`` (the reports preference; absent:
+  on) and ``email_status`` (absent: ``ok``); never the password hash;
 - jobs: key ``(user_id, job_id)``; ``job_id``, ``status``, ``created_at``, ``completed_at``,
   ``success_count``, ``failure_count``.
 
@@ -30,11 +31,11 @@ from chalicelib.config import Settings
 from chalicelib.platform.adapters.dynamodb_batch_get import TableRead, batch_get
 from chalicelib.platform.adapters.dynamodb_errors import dynamo_unavailable_as_domain_error
 from chalicelib.platform.adapters.dynamodb_retry import Backoff
-from chalicelib.reports.domain import FailedRow, JobLine, Recipient
+from chalicelib.reports.domain import EMAIL_OK, FailedRow, JobLine, Recipient
 
 USER_KEY_PREFIX = "USER#"
 # Only what the report shows ("name" and "status" are reserved words in expressions).
-_USER_PROJECTION = "user_id, #name, email, email_verified_at"
+_USER_PROJECTION = "user_id, #name, email, email_verified_at, pref_reports, email_status"
 _JOB_PROJECTION = "job_id, #status, created_at, completed_at, success_count, failure_count"
 _plain = TypeDeserializer().deserialize
 
@@ -53,11 +54,14 @@ def _value(item: Mapping[str, Any], name: str) -> Any:
 
 def _to_recipient(item: Mapping[str, Any]) -> Recipient:
     verified_at = _value(item, "email_verified_at")
+    reports = _value(item, "pref_reports")
     return Recipient(
         user_id=str(_value(item, "user_id")),
         name=str(_value(item, "name") or ""),
         email=str(_value(item, "email")),
         email_verified_at=str(verified_at) if verified_at else None,
+        reports_enabled=reports is not False,  # absent (never set): on
+        email_status=str(_value(item, "email_status") or EMAIL_OK),
     )
 
 

@@ -5,6 +5,13 @@ the layout every email has: header, footer, sender name). Header values are buil
 sanitised text (control characters, CR and LF removed) and encoded by the ``email`` package, so
 nothing a user typed can add a header. The recipient is taken from the ``To`` header (no
 ``Destinations`` argument): SES and the emulators then count it once.
+
+Every report carries one-click unsubscribe (RFC 8058): ``List-Unsubscribe: <url>`` and
+``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` headers and the same link in the body's
+footer (the layout shows it when given ``unsubscribe_url``; account emails never are). The URL
+comes from ``unsubscribe_link`` (user id -> ``<PUBLIC_BASE_URL>/unsubscribe?token=...``, made
+by the wiring). Sends name the SES configuration set, when one is configured, and tag the email
+``kind=report`` and ``report_id=<id>`` so SES events name what they are about.
 """
 
 from __future__ import annotations
@@ -108,9 +115,14 @@ def build_message(
     pdf: bytes | None,
     link: str | None = None,
     sender_name: str = Settings.mail_sender_name,
+    unsubscribe_url: str = "",
 ) -> bytes:
     """The raw MIME message: multipart/mixed with the PDF, or alternatives with a link."""
-    return as_bytes(mime_message(content, sender, pdf, link, sender_name))
+    return as_bytes(mime_message(content, sender, pdf, link, sender_name, unsubscribe_url))
+
+
+# RFC 8058: the body a mailbox provider POSTs to the List-Unsubscribe URL.
+ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 def mime_message(
@@ -119,13 +131,19 @@ def mime_message(
     pdf: bytes | None,
     link: str | None = None,
     sender_name: str = Settings.mail_sender_name,
+    unsubscribe_url: str = "",
 ) -> Message:
     """``build_message``'s message before it is written out (its boundaries chosen).
 
     ``sender`` is the address, ``sender_name`` the name shown with it (``From``) and in the
-    layout every email shares.
+    layout every email shares. ``unsubscribe_url`` (absolute, https in AWS) adds the one-click
+    unsubscribe headers and the footer link; empty, neither.
     """
-    rendered = render("report", {**_fields(content), "link": link or ""}, sender_name)
+    unsubscribe = header_safe(unsubscribe_url, 2000)
+    values = {**_fields(content), "link": link or ""}
+    if unsubscribe:
+        values["unsubscribe_url"] = unsubscribe
+    rendered = render("report", values, sender_name)
     # The compat32 MIME classes: about twice as fast as EmailMessage for a PDF-sized message.
     message = MIMEMultipart("mixed")
     message["Subject"] = rendered.subject
@@ -136,6 +154,9 @@ def mime_message(
     )
     message["Message-ID"] = make_msgid(domain="books-api.local")
     message["X-Report-Id"] = header_safe(content.report_id)
+    if unsubscribe:
+        message["List-Unsubscribe"] = f"<{unsubscribe}>"
+        message["List-Unsubscribe-Post"] = ONE_CLICK
     message.set_boundary(_boundary())
     alternatives = MIMEMultipart("alternative")
     alternatives.set_boundary(_boundary(taken=message.get_boundary() or ""))
@@ -162,25 +183,47 @@ class SesMailer:
         sender: str,
         max_message_bytes: int = SES_MAX_MESSAGE_BYTES,
         sender_name: str = Settings.mail_sender_name,
+        unsubscribe_link: Callable[[str], str] | None = None,
+        configuration_set: str = "",
     ) -> None:
+        """``unsubscribe_link``: user id -> the absolute one-click unsubscribe URL of their
+        reports (None: no unsubscribe headers, e.g. for the quota reader alone);
+        ``configuration_set``: the SES configuration set every send names (empty: none)."""
         self._client = client
         self._sender = sender
         self._max_bytes = max_message_bytes
         self._sender_name = sender_name
+        self._unsubscribe_link = unsubscribe_link
+        self._configuration_set = configuration_set
 
     def compose(
         self, content: ReportContent, pdf: bytes, link: Callable[[], str]
     ) -> tuple[bytes, bool]:
         """``(raw message, attached)``: the PDF attached unless that breaks the size limit."""
-        raw = build_message(content, self._sender, pdf, sender_name=self._sender_name)
+        unsubscribe = (
+            self._unsubscribe_link(content.recipient.user_id) if self._unsubscribe_link else ""
+        )
+        raw = build_message(content, self._sender, pdf, None, self._sender_name, unsubscribe)
         if len(raw) <= self._max_bytes:
             return raw, True
-        return build_message(content, self._sender, None, link(), self._sender_name), False
+        return build_message(
+            content, self._sender, None, link(), self._sender_name, unsubscribe
+        ), False
 
-    def send(self, raw: bytes) -> str:
-        """Send a raw message; return SES's message id."""
+    def send(self, raw: bytes, report_id: str) -> str:
+        """Send a raw message tagged with ``report_id``; return SES's message id."""
+        extra: dict[str, Any] = {
+            "Tags": [
+                {"Name": "kind", "Value": "report"},
+                {"Name": "report_id", "Value": report_id},
+            ]
+        }
+        if self._configuration_set:
+            extra["ConfigurationSetName"] = self._configuration_set
         try:
-            response = self._client().send_raw_email(Source=self._sender, RawMessage={"Data": raw})
+            response = self._client().send_raw_email(
+                Source=self._sender, RawMessage={"Data": raw}, **extra
+            )
         except (ClientError, BotoCoreError) as exc:
             raise DependencyUnavailable(f"SES did not accept the email ({exc})") from exc
         return str(response["MessageId"])

@@ -47,7 +47,7 @@ class DynamoReportRepository:
 
         The report run writes it once SES accepted the email, with ``sent_at`` and
         ``message_id``: it is the history entry and the record of the send at once. A dropped
-        record's entry has a ``reason`` and neither a PDF nor ``sent_at``.
+        or skipped record's entry has a ``reason`` and neither a PDF nor ``sent_at``.
         """
         item = ReportModel(
             user_id=record.user_id,
@@ -60,7 +60,7 @@ class DynamoReportRepository:
             created_at=record.created_at,
             sent_at=record.sent_at,
             message_id=record.message_id,
-            # Sent items keep their pre-status layout; only a drop is marked.
+            # Sent items keep their pre-status layout; only a drop or a skip is marked.
             status=None if record.status == REPORT_SENT else record.status,
             reason=record.reason,
         )
