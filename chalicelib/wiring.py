@@ -207,6 +207,7 @@ def report_dependencies() -> ReportDeps:
             s.ses_sender,
             sender_name=s.mail_sender_name,
             unsubscribe_link=report_unsubscribe_link,
+            configuration_set=s.ses_configuration_set,
         ),
         jobs=DynamoJobReader(s, get_dynamodb, job_repository()),
         renderer=PdfRenderer(),
