@@ -2,7 +2,8 @@
 
 Used by ``make run`` (moto server), the LocalStack tier (LocalStack + DynamoDB Local) and the
 tests (moto in-process). Running it twice changes nothing the second time. It creates the
-tables, the bucket, the SES sender and the queues; the alarms and their topic exist in AWS only.
+tables, the bucket, the SES sender, the queues, and the SES configuration set with its event
+topic and destination; the alarms and their topic exist in AWS only.
 
     python -m infra.bootstrap        # uses the same environment variables as the app
 """
@@ -14,11 +15,13 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+import boto3
 from botocore.exceptions import ClientError
 
-from chalicelib.clients import get_dynamodb, get_s3, get_ses, get_sqs
-from chalicelib.config import Settings, get_settings
+from chalicelib.clients import botocore_config, get_dynamodb, get_s3, get_ses, get_sqs
+from chalicelib.config import Settings, get_settings, ses_event_topic
 from infra.resources import bucket_resource, queue_resources, table_resources, worker_timeouts
+from infra.ses_events import ses_event_resources
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -30,6 +33,7 @@ _CREATE_TABLE_KEYS = (
     "KeySchema",
     "GlobalSecondaryIndexes",
 )
+_UNSUPPORTED = {"InvalidAction", "NotImplemented", "InternalFailure", "InternalError"}
 _NO_SUCH_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 
 
@@ -106,6 +110,52 @@ def ensure_bucket(settings: Settings) -> None:
 def ensure_sender(settings: Settings) -> None:
     """Verify the SES sender (emulators verify at once; in AWS a mail asks the owner)."""
     get_ses().verify_email_identity(EmailAddress=settings.ses_sender)
+
+
+def _sns_client(settings: Settings) -> Any:
+    # Only the bootstrap talks to SNS (SES publishes to it; Lambda is subscribed by AWS).
+    return boto3.client(
+        "sns", region_name=settings.region, config=botocore_config(settings.aws_client, "sns")
+    )
+
+
+def ensure_ses_events(settings: Settings, topic: str) -> dict[str, str]:
+    """The configuration set every send names, the SES event topic and the set's SNS event
+    destination (Bounce, Complaint, Delivery, Reject), as ``infra/ses_events.py`` defines them.
+
+    Emulators publish no events (``make ses-event`` stands in); an emulator that lacks the
+    event destination API leaves it out (``"destination": "unsupported"``).
+    """
+    ses = get_ses()
+    props = ses_event_resources(settings, topic)
+    name = props["SesConfigurationSet"]["Properties"]["Name"]
+    try:
+        ses.create_configuration_set(ConfigurationSet={"Name": name})
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConfigurationSetAlreadyExists":
+            raise
+    topic_arn = _sns_client(settings).create_topic(Name=topic)["TopicArn"]
+    destination = props["SesEventDestination"]["Properties"]["EventDestination"]
+    outcome = "created"
+    try:
+        ses.create_configuration_set_event_destination(
+            ConfigurationSetName=name,
+            EventDestination={
+                "Name": destination["Name"],
+                "Enabled": True,
+                "MatchingEventTypes": destination["MatchingEventTypes"],
+                "SNSDestination": {"TopicARN": topic_arn},
+            },
+        )
+    except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+        if code == "EventDestinationAlreadyExists":
+            outcome = "exists"
+        elif code in _UNSUPPORTED:
+            outcome = "unsupported"
+        else:
+            raise
+    return {"configuration_set": name, "topic": topic_arn, "destination": outcome}
 
 
 def _attribute(value: Any, arns: Mapping[str, str]) -> str:
@@ -197,12 +247,14 @@ def ensure_all(settings: Settings | None = None) -> dict[str, Any]:
     ensure_bucket(settings)
     ensure_sender(settings)
     queues = ensure_queues(settings)
+    ses_events = ensure_ses_events(settings, ses_event_topic())
     return {
         "tables_created": created,
         "bucket": settings.bucket,
         "sender": settings.ses_sender,
         "queues_created": queues["created"],
         "queues_updated": queues["updated"],
+        "ses_events": ses_events,
     }
 
 

@@ -22,8 +22,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chalice.utils import to_cfn_resource_name
+
 from infra.event_sources import event_source_overrides
 from infra.resources import WORK_QUEUES, resources, table_resources
+from infra.ses_events import ses_event_resources, stage_topic, subscription_override
 from infra.stages import ROOT, STAGES, stage_config, stage_settings
 
 REDIS_PORT = 6379
@@ -40,7 +43,16 @@ REDIS_FUNCTIONS = (
     "MailBulkWorker",
 )
 # Resources that hold no data: deleted with the stack in every stage.
-_STATELESS_TYPES = {"AWS::CloudWatch::Alarm", "AWS::SNS::Topic"}
+_STATELESS_TYPES = {
+    "AWS::CloudWatch::Alarm",
+    "AWS::SNS::Topic",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SES::ConfigurationSet",
+    "AWS::SES::ConfigurationSetEventDestination",
+}
+# Links in emails (verification, unsubscribe) need the API's address; the workers have no
+# request to take it from. API Gateway's stage URL, unless .chalice/config.json sets one.
+_API_URL = {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"}
 _AUTH_TOKEN_REF = "{{resolve:secretsmanager:${RedisAuthSecret}:SecretString:token}}"
 
 DYNAMODB_ACTIONS = [
@@ -125,6 +137,15 @@ def policy(stage: str, account: str = "*", region: str = "*") -> dict[str, Any]:
             "Action": "ses:SendRawEmail",
             "Resource": _arn("ses", "identity/*", region, account),
             "Condition": {"StringEquals": {"ses:FromAddress": settings.ses_sender}},
+        },
+        {
+            # A send naming the configuration set is authorised on it too.
+            "Sid": "SendWithTheConfigurationSet",
+            "Effect": "Allow",
+            "Action": "ses:SendRawEmail",
+            "Resource": _arn(
+                "ses", f"configuration-set/{settings.ses_configuration_set}", region, account
+            ),
         },
         {
             # send_reports paces itself by the account's maximum send rate; GetSendQuota has no
@@ -333,6 +354,20 @@ def _redis_url_overrides() -> dict[str, Any]:
     }
 
 
+def _function_ids(config: dict[str, Any]) -> list[str]:
+    """The logical ids of every function ``chalice package`` writes for this app."""
+    names = set(config.get("lambda_functions", {})) - {"api_handler"}
+    return ["APIHandler", *sorted(to_cfn_resource_name(name) for name in names)]
+
+
+def _public_url_overrides(config: dict[str, Any]) -> dict[str, Any]:
+    """``PUBLIC_BASE_URL`` of every function: API Gateway's stage URL unless configured."""
+    if config["environment_variables"].get("PUBLIC_BASE_URL"):
+        return {}
+    url = {"Properties": {"Environment": {"Variables": {"PUBLIC_BASE_URL": _API_URL}}}}
+    return {function: url for function in _function_ids(config)}
+
+
 def deploy_template(stage: str) -> dict[str, Any]:
     """The CloudFormation document merged into ``chalice package`` output for ``stage``."""
     config = stage_config(stage)
@@ -341,10 +376,16 @@ def deploy_template(stage: str) -> dict[str, Any]:
         logical_id: resource
         if resource["Type"] in _STATELESS_TYPES
         else {**resource, **_retention(stage)}
-        for logical_id, resource in resources(settings).items()
+        for logical_id, resource in {
+            **resources(settings),
+            **ses_event_resources(settings, stage_topic(stage)),
+        }.items()
     }
-    # Both complete the worker functions' resources, so they are merged with each other first.
-    function_overrides = _merged(_redis_url_overrides(), event_source_overrides(stage))
+    # All complete the functions' resources, so they are merged with each other first.
+    function_overrides = _merged(
+        _merged(_redis_url_overrides(), event_source_overrides(stage)),
+        _merged(_public_url_overrides(config), subscription_override()),
+    )
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Parameters": {
@@ -363,6 +404,7 @@ def deploy_template(stage: str) -> dict[str, Any]:
             "RedisPrimaryEndpoint": {"Value": {"Fn::GetAtt": ["Redis", "PrimaryEndPoint.Address"]}},
             "FilesBucketName": {"Value": {"Ref": "FilesBucket"}},
             "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
+            "SesEventTopicArn": {"Value": {"Ref": "SesEventTopic"}},
             **{
                 queue.logical_id + "Url": {"Value": {"Ref": queue.logical_id}}
                 for queue in WORK_QUEUES

@@ -9,7 +9,7 @@ rules the bulk import applies to each row.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,9 +20,11 @@ from chalicelib.accounts.schemas import (
     RegistrationIn,
     VerifyEmailQuery,
 )
-from chalicelib.admin.schemas import ScheduleRunQuery
+from chalicelib.accounts.unsubscribe import MAX_TOKEN_LENGTH as UNSUBSCRIBE_TOKEN_LENGTH
+from chalicelib.admin.schemas import ScheduleRunQuery, SuppressionsQuery
 from chalicelib.books.schemas import BookInput, BookPatch, BooksQuery
 from chalicelib.bulk_import.schemas import JobErrorsQuery, JobsQuery
+from chalicelib.platform.schema import QueryModel, RequestModel
 
 
 class Open(BaseModel):
@@ -184,20 +186,26 @@ class RowErrorList(Open):
 
 
 class ReportOut(Open):
-    """A report in the caller's history: sent, or dropped without an email (and why)."""
+    """A report in the caller's history: sent, or dropped or skipped without an email (and
+    why)."""
 
     report_id: str
     created_at: str
-    sent_at: str | None = Field(description="when SES accepted the email; null if dropped")
+    sent_at: str | None = Field(
+        description="when SES accepted the email; null if dropped or skipped"
+    )
     success_count: int
     failure_count: int
     email: str
-    status: Literal["sent", "dropped"] = Field(
-        description="``dropped``: the record was deleted without a report (see ``reason``)"
+    status: Literal["sent", "dropped", "skipped"] = Field(
+        description="``dropped``: the record waited too long for the address and was deleted "
+        "without a report; ``skipped``: reports are turned off, so the record was consumed "
+        "without one (see ``reason``)"
     )
     reason: str | None = Field(
-        description="why a record was dropped, e.g. the address was not verified in time; "
-        "null for a sent report"
+        description="why no email went out: `email address not verified within 7 days`, "
+        "`email address bounced`, `email address marked the reports as spam`, "
+        "`reports are turned off`; null for a sent report"
     )
 
 
@@ -210,7 +218,40 @@ class ReportList(Open):
 class ReportDetail(ReportOut):
     """``GET /reports/{report_id}``: with a presigned link to the PDF, valid 15 minutes."""
 
-    download_url: str | None = Field(description="null for a dropped record (no PDF)")
+    download_url: str | None = Field(description="null for a dropped or skipped record (no PDF)")
+
+
+# --- unsubscribe -----------------------------------------------------------------------------
+
+
+class UnsubscribeQuery(QueryModel):
+    """``/unsubscribe`` query: the token from an email's link or ``List-Unsubscribe`` header.
+
+    Other parameters are ignored: mail systems and link trackers add their own to links.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    # Any text: a malformed, forged or tampered token is the same ``invalid_token`` answer.
+    token: Annotated[str, Field(min_length=1, max_length=UNSUBSCRIBE_TOKEN_LENGTH)]
+
+
+class UnsubscribeForm(RequestModel):
+    """``POST /unsubscribe``: the one-click body of RFC 8058, exactly what mailbox providers
+    (and the page's button) send."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+    list_unsubscribe: Literal["One-Click"] = Field(alias="List-Unsubscribe")
+
+
+class UnsubscribedOut(Open):
+    """``POST /unsubscribe`` as JSON: that kind of email is off for the token's user."""
+
+    message: str
+    kind: Literal["reports", "weekly_summary"] = Field(
+        description="The preference turned off (`GET`/`PATCH /users/me/preferences`)."
+    )
 
 
 # --- admin -----------------------------------------------------------------------------------
@@ -272,6 +313,29 @@ class Requeued(Open):
     source: str
 
 
+class Suppression(Open):
+    """A user whose current address SES reported bounced (permanently) or complained about.
+
+    The address is shown in full: the admin needs it to reach the user another way or to check
+    it; logs keep it masked."""
+
+    user_id: str
+    email: str
+    email_status: Literal["bounced", "complained"]
+    email_status_at: str = Field(description="When the mark was set (ISO-8601 UTC).")
+    detail: str = Field(
+        description="SES's reason: `Bounce: Permanent/General`, `Complaint: abuse`...",
+        examples=["Bounce: Permanent/General"],
+    )
+
+
+class SuppressionList(Open):
+    """``GET /admin/suppressions``: bounced addresses first, then complaints, oldest first."""
+
+    items: list[Suppression]
+    next_cursor: str | None = Field(description="null on the last page")
+
+
 # Request shapes declared by the features, listed here so every route's models are in one place.
 __all__ = [
     "BookInput",
@@ -284,5 +348,6 @@ __all__ = [
     "ProfilePatch",
     "RegistrationIn",
     "ScheduleRunQuery",
+    "SuppressionsQuery",
     "VerifyEmailQuery",
 ]
