@@ -24,6 +24,7 @@ from chalicelib.api.bulk_import import bulk_import_bp
 from chalicelib.api.health import health_bp
 from chalicelib.api.reference import reference_bp
 from chalicelib.api.reports import reports_bp
+from chalicelib.api.unsubscribe import unsubscribe_bp
 from chalicelib.config import queue_names, ses_event_topic
 from chalicelib.schedules import run_schedule
 from chalicelib.workers import WORKERS
@@ -41,6 +42,7 @@ for blueprint in (
     reports_bp,
     admin_bp,
     reference_bp,
+    unsubscribe_bp,
 ):
     app.register_blueprint(blueprint)
 middleware.register(app)

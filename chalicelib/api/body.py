@@ -75,6 +75,42 @@ def parse_json(raw: bytes) -> Any:
     return value
 
 
+# A form body holds a few short fields; more than this many is not one this API reads.
+MAX_FORM_FIELDS = 20
+
+
+def read_form(
+    headers: Mapping[str, str], raw: bytes | str | None, limit: int = DEFAULT_MAX_BODY_BYTES
+) -> dict[str, str]:
+    """The fields of an ``application/x-www-form-urlencoded`` body: 415 for another type, 413
+    over ``limit``, 400 for invalid UTF-8, a field given twice or more than ``MAX_FORM_FIELDS``.
+
+    A field sent without a value (``a&b=``) is there, empty.
+    """
+    from urllib.parse import parse_qsl
+
+    media, charset = media_type(headers.get("content-type"))
+    if media != "application/x-www-form-urlencoded" or charset not in UTF8_CHARSETS:
+        raise UnsupportedMediaType("send the body as application/x-www-form-urlencoded")
+    body = as_bytes(raw)
+    check_size(headers, body, limit)
+    try:
+        pairs = parse_qsl(
+            body.decode("ascii"),
+            keep_blank_values=True,
+            errors="strict",
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except (UnicodeError, ValueError) as exc:
+        raise BadRequest("the form body is not valid URL-encoded UTF-8") from exc
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        if name in fields:
+            raise BadRequest("a form field is given twice", details={"repeated": name})
+        fields[name] = value
+    return fields
+
+
 def read_json(
     headers: Mapping[str, str], raw: bytes | str | None, limit: int = DEFAULT_MAX_BODY_BYTES
 ) -> Any:

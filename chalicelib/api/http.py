@@ -20,8 +20,14 @@ from chalice.app import Request
 from chalicelib.accounts.domain import ROLE_ADMIN
 from chalicelib.accounts.tokens import Principal
 from chalicelib.api.authorizer import jwt_authorizer
-from chalicelib.api.body import DEFAULT_MAX_BODY_BYTES, as_bytes, check_size, read_json
-from chalicelib.api.spec import ROUTES, Answer, Media, RouteSpec, error_statuses
+from chalicelib.api.body import (
+    DEFAULT_MAX_BODY_BYTES,
+    as_bytes,
+    check_size,
+    read_form,
+    read_json,
+)
+from chalicelib.api.spec import ROUTES, Answer, Form, Media, RouteSpec, error_statuses
 from chalicelib.observability import logger
 from chalicelib.platform.errors import (
     DomainError,
@@ -89,6 +95,9 @@ def _inputs(bp: Blueprint, spec: RouteSpec) -> dict[str, Any]:
     limit = spec.max_body_bytes or DEFAULT_MAX_BODY_BYTES
     if isinstance(spec.body, Media):  # read by the view itself, after the size is known
         check_size(request.headers, as_bytes(request.raw_body), limit)
+    elif isinstance(spec.body, Form):
+        fields = read_form(request.headers, request.raw_body, limit)
+        inputs["body"] = spec.body.model.parse(fields, "form body")
     elif spec.body is not None:
         data = read_json(request.headers, request.raw_body, limit)
         inputs["body"] = spec.body.parse(data, "request body")
@@ -120,7 +129,7 @@ def route(
     *,
     ok: Mapping[int, Answer],
     public: bool = False,
-    body: type[RequestModel] | Media | None = None,
+    body: type[RequestModel] | Media | Form | None = None,
     query: type[RequestModel] | None = None,
     errors: tuple[int, ...] = (),
     stores: bool = True,
@@ -132,9 +141,10 @@ def route(
     """Register a view on ``bp``, declared once for validation and the OpenAPI document.
 
     ``ok`` maps success statuses to their answer; ``body``/``query`` are the request models
-    (validated here and passed to the view as ``body=``/``query=``; a ``Media`` body is read by
-    the view itself); ``errors`` adds statuses beyond those implied (400/413/415 for a body, 400
-    for a query, 401 unless ``public``, 503 when ``stores`` are behind it). JWT-authorized
+    (validated here and passed to the view as ``body=``/``query=``; a ``Form`` body is read as
+    form fields, then validated the same way; a ``Media`` body is read by the view itself);
+    ``errors`` adds statuses beyond those implied (400/413/415 for a body, 400 for a query,
+    401 unless ``public``, 503 when ``stores`` are behind it). JWT-authorized
     unless ``public``; every exception is mapped to the API's JSON error here. ``links``
     (OpenAPI links of the first success answer) name the operations that take this answer's
     values: ``{"GetBook": ("get_book", {"book_id": "$response.body#/book_id"})}``.

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.api.schemas import ErrorBody
-from chalicelib.api.spec import JSON, ROUTES, Answer, Media, RouteSpec
+from chalicelib.api.spec import FORM, JSON, ROUTES, Answer, Form, Media, RouteSpec
 
 TITLE = "books-api"
 VERSION = "1.0.0"
@@ -55,8 +55,10 @@ STATUS_TEXT = {
 def _models(specs: Iterable[RouteSpec]) -> list[type[BaseModel]]:
     seen: dict[str, type[BaseModel]] = {"ErrorBody": ErrorBody}
 
-    def add(answer: Answer | type[BaseModel]) -> None:
-        if isinstance(answer, Media):
+    def add(answer: Answer | Form | type[BaseModel]) -> None:
+        if isinstance(answer, Form):
+            add(answer.model)
+        elif isinstance(answer, Media):
             for model in answer.types.values():
                 add(model)
         elif isinstance(answer, type):
@@ -79,9 +81,11 @@ def _media_schema(media: str, model: type[BaseModel] | None) -> dict[str, Any]:
     return {"type": "object"} if media == JSON else {"type": "string"}
 
 
-def _content(answer: Answer | type[BaseModel]) -> dict[str, Any] | None:
+def _content(answer: Answer | Form | type[BaseModel]) -> dict[str, Any] | None:
     if answer is None:
         return None
+    if isinstance(answer, Form):
+        return {FORM: {"schema": _ref(answer.model)}}
     if isinstance(answer, Media):
         return {
             media: {"schema": _media_schema(media, model)} for media, model in answer.types.items()

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from chalicelib.platform.schema import RequestModel
 
 JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,14 @@ class Media:
 
     types: Mapping[str, type[BaseModel] | None]
     description: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    """A request body of HTML form fields (``application/x-www-form-urlencoded``), validated
+    by ``model`` (whose field names, or aliases, are the form's field names)."""
+
+    model: type[RequestModel]
 
 
 # An answer: a JSON model, a ``Media`` of several types, or None for no body (204).
@@ -39,7 +48,7 @@ class RouteSpec:
     description: str
     tag: str
     public: bool
-    body: type[RequestModel] | Media | None
+    body: type[RequestModel] | Media | Form | None
     query: type[RequestModel] | None
     answers: Mapping[int, Answer]
     errors: tuple[int, ...]
