@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # Processes for the functional tier (pytest-xdist): each has its own redis-server and moto.
 FUNCTIONAL_WORKERS ?= 2
 
-.PHONY: help venv system-deps run invoke test test-unit test-functional test-integration test-system fuzz lint bench localstack tier-deps
+.PHONY: help venv system-deps run invoke ses-event test test-unit test-functional test-integration test-system fuzz lint bench localstack tier-deps
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -63,6 +63,10 @@ run: venv system-deps ## start the local stack (moto, redis-server, API, queue c
 
 # WAIT=1: also wait until the stack's queue consumers have done the dispatched work (exit 3 if
 # not within the function's timeout, or TIMEOUT=<seconds>).
+ses-event: venv ## simulate an SES event against the running stack: make ses-event TYPE=bounce EMAIL=ada@example.com
+	@test -n "$(TYPE)" -a -n "$(EMAIL)" || { echo "usage: make ses-event TYPE=<bounce|complaint|delivery> EMAIL=<address>" >&2; exit 2; }
+	@exec $(BIN)/python -m localdev.ses_event "$(TYPE)" "$(EMAIL)"
+
 invoke: venv ## run a schedule now against the running stack: make invoke FN=bulk_insert [WAIT=1]
 	@test -n "$(FN)" || { echo "usage: make invoke FN=<bulk_insert|send_reports> [WAIT=1] [TIMEOUT=<seconds>]" >&2; exit 2; }
 	@exec $(BIN)/python -m localdev.invoke "$(FN)" $(if $(filter-out 0,$(WAIT)),--wait) $(if $(TIMEOUT),--timeout "$(TIMEOUT)")
