@@ -325,3 +325,68 @@ def test_alarms_and_their_topic_go_with_the_stack_even_in_prod() -> None:
             assert "DeletionPolicy" not in resource
         elif kind == "AWS::SQS::Queue":
             assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+
+
+# --- SES deliverability ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_send_can_name_the_configuration_set_whose_events_reach_ses_events(
+    stage: str,
+) -> None:
+    settings = _settings(stage)
+    resources = template.deploy_template(stage)["Resources"]
+
+    configuration_set = resources["SesConfigurationSet"]["Properties"]
+    assert configuration_set["Name"] == f"books-api-{stage}-emails"
+    assert configuration_set["ReputationOptions"] == {"ReputationMetricsEnabled": True}
+    destination = resources["SesEventDestination"]["Properties"]["EventDestination"]
+    assert sorted(destination["MatchingEventTypes"]) == [
+        "bounce",
+        "complaint",
+        "delivery",
+        "reject",
+    ]
+    assert destination["SnsDestination"] == {"TopicARN": {"Ref": "SesEventTopic"}}
+    topic = resources["SesEventTopic"]["Properties"]["TopicName"]
+    assert topic == f"books-api-{stage}-ses-events"
+    statement = resources["SesEventTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert statement["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert statement["Action"] == "sns:Publish"
+    # Chalice's subscription (a topic ARN built from the name) points at the topic resource.
+    events = resources["SesEvents"]["Properties"]["Events"]
+    assert events == {
+        "SesEventsSnsSubscription": {"Properties": {"Topic": {"Fn::Sub": "${SesEventTopic}"}}}
+    }
+    sends = [
+        s for s in template.policy(stage)["Statement"] if s["Sid"] == "SendWithTheConfigurationSet"
+    ]
+    assert sends[0]["Resource"].endswith(f":configuration-set/{settings.ses_configuration_set}")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_reputation_alarms_fire_at_two_percent_bounces_and_half_a_permille_complaints(
+    stage: str,
+) -> None:
+    resources = template.deploy_template(stage)["Resources"]
+
+    alarms = {
+        resources[name]["Properties"]["MetricName"]: resources[name]["Properties"]
+        for name in ("SesBounceRateAlarm", "SesComplaintRateAlarm")
+    }
+    assert alarms["Reputation.BounceRate"]["Threshold"] == 0.02
+    assert alarms["Reputation.ComplaintRate"]["Threshold"] == 0.0005
+    for alarm in alarms.values():
+        assert alarm["Namespace"] == "AWS/SES"
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_function_gets_the_apis_address_for_links_in_emails(stage: str) -> None:
+    resources = template.deploy_template(stage)["Resources"]
+    functions = ["APIHandler", "JwtAuthorizer", "SesEvents", "MailWorker", "ReportWorker"]
+
+    for function in functions:
+        url = resources[function]["Properties"]["Environment"]["Variables"]["PUBLIC_BASE_URL"]
+        assert url["Fn::Sub"].startswith("https://${RestAPI}.execute-api.")
