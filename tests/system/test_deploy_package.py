@@ -183,7 +183,8 @@ def test_alarms_watch_every_dead_letter_queue_and_every_queues_oldest_message(
             r["Properties"]["MetricName"],
         ): r["Properties"]
         for r in resources.values()
-        if r.get("Type") == "AWS::CloudWatch::Alarm"
+        # The SES reputation alarms watch account metrics, without a queue's dimension.
+        if r.get("Type") == "AWS::CloudWatch::Alarm" and r["Properties"]["Namespace"] == "AWS/SQS"
     }
 
     for queue in WORK_QUEUES:
