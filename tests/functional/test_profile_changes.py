@@ -128,3 +128,24 @@ def test_address_changes_are_limited_like_resends(api: Any) -> None:
     assert first.status_code == 200
     assert second.status_code == 429
     assert api.call("GET", "/users/me", token=token).json_body["email"] == "one@example.com"
+
+
+def test_a_bounced_address_gets_no_signin_alert_queued(api: Any) -> None:
+    from chalicelib.accounts.adapters.models import UserModel
+    from chalicelib.config import get_settings
+    from tests.functional.queue_support import queue_bodies
+
+    user, _ = api.new_user("bouncing@example.com")
+    drain_worker("mail_worker")
+    UserModel(pk=f"USER#{user['user_id']}").update(
+        actions=[
+            UserModel.email_status.set("bounced"),
+            UserModel.email_status_at.set("2026-11-30T10:00:00.000Z"),
+        ]
+    )
+
+    api.login(user["email"])
+
+    assert queue_bodies(get_settings().queues.mail) == []
+    me = api.call("GET", "/users/me", token=api.login(user["email"])).json_body
+    assert me["email_status"] == "bounced"
