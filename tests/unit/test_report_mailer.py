@@ -124,3 +124,49 @@ def test_no_line_of_the_message_can_be_taken_for_a_boundary(name: str) -> None:
     ]
     (attachment,) = list(parsed.iter_attachments())
     assert attachment.get_content() == pdf
+
+
+class _RecordingSes:
+    """Stands in for the SES client: records ``send_raw_email``'s arguments."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def send_raw_email(self, **kwargs: Any) -> dict[str, str]:
+        self.calls.append(kwargs)
+        return {"MessageId": "m-1"}
+
+
+def test_a_send_names_the_configuration_set_and_tags_kind_and_report_id() -> None:
+    ses = _RecordingSes()
+    mailer = SesMailer(lambda: ses, "reports@books.local", configuration_set="books-emails")
+    assert mailer.send(b"raw", "01JREPORT00000000000000000") == "m-1"
+    (call,) = ses.calls
+    assert call["ConfigurationSetName"] == "books-emails"
+    assert call["Tags"] == [
+        {"Name": "kind", "Value": "report"},
+        {"Name": "report_id", "Value": "01JREPORT00000000000000000"},
+    ]
+
+
+def test_without_a_configuration_set_the_send_names_none() -> None:
+    ses = _RecordingSes()
+    SesMailer(lambda: ses, "reports@books.local").send(b"raw", "r1")
+    assert "ConfigurationSetName" not in ses.calls[0]
+
+
+def test_the_unsubscribe_headers_and_footer_link_use_the_users_url() -> None:
+    url = "https://books.example/unsubscribe?token=WyJ1MSIsInJlcG9ydHMiXQ.sig"
+    mailer = SesMailer(lambda: None, "reports@books.local", unsubscribe_link=lambda uid: url)
+    raw, _attached = mailer.compose(_content(), b"%PDF small", lambda: "unused")
+    assert f"\nList-Unsubscribe: <{url}>\n".encode() in raw  # one line, not folded
+    message = _parse(raw)
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert url in message.get_body(preferencelist=("plain",)).get_content()
+    assert f'href="{url}"' in message.get_body(preferencelist=("html",)).get_content()
+
+
+def test_without_an_unsubscribe_link_there_is_no_header_or_footer_link() -> None:
+    message = _parse(build_message(_content(), "reports@books.local", b"%PDF"))
+    assert message["List-Unsubscribe"] is None and message["List-Unsubscribe-Post"] is None
+    assert "nsubscribe" not in message.get_body(preferencelist=("plain",)).get_content()
