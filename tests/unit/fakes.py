@@ -56,7 +56,6 @@ class FakeUserRepository(UserRepository):
         self.welcomed.add(user.user_id)
         return user, first
 
-
     def update_preferences(self, user_id: str, changes: Mapping[str, bool]) -> User:
         user = self.users[user_id]
         self.users[user_id] = replace(user, preferences=replace(user.preferences, **changes))
