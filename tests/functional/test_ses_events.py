@@ -183,6 +183,29 @@ def test_suppressions_page_with_a_signed_cursor(api: Any) -> None:
     assert api.call("GET", "/admin/suppressions?cursor=forged", token=admin).status_code == 400
 
 
+@pytest.mark.parametrize("limit", [1, 2, 3, 50])
+def test_every_page_size_lists_each_marked_user_once_and_ends(api: Any, limit: int) -> None:
+    """A page may end exactly at the last marked user (the complained partition's end)."""
+    _, admin = api.new_user("admin@example.com")
+    users = [api.new_user()[0] for _ in range(2)]
+    _notify("bounce", users[0]["email"])
+    _notify("complaint", users[1]["email"])
+
+    seen: list[str] = []
+    cursor = None
+    for _ in range(5):
+        path = f"/admin/suppressions?limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        answer = api.call("GET", path, token=admin)
+        assert answer.status_code == 200, answer.body
+        seen.extend(item["user_id"] for item in answer.json_body["items"])
+        cursor = answer.json_body["next_cursor"]
+        if not cursor:
+            break
+
+    assert sorted(seen) == sorted(u["user_id"] for u in users)
+    assert cursor is None
+
+
 def test_the_suppression_routes_are_for_admins_only(api: Any) -> None:
     user, token = api.new_user()
     _, admin = api.new_user("admin@example.com")

@@ -181,9 +181,11 @@ class DynamoEmailStatus:
                 if len(found) >= limit:
                     key = results.last_evaluated_key
                     if not key:
+                        # This partition is done: go on with the next one, if there is one.
                         following = MARKED_STATUSES[MARKED_STATUSES.index(status) + 1 :]
-                        more = {"status": following[0], "pk": "", "at": ""}
-                        return found, more if following else None
+                        if not following:
+                            return found, None
+                        return found, {"status": following[0], "pk": "", "at": ""}
                     return found, {
                         "status": status,
                         "pk": key["pk"]["S"],
