@@ -16,7 +16,16 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.api.schemas import ErrorBody
-from chalicelib.api.spec import FORM, JSON, ROUTES, Answer, Form, Media, RouteSpec
+from chalicelib.api.spec import (
+    FORM,
+    JSON,
+    MULTIPART_FORM,
+    ROUTES,
+    Answer,
+    Form,
+    Media,
+    RouteSpec,
+)
 
 TITLE = "books-api"
 VERSION = "1.0.0"
@@ -85,7 +94,7 @@ def _content(answer: Answer | Form | type[BaseModel]) -> dict[str, Any] | None:
     if answer is None:
         return None
     if isinstance(answer, Form):
-        return {FORM: {"schema": _ref(answer.model)}}
+        return {media: {"schema": _ref(answer.model)} for media in (FORM, MULTIPART_FORM)}
     if isinstance(answer, Media):
         return {
             media: {"schema": _media_schema(media, model)} for media, model in answer.types.items()

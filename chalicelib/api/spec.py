@@ -15,6 +15,7 @@ from chalicelib.platform.schema import RequestModel
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
+MULTIPART_FORM = "multipart/form-data"
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,9 @@ class Media:
 
 @dataclass(frozen=True)
 class Form:
-    """A request body of HTML form fields (``application/x-www-form-urlencoded``), validated
-    by ``model`` (whose field names, or aliases, are the form's field names)."""
+    """A request body of HTML form fields (``application/x-www-form-urlencoded`` or
+    ``multipart/form-data``), validated by ``model`` (whose field names, or aliases, are the
+    form's field names)."""
 
     model: type[RequestModel]
 

@@ -264,3 +264,42 @@ def test_a_bounced_address_makes_the_record_wait_until_the_mark_is_cleared(api: 
     assert len(mail_for(user["email"])) == 1
     (item,) = api.call("GET", "/reports", token=token).json_body["items"]
     assert (item["status"], item["success_count"]) == ("sent", 3)
+
+
+def test_one_click_as_multipart_form_data_as_rfc_8058_recommends(api: Any) -> None:
+    _user, token, message = _report_for(api)
+    body = (
+        "--b0undary\r\n"
+        'Content-Disposition: form-data; name="List-Unsubscribe"\r\n\r\n'
+        "One-Click\r\n"
+        "--b0undary--\r\n"
+    )
+    answer = _post(
+        api,
+        _token(_unsubscribe_url(message)),
+        body,
+        **{"Content-Type": "multipart/form-data; boundary=b0undary"},
+    )
+    assert answer.status_code == 200, answer.body
+    assert _preferences(api, token)["reports"] is False
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "garbage",
+        '--b\r\nContent-Disposition: form-data; name="f"; filename="x.txt"\r\n\r\nx\r\n--b--\r\n',
+        '--b\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nTwo\r\n--b--\r\n',
+        "--b\r\n\r\nOne-Click\r\n--b--\r\n",
+    ],
+)
+def test_a_bad_multipart_one_click_is_a_400_and_changes_nothing(api: Any, body: str) -> None:
+    _user, token, message = _report_for(api)
+    answer = _post(
+        api,
+        _token(_unsubscribe_url(message)),
+        body,
+        **{"Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert answer.status_code == 400, answer.body
+    assert _preferences(api, token)["reports"] is True
