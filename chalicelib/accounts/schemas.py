@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
 from chalicelib.accounts.rules import (
     MAX_EMAIL_LENGTH,
@@ -93,6 +93,14 @@ class PreferencesPatch(RequestModel):
     reports: StrictBool | None = Field(default=None, description="The PDF report of imports.")
     weekly_summary: StrictBool | None = Field(default=None, description="The Monday summary.")
     signin_alerts: StrictBool | None = Field(default=None, description="An email per sign-in.")
+
+    @field_validator("reports", "weekly_summary", "signin_alerts", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Absent means "unchanged"; an explicit null would silently mean the same: refused.
+        if value is None:
+            raise ValueError("must be true or false")
+        return value
 
     def changes(self) -> dict[str, bool]:
         """The preferences the request sets; ``ValidationFailed`` when it sets none."""

@@ -23,7 +23,13 @@ from chalicelib.accounts.account_mail import (
     verification_mail,
     welcome_mail,
 )
-from chalicelib.accounts.domain import User, normalize_email, role_for, validate_registration
+from chalicelib.accounts.domain import (
+    EMAIL_OK,
+    User,
+    normalize_email,
+    role_for,
+    validate_registration,
+)
 from chalicelib.accounts.ports import AccountLimits, HeldReports, UserRepository
 from chalicelib.accounts.tokens import Principal, issue_token
 from chalicelib.accounts.verification import (
@@ -175,6 +181,12 @@ def resend_verification(deps: AccountDeps, user_id: str, client: Client) -> dict
         raise NotFound("user not found")
     if user.email_verified:
         raise Conflict("this email address is already verified")
+    if user.email_status != EMAIL_OK:
+        why = "bounced" if user.email_status == "bounced" else "was reported as spam by it"
+        raise Conflict(
+            f"mail to this address {why}: no email can go to it; "
+            "change the address with PATCH /users/me"
+        )
     deps.limits.resend_allowed(user_id)
     deps.outbox.put(_queue_verification(deps, user, client, deps.clock()))
     return {"message": "a new verification email is on its way", "email": user.email}
@@ -290,6 +302,8 @@ def update_profile(
         user = deps.users.rename(user_id, name)
     if email is None or email == user.email:
         return user
+    if deps.users.find_by_email(email) is not None:  # before the limit: a refusal costs nothing
+        raise Conflict("an account with this email already exists")
     deps.limits.resend_allowed(user_id)
     now = deps.clock()
     token, stored = new_token(user_id, email, now_iso(), now, deps.verification_ttl_seconds)

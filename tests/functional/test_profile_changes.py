@@ -31,7 +31,16 @@ def test_preferences_are_all_on_until_turned_off(api: Any) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"reports": "false"}, {"reports": 0}, {"reports": None}, {"email": False}, [], "x"],
+    [
+        {},
+        {"reports": "false"},
+        {"reports": 0},
+        {"reports": None},
+        {"reports": True, "weekly_summary": None},
+        {"email": False},
+        [],
+        "x",
+    ],
 )
 def test_a_bad_preferences_patch_is_a_400_and_changes_nothing(api: Any, body: Any) -> None:
     _, token = api.new_user()
@@ -119,6 +128,28 @@ def test_a_bad_profile_patch_is_a_400(api: Any, body: Any) -> None:
     answer = api.call("PATCH", "/users/me", body, token=token)
     assert answer.status_code == 400, answer.body
     assert api.call("GET", "/users/me", token=token).json_body["role"] == "user"
+
+
+def test_a_refused_address_change_does_not_use_up_the_limit(api: Any) -> None:
+    api.new_user("someone@example.com")
+    _, token = api.new_user()
+    for _ in range(3):
+        taken = api.call("PATCH", "/users/me", {"email": "someone@example.com"}, token=token)
+        assert taken.status_code == 409
+    assert (
+        api.call("PATCH", "/users/me", {"email": "free@example.com"}, token=token).status_code
+        == 200
+    )
+
+
+def test_a_resend_to_a_bounced_address_says_so(api: Any) -> None:
+    from chalicelib.accounts.adapters.models import UserModel
+
+    user, token = api.new_user(verified=False)
+    UserModel(pk=f"USER#{user['user_id']}").update(actions=[UserModel.email_status.set("bounced")])
+    answer = api.call("POST", "/auth/resend-verification", token=token)
+    assert answer.status_code == 409
+    assert "bounced" in answer.json_body["message"]
 
 
 def test_address_changes_are_limited_like_resends(api: Any) -> None:
