@@ -48,7 +48,7 @@ LOCALSTACK_REQUIREMENTS = (
     "service_identity<25",
     "joserfc<1.1",
 )
-SERVICES = "s3,ses,sts,iam,events,sqs"
+SERVICES = "s3,ses,sts,iam,events,sqs,sns"
 # LocalStack accepts any credentials; the same ones are used everywhere in the tier.
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "test",
