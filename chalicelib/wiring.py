@@ -33,7 +33,6 @@ from chalicelib.platform.adapters.sqs_queue import SqsQueue
 from chalicelib.platform.rate_limits import RateLimiter
 from chalicelib.reports.adapters.deliveries import DynamoDeliveries
 from chalicelib.reports.adapters.job_reader import DynamoJobReader
-from chalicelib.reports.adapters.mailer import SesMailer
 from chalicelib.reports.adapters.report_store import DynamoReportRepository, S3ReportArchive
 from chalicelib.reports.adapters.send_pacer import RedisSendPacing
 from chalicelib.reports.adapters.send_quota import SharedSendQuota
@@ -185,6 +184,10 @@ def snapshot_store() -> RedisSnapshotStore:
 @functools.lru_cache(maxsize=1)
 def send_pacing() -> RedisSendPacing:
     """SES pacing shared by every report worker through Redis; scope: the SES region."""
+    # The MIME modules come with the mailer: imported by the workers only, never on an API
+    # cold start (tests/system/test_cold_start.py).
+    from chalicelib.reports.adapters.mailer import SesMailer
+
     s = get_settings()
     quota = SharedSendQuota(get_redis, s.region, SesMailer(get_ses, s.ses_sender).quota)
     return RedisSendPacing(get_redis, s.region, quota.read)
@@ -193,6 +196,7 @@ def send_pacing() -> RedisSendPacing:
 def report_dependencies() -> ReportDeps:
     """Everything ``send_reports`` talks to, wired to the real adapters."""
     # reportlab is imported here, by the report functions only: never on an API cold start.
+    from chalicelib.reports.adapters.mailer import SesMailer
     from chalicelib.reports.adapters.pdf_report import PdfRenderer
     from chalicelib.reports.service import ReportDeps
 

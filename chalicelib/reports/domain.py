@@ -50,6 +50,16 @@ EMAIL_OK = "ok"
 
 
 @dataclass(frozen=True)
+class SendQuota:
+    """SES's sending limits for the account (``GetSendQuota``): emails a second, a day, and
+    sent in the last 24 hours."""
+
+    max_send_rate: float
+    max_24_hour_send: float
+    sent_last_24_hours: float
+
+
+@dataclass(frozen=True)
 class Recipient:
     """Who the report is about and for."""
 

@@ -33,22 +33,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.config import Settings
 from chalicelib.platform.errors import DependencyUnavailable
-from chalicelib.reports.domain import ReportContent
+from chalicelib.reports.domain import ReportContent, SendQuota
 from chalicelib.templates.mail import header_safe, render
 
 __all__ = ["SendQuota", "SesMailer", "as_bytes", "build_message", "header_safe", "mime_message"]
 
 # SES v1 rejects raw messages over 10 MB (after base64), so bigger ones carry a link instead.
 SES_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class SendQuota:
-    """SES's sending limits for the account."""
-
-    max_send_rate: float
-    max_24_hour_send: float
-    sent_last_24_hours: float
 
 
 # A MIME boundary as the email package makes one: 15 "=", a random number, "==".

@@ -56,7 +56,7 @@ import redis
 
 from chalicelib.observability import logger
 from chalicelib.platform.errors import DependencyUnavailable
-from chalicelib.reports.adapters.mailer import SendQuota
+from chalicelib.reports.domain import SendQuota
 
 PREFIX = "ses:pace:"
 # SES's lowest sending rate (a new account's sandbox): where no quota can be read at all.

@@ -20,8 +20,8 @@ import redis
 
 from chalicelib.observability import logger
 from chalicelib.platform.errors import DependencyUnavailable
-from chalicelib.reports.adapters.mailer import SendQuota
 from chalicelib.reports.adapters.send_pacer import PaceKeys
+from chalicelib.reports.domain import SendQuota
 
 _FIELDS = ("max_send_rate", "max_24_hour_send", "sent_last_24_hours")
 
