@@ -127,37 +127,27 @@ class DynamoSendLog:
 
     def record_sent(self, claim: Claim, message_id: str) -> bool:
         """``SendLog.record_sent``: one ``UpdateItem`` conditioned on this claim's token."""
-        return self._conditional(
-            "record a sent email",
-            lambda: self._client().update_item(
-                TableName=self._table,
-                Key=self._key(claim.key),
-                UpdateExpression="SET #state = :sent, #ses_message_id = :id, #sent_at = :at",
-                ConditionExpression="#claim = :claim",
-                ExpressionAttributeNames=_names(M.state, M.ses_message_id, M.sent_at, M.claim),
-                ExpressionAttributeValues={
-                    ":sent": {"S": SENT},
-                    ":id": {"S": message_id},
-                    ":at": {"S": now_iso()},
-                    ":claim": {"S": claim.token},
-                },
-            ),
-        )
+        return self._finish(claim, SENT, message_id, "record a sent email")
 
     def record_suppressed(self, claim: Claim, status: str) -> bool:
         """``SendLog.record_suppressed``: one ``UpdateItem`` conditioned on this claim's token;
         the address's status is kept in ``ses_message_id``'s place as ``suppressed:<status>``."""
+        return self._finish(claim, SUPPRESSED, f"suppressed:{status}", "record a suppressed email")
+
+    def _finish(self, claim: Claim, state: str, note: str, what: str) -> bool:
+        """Set the claimed item's final ``state``, ``note`` (in ``ses_message_id``) and time,
+        if this claim still holds it (False otherwise)."""
         return self._conditional(
-            "record a suppressed email",
+            what,
             lambda: self._client().update_item(
                 TableName=self._table,
                 Key=self._key(claim.key),
-                UpdateExpression="SET #state = :suppressed, #ses_message_id = :why, #sent_at = :at",
+                UpdateExpression="SET #state = :state, #ses_message_id = :note, #sent_at = :at",
                 ConditionExpression="#claim = :claim",
                 ExpressionAttributeNames=_names(M.state, M.ses_message_id, M.sent_at, M.claim),
                 ExpressionAttributeValues={
-                    ":suppressed": {"S": SUPPRESSED},
-                    ":why": {"S": f"suppressed:{status}"},
+                    ":state": {"S": state},
+                    ":note": {"S": note},
                     ":at": {"S": now_iso()},
                     ":claim": {"S": claim.token},
                 },
