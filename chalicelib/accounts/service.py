@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.accounts.account_mail import (
@@ -34,6 +34,7 @@ from chalicelib.accounts.ports import AccountLimits, HeldReports, UserRepository
 from chalicelib.accounts.tokens import Principal, issue_token
 from chalicelib.accounts.verification import (
     InvalidToken,
+    VerificationToken,
     hash_token,
     new_token,
     verification_link,
@@ -134,14 +135,15 @@ def _queue(outbox: Outbox, request: MailRequest) -> bool:
     return True
 
 
-def _queue_verification(deps: AccountDeps, user: User, client: Client, now: float) -> MailRequest:
-    """Store a further token for the user's address and build the email with its link."""
+def _verification(
+    deps: AccountDeps, user: User, client: Client
+) -> tuple[VerificationToken, MailRequest]:
+    """A fresh token for ``user.email`` (to store) and the email holding its link."""
     token, stored = new_token(
-        user.user_id, user.email, now_iso(), now, deps.verification_ttl_seconds
+        user.user_id, user.email, now_iso(), deps.clock(), deps.verification_ttl_seconds
     )
-    deps.users.add_verification_token(stored)
     link = verification_link(client.base_url, token)
-    return verification_mail(user, stored.token_hash, link, deps.verification_ttl_seconds)
+    return stored, verification_mail(user, stored.token_hash, link, deps.verification_ttl_seconds)
 
 
 def register(deps: AccountDeps, data: Any, admin_emails: frozenset[str], client: Client) -> User:
@@ -149,7 +151,6 @@ def register(deps: AccountDeps, data: Any, admin_emails: frozenset[str], client:
     ``RateLimited`` when the client's address registered too often."""
     deps.limits.register_allowed(client.ip)
     registration = validate_registration(data)
-    now = deps.clock()
     user = User(
         user_id=new_ulid(),
         email=registration.email,
@@ -158,14 +159,9 @@ def register(deps: AccountDeps, data: Any, admin_emails: frozenset[str], client:
         created_at=now_iso(),
         password_hash=_hasher().hash(registration.password),
     )
-    token, stored = new_token(
-        user.user_id, user.email, user.created_at, now, deps.verification_ttl_seconds
-    )
+    stored, mail = _verification(deps, user, client)
     deps.users.add(user, stored)
-    link = verification_link(client.base_url, token)
-    _queue(
-        deps.outbox, verification_mail(user, stored.token_hash, link, deps.verification_ttl_seconds)
-    )
+    _queue(deps.outbox, mail)
     return user
 
 
@@ -188,7 +184,9 @@ def resend_verification(deps: AccountDeps, user_id: str, client: Client) -> dict
             "change the address with PATCH /users/me"
         )
     deps.limits.resend_allowed(user_id)
-    deps.outbox.put(_queue_verification(deps, user, client, deps.clock()))
+    stored, mail = _verification(deps, user, client)
+    deps.users.add_verification_token(stored)
+    deps.outbox.put(mail)
     return {"message": "a new verification email is on its way", "email": user.email}
 
 
@@ -305,14 +303,9 @@ def update_profile(
     if deps.users.find_by_email(email) is not None:  # before the limit: a refusal costs nothing
         raise Conflict("an account with this email already exists")
     deps.limits.resend_allowed(user_id)
-    now = deps.clock()
-    token, stored = new_token(user_id, email, now_iso(), now, deps.verification_ttl_seconds)
+    stored, mail = _verification(deps, replace(user, email=email), client)
     changed = deps.users.change_email(user, email, stored)
-    link = verification_link(client.base_url, token)
-    _queue(
-        deps.outbox,
-        verification_mail(changed, stored.token_hash, link, deps.verification_ttl_seconds),
-    )
+    _queue(deps.outbox, mail)
     if user.deliverable:  # never a notice to an address that was never shown to be theirs
         _queue(deps.outbox, email_changed_mail(user, email, stored.token_hash, utc_now()))
     logger.info("email address changed", extra={"user_id": user_id})
