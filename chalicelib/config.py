@@ -86,6 +86,7 @@ class RateLimits:
     resend_verification: str = "1/minute;5/day"  # per user
     bulk_submit: str = "30/hour"  # accepted bulk submissions per user
     signin_alerts: str = "10/hour"  # sign-in alert emails per user
+    weekly_summary: str = "1/hour"  # weekly summaries sent on request (POST), per user
     ip: bool = True
 
 
@@ -98,6 +99,7 @@ def _rate_limits(env: Mapping[str, str]) -> RateLimits:
         resend_verification=_rates(env, "RESEND_VERIFICATION_LIMIT", base.resend_verification),
         bulk_submit=_rates(env, "BULK_SUBMIT_LIMIT", base.bulk_submit),
         signin_alerts=_rates(env, "SIGNIN_ALERT_LIMIT", base.signin_alerts),
+        weekly_summary=_rates(env, "WEEKLY_SUMMARY_LIMIT", base.weekly_summary),
         ip=_switch(env, "IP_RATE_LIMITS", base.ip),
     )
 
@@ -125,6 +127,9 @@ class Queues:
     mail: str
     # ... and bulk mail (weekly summaries): two queues, so a backlog here never delays the first.
     mail_bulk: str
+    # Catalogue exports (``export_worker``) and weekly summaries (``weekly_summary_worker``).
+    exports: str
+    weekly_summaries: str
 
     @staticmethod
     def dead_letter(queue: str) -> str:
@@ -133,7 +138,14 @@ class Queues:
 
     def work_queues(self) -> tuple[str, ...]:
         """Every work queue (each has a dead-letter queue)."""
-        return (self.report_requests, self.bulk_jobs, self.mail, self.mail_bulk)
+        return (
+            self.report_requests,
+            self.bulk_jobs,
+            self.mail,
+            self.mail_bulk,
+            self.exports,
+            self.weekly_summaries,
+        )
 
 
 def resource_prefix(env: Mapping[str, str] | None = None) -> str:
@@ -151,6 +163,8 @@ def queue_names(env: Mapping[str, str] | None = None) -> Queues:
         bulk_jobs=f"{prefix}-bulk-jobs",
         mail=f"{prefix}-mail",
         mail_bulk=f"{prefix}-mail-bulk",
+        exports=f"{prefix}-exports",
+        weekly_summaries=f"{prefix}-weekly-summaries",
     )
 
 
@@ -211,6 +225,11 @@ class Settings:
     # Stamped on staged uploads and report objects; lifecycle rules expire them in AWS.
     upload_prefix: str = "uploads"
     report_prefix: str = "reports"
+    # Catalogue exports: staged under this prefix, deleted by a lifecycle rule after
+    # ``export_retention_days``; each read of a finished export job presigns a fresh link.
+    export_prefix: str = "exports"
+    export_retention_days: int = 7
+    export_link_seconds: int = 900
     bulk_chunk_rows: int = 50
     bulk_workers: int = 4
     report_workers: int = 8
@@ -292,6 +311,9 @@ class Settings:
                 "UNVERIFIED_REPORT_MAX_AGE_SECONDS",
                 cls.unverified_report_max_age_seconds,
                 minimum=1,
+            ),
+            export_link_seconds=_int(
+                env, "EXPORT_LINK_SECONDS", cls.export_link_seconds, minimum=60
             ),
             rate_limits=_rate_limits(env),
         )
