@@ -1,0 +1,1 @@
+"""The exports' adapters: S3 multipart writer, job store, file formats."""

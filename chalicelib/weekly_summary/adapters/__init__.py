@@ -1,0 +1,1 @@
+"""The weekly summary's adapters: the Redis activity counters."""
