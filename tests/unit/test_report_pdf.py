@@ -18,10 +18,10 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
-from chalicelib.reports.adapters import pdf_bidi
-from chalicelib.reports.adapters.pdf_fonts import font_for, has_glyph
+from chalicelib.platform.adapters.pdf import bidi as pdf_bidi
+from chalicelib.platform.adapters.pdf.fonts import font_for, has_glyph
+from chalicelib.platform.adapters.pdf.text import MAX_MARKS, clean, layout
 from chalicelib.reports.adapters.pdf_report import MAX_REASONS, render_report_pdf
-from chalicelib.reports.adapters.pdf_text import MAX_MARKS, clean, layout
 from chalicelib.reports.domain import (
     FailedRow,
     JobLine,

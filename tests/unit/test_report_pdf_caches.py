@@ -21,10 +21,10 @@ from reportlab.pdfbase.pdfmetrics import registerFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from chalicelib.reports.adapters import pdf_text
-from chalicelib.reports.adapters.pdf_fonts import FONT_DIR, PRIMARY
+from chalicelib.platform.adapters.pdf import text as pdf_text
+from chalicelib.platform.adapters.pdf.fonts import FONT_DIR, PRIMARY
+from chalicelib.platform.adapters.pdf.subsets import keep_subsets
 from chalicelib.reports.adapters.pdf_report import render_report_pdf
-from chalicelib.reports.adapters.pdf_subsets import keep_subsets
 from chalicelib.reports.domain import FailedRow
 from tests.unit.test_report_pdf import SCRIPT_SAMPLES, report
 

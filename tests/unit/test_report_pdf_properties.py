@@ -9,8 +9,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.platform.adapters.pdf.text import layout
 from chalicelib.reports.adapters.pdf_report import render_report_pdf
-from chalicelib.reports.adapters.pdf_text import layout
 from chalicelib.reports.domain import FailedRow, ReportContent
 from tests.unit.test_report_pdf import SCRIPT_SAMPLES, assert_inside_page, report
 

@@ -1,11 +1,11 @@
 """Render a ``ReportContent`` as a PDF with reportlab (imported lazily: API Lambdas never load it).
 
-Every piece of user text (names, emails, ISBNs, reasons, ids) goes through ``pdf_text``: it is
-wrapped to its column, cut with "…" after a few lines, drawn in a font that has its script (the
-fonts load only when a report needs them) and put in visual order and shaped where its script
-needs that. Only fixed text uses reportlab ``Paragraph`` markup. The lists are capped too
-(``MAX_JOBS``, ``MAX_REASONS``, ``MAX_FAILED_ROWS``), so no report runs to more than a handful
-of pages whatever it holds.
+Every piece of user text (names, emails, ISBNs, reasons, ids) goes through the shared
+``platform/adapters/pdf/text.py``: it is wrapped to its column, cut with "…" after a few lines,
+drawn in a font that has its script (the fonts load only when a report needs them) and put in
+visual order and shaped where its script needs that. Only fixed text uses reportlab
+``Paragraph`` markup. The lists are capped too (``MAX_JOBS``, ``MAX_REASONS``,
+``MAX_FAILED_ROWS``), so no report runs to more than a handful of pages whatever it holds.
 """
 
 from __future__ import annotations
@@ -42,21 +42,21 @@ def _colour(hex_code: str) -> Any:
 
 def _fonts() -> tuple[str, str]:
     """DejaVu Sans, registered once per process: (regular, bold) names."""
-    from chalicelib.reports.adapters.pdf_fonts import primary_fonts
+    from chalicelib.platform.adapters.pdf.fonts import primary_fonts
 
     return primary_fonts()
 
 
 def _id_cell(value: object, width: float) -> Any:
     """A job id for a column ``width`` wide: one line, condensed if it must be."""
-    from chalicelib.reports.adapters.pdf_text import identifier_cell
+    from chalicelib.platform.adapters.pdf.text import identifier_cell
 
     return identifier_cell(value, width - 2 * _PAD, _CELL_SIZE)
 
 
 def _cell(value: object, width: float, max_lines: int) -> Any:
     """User text wrapped (and cut with "…" after ``max_lines``) for a column ``width`` wide."""
-    from chalicelib.reports.adapters.pdf_text import cell
+    from chalicelib.platform.adapters.pdf.text import cell
 
     return cell(value, width - 2 * _PAD, _CELL_SIZE, max_lines)
 
@@ -139,7 +139,7 @@ def _chart(content: ReportContent, width: float) -> Any:
 def _summary(content: ReportContent, styles: dict[str, Any], width: float) -> list[Any]:
     from reportlab.platypus import Paragraph
 
-    from chalicelib.reports.adapters.pdf_text import labelled
+    from chalicelib.platform.adapters.pdf.text import labelled
 
     snap, who = content.snapshot, content.recipient
     lines = [

@@ -17,7 +17,7 @@ from typing import Any
 
 import uharfbuzz as hb
 
-from chalicelib.reports.adapters.pdf_fonts import FONT_DIR, FontFile, char_for_glyph, ttfont
+from chalicelib.platform.adapters.pdf.fonts import FONT_DIR, FontFile, char_for_glyph, ttfont
 
 # Kerning and the standard ligatures; HarfBuzz adds each script's required features itself.
 _FEATURES = {"kern": True, "liga": True}

@@ -1,4 +1,4 @@
-"""User text laid out for the report PDF: cleaned, broken into lines that fit, cut with "…".
+"""User text laid out for a PDF: cleaned, broken into lines that fit, cut with "…".
 
 ``layout`` turns any value into at most ``max_lines`` lines no wider than ``width`` points:
 
@@ -6,12 +6,12 @@
    soft hyphens) are dropped except the joiners scripts need, surrogates and private-use or
    unassigned code points become U+FFFD, a character carries at most ``MAX_MARKS`` combining
    marks and only the first ``MAX_CHARS`` characters are read.
-2. Clusters (a character with its marks and joiners) get a font each (``pdf_fonts.font_for``)
+2. Clusters (a character with its marks and joiners) get a font each (``fonts.font_for``)
    and a width (reportlab's metrics, or HarfBuzz's advances for shaped scripts).
 3. Lines break at spaces, hyphens, slashes and between CJK characters; a word wider than the line
    breaks between any two clusters. Text left over after the last line is cut, and "…" ends it.
-4. Each line is put in visual order (``pdf_bidi``), split into runs of one font and direction,
-   and runs that need it are shaped (``pdf_shaping``).
+4. Each line is put in visual order (``bidi``), split into runs of one font and direction,
+   and runs that need it are shaped (``shaping``).
 
 Every text position drawn is inside the box; in the rare case shaping makes a line a little wider
 than its measure said, the line is condensed horizontally to fit (``Line.scale``).
@@ -30,8 +30,9 @@ from typing import Any
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable
 
-from chalicelib.reports.adapters import pdf_bidi, pdf_shaping
-from chalicelib.reports.adapters.pdf_fonts import BOLD, CJK, PRIMARY, FontFile, font_for, ttfont
+from chalicelib.platform.adapters.pdf import bidi as pdf_bidi
+from chalicelib.platform.adapters.pdf import shaping as pdf_shaping
+from chalicelib.platform.adapters.pdf.fonts import BOLD, CJK, PRIMARY, FontFile, font_for, ttfont
 
 MAX_CHARS = 2000  # characters of one value that are read at most; a cell shows far fewer
 _NARROWEST = 0.25  # no visible cluster is narrower than this many ems (DejaVu's "i" is 0.28)

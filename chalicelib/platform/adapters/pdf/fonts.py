@@ -1,12 +1,12 @@
-"""The fonts a report PDF draws user text with, each registered only when a report needs it.
+"""The fonts a PDF draws user text with, each registered only when a PDF needs it.
 
-DejaVu Sans is the report's own font (Latin, Greek, Cyrillic, Armenian, Georgian, Hebrew and
+DejaVu Sans is the PDFs' own font (Latin, Greek, Cyrillic, Armenian, Georgian, Hebrew and
 many symbols). A character in a script that DejaVu lacks, or draws poorly, goes to the font made
 for that script: Noto Sans (Arabic, the Indic and South-East Asian scripts, Ethiopic), Droid
 Sans Fallback (Chinese, Japanese, Korean) or Symbola (emoji and other symbols). Every file lives
 under ``chalicelib/templates/fonts`` (licences in ``LICENSE.txt`` there) and is parsed on first
-use only: a report in Latin script loads DejaVu and nothing else. A character no shipped font has
-is drawn with DejaVu's "missing glyph" box rather than failing the report.
+use only: a PDF in Latin script loads DejaVu and nothing else. A character no shipped font has
+is drawn with DejaVu's "missing glyph" box rather than failing the PDF.
 
 Import this module only while rendering: it imports reportlab.
 """
@@ -24,7 +24,7 @@ from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont
 
 from chalicelib import templates
-from chalicelib.reports.adapters.pdf_subsets import keep_subsets
+from chalicelib.platform.adapters.pdf.subsets import keep_subsets
 
 FONT_DIR = templates.FONTS
 
@@ -178,7 +178,7 @@ def _register(font: FontFile) -> dict[int, int] | None:
             path = Path(reportlab.__file__).parent / "fonts" / vera
         cmap: dict[int, int] | None = None
         if path.exists():
-            ttf = TTFont(font.name, str(path), shapable=False)  # pdf_shaping shapes, not reportlab
+            ttf = TTFont(font.name, str(path), shapable=False)  # shaping.py shapes, not reportlab
             keep_subsets(ttf)
             pdfmetrics.registerFont(ttf)
             cmap = ttf.face.charToGlyph

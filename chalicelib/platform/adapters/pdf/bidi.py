@@ -1,6 +1,6 @@
 """Right-to-left text in visual order: the implicit part of the Unicode bidi algorithm (UAX #9).
 
-Report text is cleaned of bidi control characters before layout (``pdf_text.clean``), so the
+Text is cleaned of bidi control characters before layout (``text.clean``), so the
 explicit embedding, override and isolate rules (X1-X10) never apply and one paragraph is one
 isolating run sequence. What is left is rules P2-P3 (paragraph direction), W1-W7 (weak types),
 N1-N2 (neutrals), I1-I2 (levels), L1 (trailing spaces) and L2 (reordering). Mirroring of
