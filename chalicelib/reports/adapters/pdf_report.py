@@ -24,20 +24,7 @@ MAX_JOBS = 100
 
 _OK_COLOUR = "#2e7d32"
 _FAIL_COLOUR = "#c62828"
-_GRID_COLOUR = "#b0b7c3"
-_HEAD_COLOUR = "#e8ecf2"
-_CELL_SIZE = 8
-_PAD = 4  # left and right padding inside a table cell, points
 _FRAME_PAD = 6  # SimpleDocTemplate's frame pads what it holds by this much on each side
-
-
-@functools.cache
-def _colour(hex_code: str) -> Any:
-    """The reportlab colour of ``hex_code``, made once: reportlab turns a string into a colour
-    every time it draws one, and tries named colours and expressions before hex codes."""
-    from reportlab.lib.colors import HexColor
-
-    return HexColor(hex_code)
 
 
 def _fonts() -> tuple[str, str]:
@@ -49,16 +36,18 @@ def _fonts() -> tuple[str, str]:
 
 def _id_cell(value: object, width: float) -> Any:
     """A job id for a column ``width`` wide: one line, condensed if it must be."""
+    from chalicelib.platform.adapters.pdf.tables import CELL_PAD, CELL_SIZE
     from chalicelib.platform.adapters.pdf.text import identifier_cell
 
-    return identifier_cell(value, width - 2 * _PAD, _CELL_SIZE)
+    return identifier_cell(value, width - 2 * CELL_PAD, CELL_SIZE)
 
 
 def _cell(value: object, width: float, max_lines: int) -> Any:
     """User text wrapped (and cut with "…" after ``max_lines``) for a column ``width`` wide."""
+    from chalicelib.platform.adapters.pdf.tables import CELL_PAD, CELL_SIZE
     from chalicelib.platform.adapters.pdf.text import cell
 
-    return cell(value, width - 2 * _PAD, _CELL_SIZE, max_lines)
+    return cell(value, width - 2 * CELL_PAD, CELL_SIZE, max_lines)
 
 
 def _short_time(iso: str) -> str:
@@ -81,34 +70,16 @@ def _styles() -> dict[str, Any]:
 
 
 def _table(rows: list[list[Any]], widths: list[float], numeric: tuple[int, ...]) -> Any:
-    from reportlab.platypus import Table, TableStyle
+    from chalicelib.platform.adapters.pdf.tables import grid_table
 
-    regular, bold = _fonts()
-    table = Table(rows, colWidths=widths, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), regular),
-                ("FONTNAME", (0, 0), (-1, 0), bold),
-                ("FONTSIZE", (0, 0), (-1, -1), _CELL_SIZE),
-                ("LEADING", (0, 0), (-1, -1), _CELL_SIZE + 2),
-                ("BACKGROUND", (0, 0), (-1, 0), _colour(_HEAD_COLOUR)),
-                ("GRID", (0, 0), (-1, -1), 0.4, _colour(_GRID_COLOUR)),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("TOPPADDING", (0, 0), (-1, -1), 2),
-                ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
-                ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-            ]
-        )
-    )
-    table.setStyle(TableStyle([("ALIGN", (c, 0), (c, -1), "RIGHT") for c in numeric]))
-    return table
+    return grid_table(rows, widths, numeric)
 
 
 def _chart(content: ReportContent, width: float) -> Any:
     """A stacked bar: ok against failed, with the counts written beside it."""
     from reportlab.graphics.shapes import Drawing, Rect, String
+
+    from chalicelib.platform.adapters.pdf.tables import GRID_COLOUR, colour
 
     regular, _ = _fonts()
     ok, failed = content.snapshot.success_count, content.snapshot.failure_count
@@ -116,9 +87,9 @@ def _chart(content: ReportContent, width: float) -> Any:
     drawing = Drawing(width, 28)
     total = ok + failed
     ok_width = bar_width * ok / total if total else 0
-    drawing.add(Rect(0, 10, bar_width, 12, fillColor=None, strokeColor=_colour(_GRID_COLOUR)))
+    drawing.add(Rect(0, 10, bar_width, 12, fillColor=None, strokeColor=colour(GRID_COLOUR)))
     if ok:
-        drawing.add(Rect(0, 10, ok_width, 12, fillColor=_colour(_OK_COLOUR), strokeColor=None))
+        drawing.add(Rect(0, 10, ok_width, 12, fillColor=colour(_OK_COLOUR), strokeColor=None))
     if failed:
         drawing.add(
             Rect(
@@ -126,7 +97,7 @@ def _chart(content: ReportContent, width: float) -> Any:
                 10,
                 bar_width - ok_width,
                 12,
-                fillColor=_colour(_FAIL_COLOUR),
+                fillColor=colour(_FAIL_COLOUR),
                 strokeColor=None,
             )
         )
