@@ -16,7 +16,10 @@ What counts:
   limits (1 a minute and 5 a day);
 * bulk submissions: only accepted ones (``bulk_accepted`` after the submission was stored);
   ``bulk_allowed`` only looks;
-* sign-in alert emails: each one that may go counts (``signin_alert_allowed``).
+* sign-in alert emails: each one that may go counts (``signin_alert_allowed``);
+* weekly summaries on request: ``weekly_summary_allowed`` only looks (a refused request counts
+  nothing), ``weekly_summary_requested`` counts one once the summary is about to be queued (and
+  refuses a racing request that took the last one first).
 
 Limits that count an outcome (a failed login, an accepted submission) look before the work and
 count after it, so requests in flight at the same time would all pass the look: 60 parallel
@@ -202,6 +205,23 @@ class RateLimiter:
         with self._fail_open("signin_alerts"):
             return self._windows.hit(self._limits.signin_alerts, f"signin-alert/{user_id}") == 0
         return True
+
+    def weekly_summary_allowed(self, user_id: str) -> None:
+        """Refuse a summary asked for when the user's fill the window (counts nothing)."""
+        with self._fail_open("weekly_summary"):
+            wait = self._windows.wait(self._limits.weekly_summary, f"weekly-summary/{user_id}")
+            self._refuse_if(wait, "weekly_summary", self._summary_message())
+
+    def weekly_summary_requested(self, user_id: str) -> None:
+        """Count a summary asked for; refuse it (counting nothing) if a racing request took
+        the window's last one."""
+        with self._fail_open("weekly_summary"):
+            wait = self._windows.hit(self._limits.weekly_summary, f"weekly-summary/{user_id}")
+            self._refuse_if(wait, "weekly_summary", self._summary_message())
+
+    def _summary_message(self) -> str:
+        limits = self._limits.weekly_summary.replace(";", " and ")
+        return f"summaries on request are limited to {limits}"
 
     # --- helpers ------------------------------------------------------------------------
 
