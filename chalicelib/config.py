@@ -87,6 +87,7 @@ class RateLimits:
     bulk_submit: str = "30/hour"  # accepted bulk submissions per user
     signin_alerts: str = "10/hour"  # sign-in alert emails per user
     weekly_summary: str = "1/hour"  # weekly summaries sent on request (POST), per user
+    export: str = "10/hour"  # catalogue exports asked for (POST /books/export), per user
     ip: bool = True
 
 
@@ -100,6 +101,7 @@ def _rate_limits(env: Mapping[str, str]) -> RateLimits:
         bulk_submit=_rates(env, "BULK_SUBMIT_LIMIT", base.bulk_submit),
         signin_alerts=_rates(env, "SIGNIN_ALERT_LIMIT", base.signin_alerts),
         weekly_summary=_rates(env, "WEEKLY_SUMMARY_LIMIT", base.weekly_summary),
+        export=_rates(env, "EXPORT_LIMIT", base.export),
         ip=_switch(env, "IP_RATE_LIMITS", base.ip),
     )
 

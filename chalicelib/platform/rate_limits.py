@@ -19,7 +19,9 @@ What counts:
 * sign-in alert emails: each one that may go counts (``signin_alert_allowed``);
 * weekly summaries on request: ``weekly_summary_allowed`` only looks (a refused request counts
   nothing), ``weekly_summary_requested`` counts one once the summary is about to be queued (and
-  refuses a racing request that took the last one first).
+  refuses a racing request that took the last one first);
+* catalogue exports: every export asked for that passes the limit counts (``export_allowed``);
+  each starts a worker reading the whole catalogue, so one that then fails still counted.
 
 Limits that count an outcome (a failed login, an accepted submission) look before the work and
 count after it, so requests in flight at the same time would all pass the look: 60 parallel
@@ -218,6 +220,13 @@ class RateLimiter:
         with self._fail_open("weekly_summary"):
             wait = self._windows.hit(self._limits.weekly_summary, f"weekly-summary/{user_id}")
             self._refuse_if(wait, "weekly_summary", self._summary_message())
+
+    def export_allowed(self, user_id: str) -> None:
+        """Count a catalogue export asked for; refuse it over the limit (counting nothing)."""
+        with self._fail_open("export"):
+            wait = self._windows.hit(self._limits.export, f"export/{user_id}")
+            limits = self._limits.export.replace(";", " and ")
+            self._refuse_if(wait, "export", f"catalogue exports are limited to {limits}")
 
     def _summary_message(self) -> str:
         limits = self._limits.weekly_summary.replace(";", " and ")
