@@ -61,15 +61,16 @@ def schedule_names(app: Any) -> list[str]:
     return sorted(s.name for s in app.event_sources if isinstance(s, ScheduledEventConfig))
 
 
-def scheduled_event(name: str, region: str) -> dict[str, Any]:
-    """An EventBridge "Scheduled Event" for the rule of ``name``."""
+def scheduled_event(name: str, region: str, at: datetime | None = None) -> dict[str, Any]:
+    """An EventBridge "Scheduled Event" for the rule of ``name``; its ``time`` is ``at`` (the
+    time the run was due, an aware datetime) or now."""
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": ACCOUNT,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
         "resources": [f"arn:aws:events:{region}:{ACCOUNT}:rule/books-api-{STAGE}-{name}"],
         "detail": {},
@@ -77,13 +78,18 @@ def scheduled_event(name: str, region: str) -> dict[str, Any]:
 
 
 def invoke_scheduled(
-    app: Any, name: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS, region: str = "us-east-1"
+    app: Any,
+    name: str,
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS,
+    region: str = "us-east-1",
+    at: datetime | None = None,
 ) -> Any:
-    """Run the scheduled function ``name`` once, through the app's middleware, like Lambda."""
+    """Run the scheduled function ``name`` once, through the app's middleware, like Lambda;
+    ``at`` is the event's time (the due time; default now)."""
     if name not in schedule_names(app):
         raise UnknownFunction(
             f"no scheduled function named {name!r}; expected one of {schedule_names(app)}"
         )
     return app.handler_map[name](
-        scheduled_event(name, region), lambda_context(name, timeout_seconds)
+        scheduled_event(name, region, at), lambda_context(name, timeout_seconds)
     )

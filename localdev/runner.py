@@ -22,6 +22,7 @@ import sys
 import threading
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -154,23 +155,28 @@ def _load_app() -> Any:
     return app
 
 
-def _start_scheduler(config: StackConfig, app: Any, stack: contextlib.ExitStack) -> str:
+def _start_scheduler(config: StackConfig, app: Any, stack: contextlib.ExitStack) -> list[str]:
+    """Start the local scheduler; return the banner's lines about it. An expression EventBridge
+    would refuse is a :class:`StartupError`, also with the scheduler off."""
+    from localdev.invocation import invoke_scheduled, lambda_timeouts
+    from localdev.scheduler import ScheduledFunction, ScheduleError, Scheduler, scheduled_functions
+
+    try:
+        functions = scheduled_functions(app, config.schedule_speedup, lambda_timeouts(app))
+    except ScheduleError as exc:
+        raise StartupError(f"schedule refused: {exc}") from None
     if not config.scheduler_on:
         LOG.info("scheduler off (LOCAL_SCHEDULER=off): run jobs with `make invoke FN=...`")
-        return "off"
-    from localdev.invocation import invoke_scheduled, lambda_timeouts
-    from localdev.scheduler import ScheduledFunction, Scheduler, scheduled_functions
-
+        return ["off (LOCAL_SCHEDULER=off): run jobs with `make invoke FN=<name>`"]
     region = config.app_env["AWS_REGION"]
 
-    def fire(function: ScheduledFunction) -> object:
-        return invoke_scheduled(app, function.name, function.timeout_seconds, region)
+    def fire(function: ScheduledFunction, due: datetime) -> object:
+        return invoke_scheduled(app, function.name, function.timeout_seconds, region, at=due)
 
-    functions = scheduled_functions(app, config.schedule_speedup, lambda_timeouts(app))
     scheduler = Scheduler(functions, fire)
     scheduler.start()
     stack.callback(_stopping("scheduler", scheduler.stop))
-    return ", ".join(f"{f.name} every {f.period_seconds:g} s" for f in functions) or "nothing"
+    return scheduler.describe()
 
 
 def _start_consumers(config: StackConfig, app: Any, stack: contextlib.ExitStack) -> list[str]:
@@ -197,7 +203,7 @@ def _start_consumers(config: StackConfig, app: Any, stack: contextlib.ExitStack)
 class Started:
     """What the banner says about the parts that started."""
 
-    schedule: str
+    schedules: list[str]
     queues: list[str]
     redis_server: RedisServer | None
 
@@ -243,6 +249,7 @@ def _ready_banner(config: StackConfig, started: Started) -> str:
     aws = "moto" if config.backend == "moto" else "LocalStack"
     redis_owner = "started by make run" if started.redis_server else "already running"
     queues = started.queues or ["none"]
+    schedules = started.schedules or ["nothing scheduled"]
     return "\n".join(
         [
             "local stack ready",
@@ -252,7 +259,8 @@ def _ready_banner(config: StackConfig, started: Started) -> str:
             f"  Redis         {config.redis_url}  ({redis_owner})",
             f"  Queues        {queues[0]}",
             *(f"                {line}" for line in queues[1:]),
-            f"  Scheduler     {started.schedule}",
+            f"  Scheduler     {schedules[0]}",
+            *(f"                {line}" for line in schedules[1:]),
             "  Mail          each email sent prints a [mail] line (verification links to click)",
             "  Ctrl-C stops everything.",
         ]

@@ -1,13 +1,21 @@
-"""A local stand-in for EventBridge: fires every ``@app.schedule`` function at its rate.
+"""A local stand-in for EventBridge: fires every ``@app.schedule`` function at its times.
 
 ``chalice local`` never runs scheduled functions (aws/chalice issue 979), so the local stack reads
-the schedules from the Chalice app object itself: the rate is declared once, in ``app.py``.
-Each rate is divided by ``SCHEDULE_SPEEDUP``. Like a Lambda with reserved concurrency 1, a run
-still going when the next tick comes is skipped (and logged), never stacked. ``cron()``
-schedules are logged and skipped: nothing in this app uses one.
+the schedules from the Chalice app object itself: each is declared once, in ``app.py``.
 
-The timing logic (:meth:`Scheduler.tick`) takes its time from an injected clock, so tests drive
-it with a fake clock; :meth:`Scheduler.start` runs it on a thread against the real clock.
+- ``rate()`` schedules fire every rate divided by ``SCHEDULE_SPEEDUP``, timed on the monotonic
+  clock, the first one period after start (as EventBridge does).
+- ``cron()`` schedules fire at their wall-clock times in UTC, as EventBridge does; the speed-up
+  does not apply (``make invoke FN=<name>`` runs one now). The expression is read with AWS's
+  six-field syntax by :mod:`localdev.aws_cron`; one AWS would refuse stops the start-up.
+
+Either way, a run still going when the next one is due is skipped (and logged), never stacked,
+like a Lambda with reserved concurrency 1; due times missed while nothing ticked (a laptop
+asleep) give one run, not a burst.
+
+The timing logic (:meth:`Scheduler.tick`) takes its time from injected clocks (a monotonic one
+for rates, a wall clock returning an aware UTC datetime for crons), so tests drive it with fake
+clocks; :meth:`Scheduler.start` runs it on a thread against the real ones.
 """
 
 from __future__ import annotations
@@ -19,9 +27,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from chalice.app import Rate, ScheduledEventConfig
+
+from localdev.aws_cron import AwsCron, cron_text, is_cron, parse_cron
 
 LOG = logging.getLogger("localdev.scheduler")
 
@@ -30,15 +41,34 @@ _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 _RATE = re.compile(r"^\s*rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)\s*$", re.I)
 
 
+WallClock = Callable[[], datetime]
+Fire = Callable[["ScheduledFunction", datetime], object]
+
+
+class ScheduleError(ValueError):
+    """A schedule expression the local scheduler (and EventBridge) cannot run."""
+
+
+def utc_now() -> datetime:
+    """The wall clock: now, as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True)
 class ScheduledFunction:
-    """One scheduled function as the local scheduler runs it."""
+    """One scheduled function as the local scheduler runs it: a rate one has ``rate_seconds``
+    (AWS's) and ``period_seconds`` (local, sped up), a cron one has ``cron``."""
 
     name: str
     expression: str
-    rate_seconds: float
-    period_seconds: float
-    timeout_seconds: int
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    rate_seconds: float | None = None
+    period_seconds: float | None = None
+    cron: AwsCron | None = None
+
+    def __post_init__(self) -> None:
+        if (self.period_seconds is None) == (self.cron is None):
+            raise ValueError(f"{self.name}: give a period (rate) or a cron, exactly one")
 
 
 def rate_seconds(expression: object) -> float | None:
@@ -52,15 +82,12 @@ def rate_seconds(expression: object) -> float | None:
     return None
 
 
-def _expression_text(expression: object) -> str:
-    to_string = getattr(expression, "to_string", None)
-    return str(to_string()) if callable(to_string) else str(expression)
-
-
 def scheduled_functions(
     app: Any, speedup: float, timeouts: Mapping[str, int] | None = None
 ) -> list[ScheduledFunction]:
-    """Every rate schedule declared on ``app``, each period divided by ``speedup``."""
+    """Every schedule declared on ``app``: rates with their period divided by ``speedup``,
+    crons as they are. Raises :class:`ScheduleError` (naming the function) for an expression
+    EventBridge would refuse, and ``ValueError`` for a speed-up that is not positive."""
     if not speedup > 0:
         raise ValueError(f"speed-up must be positive, got {speedup}")
     timeouts = timeouts or {}
@@ -68,40 +95,131 @@ def scheduled_functions(
     for source in app.event_sources:
         if not isinstance(source, ScheduledEventConfig):
             continue
-        text = _expression_text(source.schedule_expression)
-        seconds = rate_seconds(source.schedule_expression)
-        if seconds is None or seconds <= 0:
-            LOG.warning(
-                "%s: %s skipped (the local scheduler runs rate() schedules only)", source.name, text
-            )
-            continue
-        found.append(
-            ScheduledFunction(
-                name=source.name,
-                expression=text,
-                rate_seconds=seconds,
-                period_seconds=seconds / speedup,
-                timeout_seconds=timeouts.get(source.name) or DEFAULT_TIMEOUT_SECONDS,
-            )
-        )
+        timeout = timeouts.get(source.name) or DEFAULT_TIMEOUT_SECONDS
+        found.append(_scheduled(source.name, source.schedule_expression, speedup, timeout))
     return found
 
 
+def _scheduled(name: str, expression: object, speedup: float, timeout: int) -> ScheduledFunction:
+    text = cron_text(expression)
+    if is_cron(expression):
+        try:
+            cron = parse_cron(expression)
+        except ValueError as exc:
+            raise ScheduleError(f"{name}: {exc}") from None
+        return ScheduledFunction(name, cron.expression, timeout, cron=cron)
+    seconds = rate_seconds(expression)
+    if seconds is None or seconds <= 0:
+        raise ScheduleError(
+            f"{name}: {text!r} is neither rate(<n> minute(s)|hour(s)|day(s)) nor cron(...)"
+        )
+    return ScheduledFunction(name, text, timeout, seconds, seconds / speedup)
+
+
+class _Timer(Protocol):
+    """When one function is next due."""
+
+    def take_due(self) -> datetime | None:
+        """If it is due, move on to its next time and return the (UTC) time it was due."""
+        ...
+
+    def seconds_left(self) -> float:
+        """Seconds until it is due (negative when overdue, ``inf`` when never again)."""
+        ...
+
+    def describe(self) -> str:
+        """Its timing for the banner."""
+        ...
+
+
+class _RateTimer:
+    """Every ``period`` seconds of the monotonic clock, the first one period after start."""
+
+    def __init__(
+        self, period: float, aws_seconds: float, clock: Callable[[], float], wall_clock: WallClock
+    ) -> None:
+        self._period = period
+        self._aws_seconds = aws_seconds
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._due = clock() + period
+
+    def take_due(self) -> datetime | None:
+        now = self._clock()
+        if now < self._due:
+            return None
+        # Missed ticks collapse into one: the next run is the first period boundary ahead.
+        missed = math.floor((now - self._due) / self._period) + 1
+        self._due += missed * self._period
+        return self._wall_clock()
+
+    def seconds_left(self) -> float:
+        return self._due - self._clock()
+
+    def describe(self) -> str:
+        text = f"every {self._period:g} s"
+        if self._aws_seconds != self._period:
+            text += f" ({self._aws_seconds:g} s / SCHEDULE_SPEEDUP)"
+        return text
+
+
+class _CronTimer:
+    """At each fire time of a cron expression, on the wall clock (UTC)."""
+
+    def __init__(self, cron: AwsCron, wall_clock: WallClock) -> None:
+        self._cron = cron
+        self._wall_clock = wall_clock
+        self.next_fire = cron.next_after(wall_clock())
+
+    def take_due(self) -> datetime | None:
+        now = self._wall_clock()
+        if self.next_fire is None or now < self.next_fire:
+            return None
+        due = self.next_fire
+        # From now, not from the due time: fire times slept through give one run, not a burst.
+        self.next_fire = self._cron.next_after(now)
+        return due
+
+    def seconds_left(self) -> float:
+        if self.next_fire is None:
+            return math.inf
+        return (self.next_fire - self._wall_clock()).total_seconds()
+
+    def describe(self) -> str:
+        if self.next_fire is None:
+            return "never again (no fire time ahead)"
+        return f"next {self.next_fire:%a %Y-%m-%d %H:%M} UTC"
+
+
+def _timer(
+    function: ScheduledFunction, clock: Callable[[], float], wall_clock: WallClock
+) -> _Timer:
+    if function.cron is not None:
+        return _CronTimer(function.cron, wall_clock)
+    assert function.period_seconds is not None  # ScheduledFunction holds one or the other
+    aws_seconds = function.rate_seconds or function.period_seconds
+    return _RateTimer(function.period_seconds, aws_seconds, clock, wall_clock)
+
+
 class Scheduler:
-    """Fires each function every ``period_seconds``; skips a tick while its last run is going."""
+    """Fires each function when due (rate: every ``period_seconds``; cron: at its UTC times) as
+    ``fire(function, due_time)``, ``due_time`` an aware UTC datetime; skips a due time while
+    the function's last run is going.
+
+    ``clock`` (monotonic seconds) times rates, ``wall_clock`` (an aware UTC datetime) crons;
+    cron fire times are computed from ``wall_clock`` when the scheduler is made.
+    """
 
     def __init__(
         self,
         functions: Iterable[ScheduledFunction],
-        fire: Callable[[ScheduledFunction], object],
+        fire: Fire,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: WallClock = utc_now,
     ) -> None:
         self.functions = {f.name: f for f in functions}
         self._fire = fire
-        self._clock = clock
-        start = clock()
-        # Like EventBridge, the first run comes one period after the rule is created.
-        self._due = {f.name: start + f.period_seconds for f in self.functions.values()}
+        self._timers = {f.name: _timer(f, clock, wall_clock) for f in self.functions.values()}
         self._workers: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -116,58 +234,74 @@ class Scheduler:
 
     def tick(self) -> list[str]:
         """Start every function that is due (or skip it if still running); return those started."""
-        now = self._clock()
         fired: list[str] = []
         with self._lock:
             if self._stopping.is_set():
                 return fired
             for name, function in self.functions.items():
-                due = self._due[name]
-                if now < due:
+                due = self._timers[name].take_due()
+                if due is None:
                     continue
-                # Missed ticks collapse into one: the next run is the first period boundary ahead.
-                missed = math.floor((now - due) / function.period_seconds) + 1
-                self._due[name] = due + missed * function.period_seconds
                 if self.running(name):
                     self.skipped[name] += 1
                     LOG.warning("%s: previous run still going, this tick is skipped", name)
                     continue
-                self._start_run(function)
+                self._start_run(function, due)
                 fired.append(name)
         return fired
 
-    def _start_run(self, function: ScheduledFunction) -> None:
+    def _start_run(self, function: ScheduledFunction, due: datetime) -> None:
         self.started[function.name] += 1
         worker = threading.Thread(
-            target=self._run, args=(function,), name=f"schedule-{function.name}", daemon=True
+            target=self._run, args=(function, due), name=f"schedule-{function.name}", daemon=True
         )
         self._workers[function.name] = worker
         worker.start()
 
-    def _run(self, function: ScheduledFunction) -> None:
+    def _run(self, function: ScheduledFunction, due: datetime) -> None:
         started = time.monotonic()
         try:
-            self._fire(function)
+            self._fire(function, due)
         except Exception:  # a failing run must not stop the schedule, as in AWS
             LOG.exception("%s: run failed", function.name)
             return
         LOG.info("%s: run finished in %.2f s", function.name, time.monotonic() - started)
 
     def seconds_until_next(self) -> float:
-        """Time until the earliest due function (0 when one is due now)."""
-        if not self._due:
+        """Time until the earliest due function (0 when one is due now; ``inf`` if none)."""
+        if not self._timers:
             return math.inf
-        return max(0.0, min(self._due.values()) - self._clock())
+        return max(0.0, min(timer.seconds_left() for timer in self._timers.values()))
+
+    def next_fire(self, name: str) -> datetime | None:
+        """The next UTC fire time of the cron function ``name`` (``None``: none ahead)."""
+        timer = self._timers[name]
+        if not isinstance(timer, _CronTimer):
+            raise ValueError(f"{name} is not a cron schedule")
+        return timer.next_fire
+
+    def describe(self) -> list[str]:
+        """One line per function for the ``make run`` banner: name, expression and timing
+        (a rate's local period, a cron's next fire time), plus a note when there are crons."""
+        if not self.functions:
+            return ["nothing scheduled"]
+        name_width = max(len(name) for name in self.functions)
+        text_width = max(len(f.expression) for f in self.functions.values())
+        lines = [
+            f"{name:<{name_width}}  {function.expression:<{text_width}}  "
+            f"{self._timers[name].describe()}"
+            for name, function in self.functions.items()
+        ]
+        if any(f.cron is not None for f in self.functions.values()):
+            lines.append(
+                "(cron: UTC wall-clock times, not sped up; `make invoke FN=<name>` runs one now)"
+            )
+        return lines
 
     def start(self) -> None:
         """Run the schedule on a background thread until :meth:`stop`."""
-        for function in self.functions.values():
-            LOG.info(
-                "%s: %s, every %.3g s locally",
-                function.name,
-                function.expression,
-                function.period_seconds,
-            )
+        for line in self.describe():
+            LOG.info("%s", line)
         self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
         self._thread.start()
 
