@@ -1,4 +1,9 @@
-"""Catalogue use cases: create, read (through the cache), list, replace, patch, delete."""
+"""Catalogue use cases: create, read (through the cache), list, replace, patch, delete.
+
+Each write, once stored, is counted in the user's activity counters for the weekly summary
+(``activity``: ``books_added``, ``books_updated``, ``books_deleted``); counting never fails a
+write (``ActivityCounter`` fails open). A write that failed counts nothing.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +18,26 @@ from chalicelib.platform.clock import now_iso
 from chalicelib.platform.cursor import decode_cursor, encode_cursor
 from chalicelib.platform.errors import BadRequest, NotFound
 from chalicelib.platform.ids import is_book_id, new_book_id
+from chalicelib.weekly_summary.domain import Activity
+from chalicelib.weekly_summary.ports import ActivityCounter
 
 
-def create_book(books: BookRepository, user_id: str, data: Any) -> Book:
-    """Validate and store a new book."""
+def _count(activity: ActivityCounter | None, user_id: str, what: Activity) -> None:
+    if activity is not None:
+        activity.count(user_id, what)
+
+
+def create_book(
+    books: BookRepository, user_id: str, data: Any, *, activity: ActivityCounter | None = None
+) -> Book:
+    """Validate and store a new book (counted as ``books_added`` once stored)."""
     fields = validate_book(data)
     stamp = now_iso()
     book = Book(
         book_id=new_book_id(), user_id=user_id, fields=fields, created_at=stamp, updated_at=stamp
     )
     books.add(book)
+    _count(activity, user_id, Activity.BOOKS_ADDED)
     return book
 
 
@@ -59,28 +74,52 @@ def _save(books: BookRepository, cache: BookCache, current: Book, fields: Any) -
 
 
 def replace_book(
-    books: BookRepository, cache: BookCache, user_id: str, book_id: str, data: Any
+    books: BookRepository,
+    cache: BookCache,
+    user_id: str,
+    book_id: str,
+    data: Any,
+    *,
+    activity: ActivityCounter | None = None,
 ) -> Book:
-    """PUT: replace every editable field."""
+    """PUT: replace every editable field (counted as ``books_updated`` once stored)."""
     current = _existing(books, user_id, book_id)
-    return _save(books, cache, current, validate_book(data))
+    book = _save(books, cache, current, validate_book(data))
+    _count(activity, user_id, Activity.BOOKS_UPDATED)
+    return book
 
 
 def patch_book(
-    books: BookRepository, cache: BookCache, user_id: str, book_id: str, data: Any
+    books: BookRepository,
+    cache: BookCache,
+    user_id: str,
+    book_id: str,
+    data: Any,
+    *,
+    activity: ActivityCounter | None = None,
 ) -> Book:
-    """PATCH: change only the given fields."""
+    """PATCH: change only the given fields (counted as ``books_updated`` once stored)."""
     current = _existing(books, user_id, book_id)
-    return _save(books, cache, current, apply_patch(current.fields, data))
+    book = _save(books, cache, current, apply_patch(current.fields, data))
+    _count(activity, user_id, Activity.BOOKS_UPDATED)
+    return book
 
 
-def delete_book(books: BookRepository, cache: BookCache, user_id: str, book_id: str) -> None:
-    """Delete the book; its ISBN becomes free again."""
+def delete_book(
+    books: BookRepository,
+    cache: BookCache,
+    user_id: str,
+    book_id: str,
+    *,
+    activity: ActivityCounter | None = None,
+) -> None:
+    """Delete the book; its ISBN becomes free again (counted as ``books_deleted``)."""
     current = _existing(books, user_id, book_id)
     try:
         books.delete(current)
     finally:
         cache.invalidate(user_id, book_id)
+    _count(activity, user_id, Activity.BOOKS_DELETED)
 
 
 def list_books(

@@ -2,7 +2,12 @@
 
 A ``MailRequest`` is what the API (and the schedules) put in the outbox; ``mail_worker`` renders
 it with the shared templates and sends it through SES, once per ``key``. On the queue it is one
-small JSON object, ``{"key", "kind", "user_id", "to", "values"}`` (``body()`` / ``parse()``).
+small JSON object, ``{"key", "kind", "user_id", "to", "values"}`` (``body()`` / ``parse()``), plus
+``"rows"`` for an email that lists a table (a weekly summary's bulk jobs).
+
+Kinds in ``UNSUBSCRIBABLE`` carry one-click unsubscribe (RFC 8058) when their values hold an
+``unsubscribe_url``: the ``List-Unsubscribe`` headers and the layout's footer link. Account
+emails never do.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ class MailKind(StrEnum):
     SIGNIN_ALERT = "signin_alert"
     # To the old address when the account's address changes (it cannot be turned off).
     EMAIL_CHANGED = "email_changed"
+    # What happened in the user's catalogue over a week (``chalicelib/weekly_summary``).
+    WEEKLY_SUMMARY = "weekly_summary"
 
 
 class Priority(StrEnum):
@@ -38,12 +45,23 @@ PRIORITY: Mapping[MailKind, Priority] = {
     MailKind.WELCOME: Priority.NOW,
     MailKind.SIGNIN_ALERT: Priority.NOW,
     MailKind.EMAIL_CHANGED: Priority.NOW,
+    # A Monday's summaries are a backlog; one a user asked for is sent ``urgent`` (NOW).
+    MailKind.WEEKLY_SUMMARY: Priority.BULK,
 }
+# The kinds one can unsubscribe from (a preference turns them off): with an ``unsubscribe_url``
+# value they carry the one-click headers and footer link. Every other kind is about the account.
+UNSUBSCRIBABLE = frozenset({MailKind.WEEKLY_SUMMARY})
+# RFC 8058: the header that makes ``List-Unsubscribe`` one-click, and the body a mailbox
+# provider POSTs to the URL.
+ONE_CLICK = "List-Unsubscribe=One-Click"
 
 # A message body larger than this is refused unread (SQS takes 256 KiB; the biggest real one,
 # a sign-in alert with a 200-character user agent, is under 1 KiB).
 MAX_BODY_CHARACTERS = 64 * 1024
 MAX_KEY_CHARACTERS = 512
+# A table an email lists (a summary's bulk jobs): at most this many rows of a few cells.
+MAX_ROWS = 20
+MAX_ROW_CELLS = 10
 # SQS's longest visibility timeout: a retry is never delayed further than this.
 MAX_RETRY_DELAY_SECONDS = 12 * 3600
 
@@ -55,7 +73,10 @@ class MailRequest:
     ``key``: the idempotency key (at most one email is ever sent per key), e.g.
     ``verification:<token hash>``, ``welcome:<user_id>``, ``signin:<user_id>:<login id>``.
     ``to``: the recipient address (normalised, ASCII domain). ``values``: the template's
-    variables, strings only (a verification link, a masked IP, a user agent...).
+    variables, strings only (a verification link, a masked IP, a user agent...). ``rows``: a
+    table the template lists (``rows`` in its context), each row a mapping of strings; at most
+    ``MAX_ROWS``. ``urgent``: a person is waiting for it, so it goes to the ``NOW`` queue
+    whatever its kind's priority (a weekly summary asked for on request); not part of the body.
     """
 
     key: str
@@ -63,25 +84,27 @@ class MailRequest:
     user_id: str
     to: str
     values: Mapping[str, str] = field(default_factory=dict)
+    rows: tuple[Mapping[str, str], ...] = ()
+    urgent: bool = False
 
     @property
     def priority(self) -> Priority:
         """The queue this email waits in."""
-        return PRIORITY[self.kind]
+        return Priority.NOW if self.urgent else PRIORITY[self.kind]
 
     def body(self) -> str:
-        """The SQS message body: ``{"key", "kind", "user_id", "to", "values"}`` as JSON."""
-        return json.dumps(
-            {
-                "key": self.key,
-                "kind": str(self.kind),
-                "user_id": self.user_id,
-                "to": self.to,
-                "values": dict(self.values),
-            },
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
+        """The SQS message body: ``{"key", "kind", "user_id", "to", "values"}`` as JSON, and
+        ``"rows"`` when there are any."""
+        fields: dict[str, object] = {
+            "key": self.key,
+            "kind": str(self.kind),
+            "user_id": self.user_id,
+            "to": self.to,
+            "values": dict(self.values),
+        }
+        if self.rows:
+            fields["rows"] = [dict(row) for row in self.rows]
+        return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def parse(cls, body: str) -> MailRequest:
@@ -95,14 +118,16 @@ class MailRequest:
             raise PoisonMessage("the message body is nested too deeply") from exc
         except ValueError as exc:
             raise PoisonMessage("the message body is not JSON") from exc
-        if not isinstance(fields, dict) or set(fields) != {
+        if not isinstance(fields, dict) or set(fields) - {"rows"} != {
             "key",
             "kind",
             "user_id",
             "to",
             "values",
         }:
-            raise PoisonMessage("the message must be an object of key, kind, user_id, to, values")
+            raise PoisonMessage(
+                "the message must be an object of key, kind, user_id, to, values (and rows)"
+            )
         key, kind, user_id, to, values = (
             fields["key"],
             fields["kind"],
@@ -116,12 +141,49 @@ class MailRequest:
             raise PoisonMessage("kind is not a known email kind")
         if not (isinstance(user_id, str) and isinstance(to, str) and "@" in to):
             raise PoisonMessage("user_id and to must be strings, to an address")
-        if not (
-            isinstance(values, dict)
-            and all(isinstance(k, str) and isinstance(v, str) for k, v in values.items())
-        ):
+        if not _strings(values):
             raise PoisonMessage("values must map names to strings")
-        return cls(key=key, kind=MailKind(kind), user_id=user_id, to=to, values=values)
+        rows = fields.get("rows", [])
+        if not (
+            isinstance(rows, list)
+            and len(rows) <= MAX_ROWS
+            and all(_strings(row) and len(row) <= MAX_ROW_CELLS for row in rows)
+        ):
+            raise PoisonMessage(f"rows must be at most {MAX_ROWS} maps of names to strings")
+        return cls(
+            key=key,
+            kind=MailKind(kind),
+            user_id=user_id,
+            to=to,
+            values=values,
+            rows=tuple(rows),
+        )
+
+
+def _strings(value: object) -> bool:
+    """Whether ``value`` is a dict of strings to strings."""
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
+
+
+@dataclass(frozen=True)
+class OneLineHeader:
+    """A header value the ``email`` package writes as it is, on one line.
+
+    compat32 folds a long value at its first space, which for ``<url>`` leaves the header's
+    first line empty (legal, but some receivers' parsers trip on it). A URL of a bounded
+    unsubscribe token under ``PUBLIC_BASE_URL`` stays far below the 998-character line limit.
+    """
+
+    value: str
+
+    def encode(self, linesep: str = "\n", maxlinelen: int | None = None) -> str:
+        """The value, unfolded (the generator's ``Header`` protocol)."""
+        return self.value
+
+    def __str__(self) -> str:
+        return self.value
 
 
 # SES message tags: names and values of ASCII letters, digits, "_" and "-", at most 256 each.

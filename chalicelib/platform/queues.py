@@ -33,6 +33,14 @@ class PoisonMessage(ValueError):
     """A message no worker can ever handle (malformed body): it goes to the dead-letter queue."""
 
 
+class QueueMessage(Protocol):
+    """Anything a dispatcher queues: it knows its SQS message body."""
+
+    def body(self) -> str:
+        """The SQS message body (small JSON naming the unit)."""
+        ...
+
+
 @dataclass(frozen=True)
 class WorkItem:
     """One unit of work: a user to report (``job_id`` empty) or one bulk job of a user."""
@@ -152,9 +160,12 @@ class Queued:
 
 
 def queue_units(
-    queue: WorkQueue, marks: DispatchMarks, units: Mapping[str, WorkItem], mark_ttl_seconds: int
+    queue: WorkQueue,
+    marks: DispatchMarks,
+    units: Mapping[str, QueueMessage],
+    mark_ttl_seconds: int,
 ) -> Queued:
-    """Queue each unit (``{mark key: work item}``) that no one has queued yet.
+    """Queue each unit (``{mark key: work item or other message}``) that no one has queued yet.
 
     Claims the unmarked keys, sends the claimed units, confirms the marks of those SQS took and
     releases those it refused (the next run queues them). ``DependencyUnavailable`` when the

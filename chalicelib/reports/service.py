@@ -79,6 +79,8 @@ from chalicelib.reports.ports import (
 )
 from chalicelib.reports.ratelimit import TokenBucket
 from chalicelib.status_record.record import StatusSnapshot
+from chalicelib.weekly_summary.domain import Activity
+from chalicelib.weekly_summary.ports import ActivityCounter
 
 
 # Outcomes of one user's turn; the run summary counts them.
@@ -163,6 +165,8 @@ class ReportDeps:
     clock: Callable[[], float] = time.time
     # Pacing shared by every worker (Redis); None paces this process alone (a TokenBucket).
     pacing: SendPacing | None = None
+    # The weekly summary's counters: a report SES accepted counts as ``reports_sent``.
+    activity: ActivityCounter | None = None
 
 
 @dataclass
@@ -318,6 +322,8 @@ def _after_send(run: ReportRun, delivery: Delivery, staged: _Staged, message_id:
         },
     )
     deps.reports.save(replace(record, sent_at=sent_at, message_id=message_id))
+    if deps.activity is not None:  # fails open: a lost count never undoes a sent report
+        deps.activity.count(record.user_id, Activity.REPORTS_SENT)
     try:
         deps.snapshots.complete(record.user_id, delivery.snapshot_id)
     except Exception:  # sent and recorded: the next run finds the snapshot and reconciles

@@ -20,6 +20,10 @@ Keys:
   did not, in time) moves them back to the due set.
 - ``bulk:published:{job_id}``: a job's counts were added (a week's TTL), so publishing twice adds
   nothing.
+- ``activity:{user_id}:{day}`` (owned by ``weekly_summary/domain.py``): the publish script also
+  adds the job to the user's activity counters of the day it was processed (``bulk_jobs``,
+  ``bulk_rows_inserted``, ``bulk_rows_failed``), in the same script and under the same marker,
+  so a retried publish never counts a job twice in a weekly summary either.
 - ``reports:snapshot:{user_id}``: the live hash renamed for one report, plus ``_snapshot_id`` and
   ``_taken_at``. Deliberately outside the ``bulk:status:`` prefix, so the repair SCAN and
   ``bulk_insert`` never take it for a live record.
@@ -41,6 +45,13 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from chalicelib.weekly_summary.domain import (
+    ACTIVITY_TTL_SECONDS,
+    Activity,
+    activity_key,
+    day_of,
+)
 
 STATUS_PREFIX = "bulk:status:"
 USERS_KEY = "bulk:status:users"
@@ -100,8 +111,8 @@ class ScriptCall:
     args: Sequence[str]
 
 
-# KEYS: live hash, users set, published marker, waiting set.
-# ARGV: user_id, job_id, success, failure, processed_at, marker ttl.
+# KEYS: live hash, users set, published marker, waiting set, the day's activity hash.
+# ARGV: user_id, job_id, success, failure, processed_at, marker ttl, activity ttl.
 # A waiting user's record grows, but the user stays out of the due set until released.
 _PUBLISH = f"""
 if redis.call('EXISTS', KEYS[3]) == 1 then
@@ -122,6 +133,10 @@ if not redis.call('ZSCORE', KEYS[4], ARGV[1]) then
   redis.call('SADD', KEYS[2], ARGV[1])
 end
 redis.call('SET', KEYS[3], '1', 'EX', tonumber(ARGV[6]))
+redis.call('HINCRBY', KEYS[5], '{Activity.BULK_JOBS}', 1)
+redis.call('HINCRBY', KEYS[5], '{Activity.BULK_ROWS_INSERTED}', ARGV[3])
+redis.call('HINCRBY', KEYS[5], '{Activity.BULK_ROWS_FAILED}', ARGV[4])
+redis.call('EXPIRE', KEYS[5], tonumber(ARGV[7]))
 return 1
 """
 
@@ -282,10 +297,17 @@ return 0
 def publish_call(
     user_id: str, job_id: str, success: int, failure: int, processed_at: str
 ) -> ScriptCall:
-    """Add one job's counts to the live record, once per job (returns 1, or 0 if already added)."""
+    """Add one job's counts to the live record, once per job (returns 1, or 0 if already added),
+    and to the user's activity counters of ``processed_at``'s UTC day (an ISO-8601 time)."""
     return ScriptCall(
         _PUBLISH,
-        [status_key(user_id), USERS_KEY, published_key(job_id), WAITING_KEY],
+        [
+            status_key(user_id),
+            USERS_KEY,
+            published_key(job_id),
+            WAITING_KEY,
+            activity_key(user_id, day_of(processed_at)),
+        ],
         [
             user_id,
             job_id,
@@ -293,6 +315,7 @@ def publish_call(
             str(failure),
             processed_at,
             str(PUBLISHED_MARKER_TTL_SECONDS),
+            str(ACTIVITY_TTL_SECONDS),
         ],
     )
 

@@ -1,1 +1,1 @@
-"""Weekly summaries: per-user activity counters and the Monday summary email (``weekly_summary``)."""
+"""Weekly summaries: per-user activity counters and the Monday email (``weekly_summary``)."""

@@ -20,7 +20,6 @@ import io
 import random
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from email.generator import BytesGenerator
 from email.message import Message
 from email.mime.application import MIMEApplication
@@ -32,11 +31,20 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.config import Settings
+from chalicelib.mail.domain import ONE_CLICK, OneLineHeader
 from chalicelib.platform.errors import DependencyUnavailable
 from chalicelib.reports.domain import ReportContent, SendQuota
 from chalicelib.templates.mail import header_safe, render
 
-__all__ = ["SendQuota", "SesMailer", "as_bytes", "build_message", "header_safe", "mime_message"]
+__all__ = [
+    "ONE_CLICK",
+    "SendQuota",
+    "SesMailer",
+    "as_bytes",
+    "build_message",
+    "header_safe",
+    "mime_message",
+]
 
 # SES v1 rejects raw messages over 10 MB (after base64), so bigger ones carry a link instead.
 SES_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
@@ -112,29 +120,6 @@ def build_message(
     return as_bytes(mime_message(content, sender, pdf, link, sender_name, unsubscribe_url))
 
 
-# RFC 8058: the body a mailbox provider POSTs to the List-Unsubscribe URL.
-ONE_CLICK = "List-Unsubscribe=One-Click"
-
-
-@dataclass(frozen=True)
-class _OneLine:
-    """A header value the generator writes as it is, on one line.
-
-    compat32 folds a long value at its first space, which for ``<url>`` leaves the header's
-    first line empty (legal, but some receivers' parsers trip on it). A URL of the bounded
-    token under ``PUBLIC_BASE_URL`` stays far below the 998-character line limit.
-    """
-
-    value: str
-
-    def encode(self, linesep: str = "\n", maxlinelen: int | None = None) -> str:
-        """The value, unfolded (the generator's ``Header`` protocol)."""
-        return self.value
-
-    def __str__(self) -> str:
-        return self.value
-
-
 def mime_message(
     content: ReportContent,
     sender: str,
@@ -165,7 +150,7 @@ def mime_message(
     message["Message-ID"] = make_msgid(domain="books-api.local")
     message["X-Report-Id"] = header_safe(content.report_id)
     if unsubscribe:
-        message["List-Unsubscribe"] = _OneLine(f"<{unsubscribe}>")  # type: ignore[assignment]
+        message["List-Unsubscribe"] = OneLineHeader(f"<{unsubscribe}>")  # type: ignore[assignment]
         message["List-Unsubscribe-Post"] = ONE_CLICK
     message.set_boundary(_boundary())
     alternatives = MIMEMultipart("alternative")

@@ -1,6 +1,7 @@
 """The one set of email templates: every email's subject, text part and HTML part.
 
-Each email (``verification``, ``welcome``, ``signin_alert``, ``report``) has ``<name>.txt`` and
+Each email (``verification``, ``welcome``, ``signin_alert``, ``email_changed``, ``report``,
+``weekly_summary``) has ``<name>.txt`` and
 ``<name>.html`` here, both extending one layout (``layout.txt``/``layout.html``: the same header,
 greeting, footer and sender name), and a subject in ``SUBJECTS``. They are rendered with Jinja2:
 
@@ -8,7 +9,8 @@ greeting, footer and sender name), and a subject in ``SUBJECTS``. They are rende
   markup, in text or in an attribute (a link's ``href``);
 - **StrictUndefined**: a value the template uses and the caller did not give is an error
   (``MailValuesError``), never an empty hole in a sent email;
-- every value is **cleaned** first (``clean_value``): control characters (CR and LF included)
+- every value, and every cell of the ``rows`` an email lists (a summary's bulk jobs), is
+  **cleaned** first (``clean_value``): control characters (CR and LF included)
   and Unicode format characters (bidi overrides: right-to-left text stays, a hidden override
   that reverses what a reader sees does not) become spaces, runs of white space one space, and
   it is cut to ``MAX_VALUE_CHARACTERS``: every email stays small whatever it is given;
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,7 +35,14 @@ if TYPE_CHECKING:
 
 DIRECTORY = Path(__file__).resolve().parent
 # The emails there are templates for.
-TEMPLATES = ("verification", "welcome", "signin_alert", "email_changed", "report")
+TEMPLATES = (
+    "verification",
+    "welcome",
+    "signin_alert",
+    "email_changed",
+    "report",
+    "weekly_summary",
+)
 SUBJECTS: Mapping[str, str] = {
     "verification": "Confirm your email address for {{ sender_name }}",
     "welcome": "Welcome to {{ sender_name }}",
@@ -41,6 +50,9 @@ SUBJECTS: Mapping[str, str] = {
     "email_changed": "The email address of your {{ sender_name }} account was changed",
     # Numbers only: nothing a user typed reaches the report's subject.
     "report": "Your books import report: {{ ok }} added, {{ failed }} failed",
+    # Numbers only, as the report's.
+    "weekly_summary": "Your week in {{ sender_name }}: {{ books_added }} books added, "
+    "{{ books_updated }} updated, {{ books_deleted }} deleted",
 }
 MAX_VALUE_CHARACTERS = 2000
 MAX_SUBJECT_CHARACTERS = 200
@@ -107,17 +119,24 @@ def _subject(template: str) -> Template:
     return environment().from_string(SUBJECTS[template])
 
 
-def render(template: str, values: Mapping[str, str], sender_name: str) -> RenderedMail:
+def render(
+    template: str,
+    values: Mapping[str, str],
+    sender_name: str,
+    rows: Sequence[Mapping[str, str]] = (),
+) -> RenderedMail:
     """Render ``template``'s subject, text and HTML with ``values`` (cleaned first).
 
-    ``sender_name`` is the name every email shows in its header, footer and ``From``.
+    ``sender_name`` is the name every email shows in its header, footer and ``From``; ``rows``
+    a table the template lists as ``rows`` (each cell cleaned like a value).
     ``MailValuesError`` for an unknown template or a value it needs and was not given.
     """
     from jinja2 import TemplateError
 
     if template not in TEMPLATES:
         raise MailValuesError(f"no email template {template!r}")
-    context = {name: clean_value(value) for name, value in values.items()}
+    context: dict[str, object] = {name: clean_value(value) for name, value in values.items()}
+    context["rows"] = [{name: clean_value(cell) for name, cell in row.items()} for row in rows]
     context["sender_name"] = clean_value(sender_name, MAX_SUBJECT_CHARACTERS)
     env = environment()
     try:

@@ -1,1 +1,1 @@
-"""The weekly summary's adapters: the Redis activity counters."""
+"""The weekly summary's adapters: the Redis activity counters, the users scan."""
