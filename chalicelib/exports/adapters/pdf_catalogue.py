@@ -4,7 +4,7 @@ Page 1 says whose catalogue it is, when it was made and how many books it holds,
 them by genre (``catalogue.genre_bars``: a bar per genre, its label laid out like any user
 text) and by decade (``catalogue.decade_bars``: reportlab's vertical bar chart). From page 2
 the books follow as a table (title, author, ISBN, year, genre, pages), in the order given, its
-header row on every page and "page N" at the foot of each.
+header row on every page and "page N of M" at the foot of each.
 
 The books are read lazily, a page at a time (``platform/adapters/pdf/paged.py``): each page's
 table is built, drawn and dropped, and each finished page is kept deflated, so the memory a
@@ -88,12 +88,17 @@ def _page_table(rows: list[Any], widths: list[float]) -> Any:
 
 
 def _footer(canvas: Any, doc: Any) -> None:
+    """ "Books catalogue, page N of M" in the bottom margin (M is filled in at the end)."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
     from chalicelib.platform.adapters.pdf.fonts import primary_fonts
 
     regular, _ = primary_fonts()
+    text = f"Books catalogue, page {doc.page:,} of "
     canvas.saveState()
     canvas.setFont(regular, 8)
-    canvas.drawRightString(doc.pagesize[0] - _MARGIN, 24, f"page {doc.page}")
+    canvas.drawString(_MARGIN, 24, text)
+    canvas.draw_page_count(_MARGIN + stringWidth(text, regular, 8), 24, regular, 8)
     canvas.restoreState()
 
 
@@ -248,7 +253,7 @@ def write_catalogue_pdf(
     from reportlab.lib.pagesizes import A4
     from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate
 
-    from chalicelib.platform.adapters.pdf.paged import DeflatingCanvas, PagedRows
+    from chalicelib.platform.adapters.pdf.paged import PagedCanvas, PagedRows
     from chalicelib.platform.adapters.pdf.tables import CELL_LEADING, CELL_VPAD
 
     doc = SimpleDocTemplate(
@@ -274,10 +279,10 @@ def write_catalogue_pdf(
         story += [PageBreak(), Paragraph("Catalogue", _styles()["h2"])]
         header = CELL_LEADING + 2 * CELL_VPAD
         story.append(PagedRows(rows, first, lambda page: _page_table(page, widths), header))
-    canvases: list[DeflatingCanvas] = []
+    canvases: list[PagedCanvas] = []
 
-    def canvasmaker(*args: Any, **kwargs: Any) -> DeflatingCanvas:
-        canvases.append(DeflatingCanvas(*args, **kwargs))
+    def canvasmaker(*args: Any, **kwargs: Any) -> PagedCanvas:
+        canvases.append(PagedCanvas(*args, **kwargs))
         return canvases[-1]
 
     doc.build(story, onFirstPage=_footer, onLaterPages=_footer, canvasmaker=canvasmaker)

@@ -7,9 +7,10 @@ Here instead:
 - ``PagedRows`` is a flowable that reads rows from an iterator only when the document asks it
   to fill a page: it answers a table of the rows that fit and itself for the rest, so a page's
   table is built, drawn and dropped before the next page's rows are read;
-- ``DeflatingCanvas`` deflates each page's content the moment the page is finished (a table page
+- ``PagedCanvas`` deflates each page's content the moment the page is finished (a table page
   is tens of kilobytes of operators and a few deflated), so what a document keeps per finished
-  page is small. The PDF's bytes mean the same; only the page streams skip ASCII85.
+  page is small (the page streams skip ASCII85, nothing else changes); and it can write
+  "page N of M" on every page without holding the pages until M is known.
 
 Import this module only while rendering: it imports reportlab.
 """
@@ -26,6 +27,8 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
 from chalicelib.platform.adapters.pdf.tables import CELL_LEADING, CELL_VPAD
+
+_PAGE_COUNT = "pageCount"  # the form that draws the number of pages
 
 
 @dataclass(frozen=True)
@@ -111,10 +114,12 @@ class _Deflated:
         return content
 
 
-class DeflatingCanvas(Canvas):  # type: ignore[misc]
-    """A canvas that keeps each finished page's content deflated only; counts its pages."""
+class PagedCanvas(Canvas):  # type: ignore[misc]
+    """A canvas for long documents: it keeps each finished page's content deflated only, counts
+    its pages, and can draw the page count on every page before it is known."""
 
     pages = 0
+    _count_font: tuple[str, float] | None = None
 
     def showPage(self) -> None:
         """Finish the page, then replace its content text by the deflated bytes."""
@@ -125,3 +130,24 @@ class DeflatingCanvas(Canvas):  # type: ignore[misc]
             deflated = zlib.compress(page.stream.encode("utf-8"))
             page.Contents = pdfdoc.PDFStream(content=deflated, filters=[_Deflated()])
             page.stream = None
+
+    def draw_page_count(self, x: float, y: float, font: str, size: float) -> None:
+        """Draw the document's number of pages at (``x``, ``y``), in ``font`` at ``size``.
+
+        Every page shows one form (a PDF XObject) that is filled in when the document is saved,
+        so no page needs to wait for the count.
+        """
+        self._count_font = (font, size)
+        self.saveState()
+        self.translate(x, y)
+        self.doForm(_PAGE_COUNT)
+        self.restoreState()
+
+    def save(self) -> None:
+        """Fill in the page count, if a page shows it, then write the document."""
+        if self._count_font is not None:
+            self.beginForm(_PAGE_COUNT)
+            self.setFont(*self._count_font)
+            self.drawString(0, 0, f"{self.pages:,}")
+            self.endForm()
+        super().save()

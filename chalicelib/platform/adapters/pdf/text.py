@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -56,16 +56,22 @@ class Segment:
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One laid-out line; ``scale`` (at most 1) condenses it horizontally when it must."""
+    """One laid-out line; ``scale`` (at most 1) condenses it horizontally when it must.
+
+    ``rtl``: the text it comes from is right to left (its first strong character is), so the
+    line is aligned right in its box (``TextBlock``).
+    """
 
     segments: tuple[Segment, ...]
     width: float
     scale: float = 1.0
+    rtl: bool = False
 
     @property
     def plain(self) -> str | None:
-        """The line's text if it is one unshaped run in DejaVu (a table can draw it as is)."""
-        if len(self.segments) != 1 or self.scale != 1.0:
+        """The line's text if it is one unshaped run in DejaVu, left to right (a table can draw
+        it as is)."""
+        if len(self.segments) != 1 or self.scale != 1.0 or self.rtl:
             return None
         only = self.segments[0]
         return only.text if only.font == PRIMARY.name and only.x == 0 and only.y == 0 else None
@@ -344,24 +350,29 @@ def _laid_out(text: str, cut: bool, width: float, size: float, max_lines: int) -
     for indices in lines:
         line = _line(clusters, indices, levels, base, size)
         if line.width > width > 0:
-            line = Line(line.segments, line.width, width / line.width)
-        out.append(line)
+            line = replace(line, scale=width / line.width)
+        out.append(replace(line, rtl=True) if base else line)
     return tuple(out)
 
 
 class TextBlock(Flowable):  # type: ignore[misc]
-    """Laid-out lines as a flowable: a table cell or a summary line. Top-aligned."""
+    """Laid-out lines as a flowable: a table cell or a summary line. Top-aligned; left-aligned,
+    or right-aligned in the width it is given when its text is right to left."""
 
     def __init__(self, lines: list[Line], size: float, leading: float) -> None:
         super().__init__()
         self.lines = lines
         self.size = size
         self.leading = leading
-        self.width = max((line.width * line.scale for line in lines), default=0.0)
+        self._own_width = max((line.width * line.scale for line in lines), default=0.0)
+        self._rtl = any(line.rtl for line in lines)
+        self.width = self._own_width
         self.height = leading * max(1, len(lines))
 
     def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
-        """The block's own size: it was laid out for a width already."""
+        """The block's own size (it was laid out for a width already); right-to-left text
+        takes all of ``avail_width``, so that its lines end at the right edge."""
+        self.width = max(self._own_width, avail_width) if self._rtl else self._own_width
         return self.width, self.height
 
     def draw(self) -> None:
@@ -372,11 +383,12 @@ class TextBlock(Flowable):  # type: ignore[misc]
             baseline = self.height - self.size - number * self.leading
             if line.scale != 1.0:
                 text.setHorizScale(100 * line.scale)
+            start = self.width - line.width * line.scale if line.rtl else 0.0
             for segment in line.segments:
                 if segment.font != current:
                     text.setFont(segment.font, self.size)
                     current = segment.font
-                text.setTextOrigin(segment.x * line.scale, baseline + segment.y)
+                text.setTextOrigin(start + segment.x * line.scale, baseline + segment.y)
                 text.textOut(segment.text)
             if line.scale != 1.0:
                 text.setHorizScale(100)
@@ -405,7 +417,7 @@ def identifier_cell(value: object, width: float, size: float) -> Any:
         return "-"
     line = lines[0]
     if line.width > width > 0:
-        line = Line(line.segments, line.width, width / line.width)
+        line = replace(line, scale=width / line.width)
     if line.plain is not None:
         return line.plain
     return TextBlock([line], size, size + 2)
