@@ -232,6 +232,8 @@ class Settings:
     export_prefix: str = "exports"
     export_retention_days: int = 7
     export_link_seconds: int = 900
+    # Delay before a failed export's 2nd delivery; doubles with each further receive.
+    export_retry_base_seconds: float = 30.0
     bulk_chunk_rows: int = 50
     bulk_workers: int = 4
     report_workers: int = 8
@@ -316,6 +318,9 @@ class Settings:
             ),
             export_link_seconds=_int(
                 env, "EXPORT_LINK_SECONDS", cls.export_link_seconds, minimum=60
+            ),
+            export_retry_base_seconds=_float(
+                env, "EXPORT_RETRY_BASE_SECONDS", cls.export_retry_base_seconds, allow_zero=True
             ),
             rate_limits=_rate_limits(env),
         )
