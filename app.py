@@ -1,7 +1,8 @@
 """books-api: the Chalice app. Routes live in blueprints; schedules and workers are declared here.
 
 The two schedules are dispatchers that queue work on SQS; the bulk and report workers consume
-those queues, and the mail workers the outbox's two queues.
+those queues, the mail workers the outbox's two queues, and the export worker the exports the
+API queues.
 Rates, queues and batch sizes are declared once, here: the local scheduler and queue consumers
 (``localdev/``) read them from this app, and ``chalice deploy``/``package`` turns them into
 EventBridge rules and SQS event source mappings (``infra/template.py`` adds the queues, their
@@ -21,7 +22,9 @@ from chalicelib.api.auth import auth_bp
 from chalicelib.api.authorizer import authorizer_bp
 from chalicelib.api.books import books_bp
 from chalicelib.api.bulk_import import bulk_import_bp
+from chalicelib.api.exports import exports_bp
 from chalicelib.api.health import health_bp
+from chalicelib.api.jobs import jobs_bp
 from chalicelib.api.reference import reference_bp
 from chalicelib.api.reports import reports_bp
 from chalicelib.api.unsubscribe import unsubscribe_bp
@@ -39,6 +42,8 @@ for blueprint in (
     auth_bp,
     books_bp,
     bulk_import_bp,
+    exports_bp,
+    jobs_bp,
     reports_bp,
     admin_bp,
     reference_bp,
@@ -91,6 +96,14 @@ def mail_worker(event: Any) -> dict[str, Any]:
 def mail_bulk_worker(event: Any) -> dict[str, Any]:
     """Send each queued bulk email once, as ``mail_worker`` does."""
     return WORKERS["mail_worker"](event.to_dict(), event.context)
+
+
+# One export per invocation: a big PDF can take most of the function's time; the worker stops
+# starting pages near the end, so a catalogue too large fails cleanly instead of timing out.
+@app.on_sqs_message(queue=QUEUES.exports, batch_size=1, name="export_worker")
+def export_worker(event: Any) -> dict[str, Any]:
+    """Write one catalogue export (CSV, JSON or PDF) to S3 and complete its job."""
+    return WORKERS["export_worker"](event.to_dict(), event.context)
 
 
 # SES publishes the configuration set's events (bounces, complaints, deliveries, rejects) to

@@ -9,6 +9,7 @@ from chalicelib.accounts.adapters.models import (
 )
 from chalicelib.books.adapters.models import BookModel, IsbnClaimModel
 from chalicelib.bulk_import.adapters.models import JobErrorModel, JobModel
+from chalicelib.exports.adapters.models import ExportJobModel
 from chalicelib.mail.adapters.models import MailSendModel
 from chalicelib.platform.adapters.dynamodb_models import BoundModel
 from chalicelib.reports.adapters.models import DeliveryModel, ReportModel
@@ -20,6 +21,7 @@ ALL_MODELS: tuple[type[BoundModel], ...] = (
     BookModel,
     IsbnClaimModel,
     JobModel,
+    ExportJobModel,
     JobErrorModel,
     ReportModel,
     DeliveryModel,

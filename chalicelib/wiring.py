@@ -216,6 +216,7 @@ def report_dependencies() -> ReportDeps:
         jobs=DynamoJobReader(s, get_dynamodb, job_repository()),
         renderer=PdfRenderer(),
         pacing=send_pacing(),
+        activity=activity_counter(),
     )
 
 
@@ -421,6 +422,135 @@ if TYPE_CHECKING:
     from chalicelib.accounts.adapters.email_status import DynamoEmailStatus
 
 
+# --- exports ---------------------------------------------------------------------------------
+# Adapters imported where used: the API's cold start loads neither the S3 transfer manager nor
+# the PDF renderer (reportlab).
+
+if TYPE_CHECKING:
+    from chalicelib.exports.adapters.file_store import S3ExportFiles
+    from chalicelib.exports.adapters.job_store import DynamoExportJobs
+    from chalicelib.exports.domain import LinkPolicy
+    from chalicelib.exports.ports import CataloguePdf
+    from chalicelib.exports.service import ExportDeps, ExportPolicy
+
+
+@functools.lru_cache(maxsize=1)
+def export_jobs() -> DynamoExportJobs:
+    """Export jobs in the jobs table (beside the bulk jobs)."""
+    from chalicelib.exports.adapters.job_store import DynamoExportJobs
+
+    return DynamoExportJobs(get_settings())
+
+
+@functools.lru_cache(maxsize=1)
+def export_files() -> S3ExportFiles:
+    """Export files in S3, under ``EXPORT_PREFIX``; links presigned by the S3 client."""
+    from chalicelib.exports.adapters.file_store import S3ExportFiles
+
+    s = get_settings()
+    return S3ExportFiles(get_s3, s.bucket, s.export_prefix)
+
+
+def exports_queue() -> SqsQueue:
+    """Export jobs to run, for ``export_worker``."""
+    return queue(get_settings().queues.exports)
+
+
+def export_link_policy() -> LinkPolicy:
+    """How long export files are kept, and how long each link to one lasts."""
+    from chalicelib.exports.domain import LinkPolicy
+
+    s = get_settings()
+    return LinkPolicy(retention_days=s.export_retention_days, link_seconds=s.export_link_seconds)
+
+
+def catalogue_pdf() -> CataloguePdf:
+    """The catalogue PDF renderer (imports reportlab: export workers only)."""
+    from chalicelib.exports.adapters.pdf_catalogue import write_catalogue_pdf
+
+    return write_catalogue_pdf
+
+
+def export_dependencies() -> ExportDeps:
+    """What asking for and running an export talk to, wired to the real adapters."""
+    from chalicelib.exports.service import ExportDeps
+
+    return ExportDeps(
+        jobs=export_jobs(),
+        files=export_files(),
+        books=book_repository(),
+        queue=exports_queue(),
+        owners=user_repository(),
+        pdf=catalogue_pdf,
+    )
+
+
+def export_policy() -> ExportPolicy:
+    """The export run's tunables, from the settings."""
+    from chalicelib.exports.service import ExportPolicy
+
+    return ExportPolicy(retry_base_seconds=get_settings().export_retry_base_seconds)
+
+
+def export_retry_delay() -> SqsRetryDelay:
+    """Postpones a failed export's next receive (the mail workers' backoff, on any queue)."""
+    return mail_retry_delay()
+
+
+# --- weekly summaries ------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from chalicelib.weekly_summary.adapters.redis_activity import RedisActivity
+    from chalicelib.weekly_summary.adapters.subscribers import DynamoSubscribers
+    from chalicelib.weekly_summary.service import SummaryDeps
+
+
+@functools.lru_cache(maxsize=1)
+def activity_counter() -> RedisActivity:
+    """The per-user daily activity counters (Redis) the books, reports and summaries share."""
+    from chalicelib.weekly_summary.adapters.redis_activity import RedisActivity
+
+    return RedisActivity(get_redis)
+
+
+def weekly_summaries_queue() -> SqsQueue:
+    """Users (and positions of the users pass) for ``weekly_summary_worker``."""
+    return queue(get_settings().queues.weekly_summaries)
+
+
+def weekly_summary_dispatch_marks() -> RedisDispatchMarks:
+    """Users (and pass positions) queued for a weekly summary and not yet worked on."""
+    return RedisDispatchMarks(get_redis, "weekly")
+
+
+def weekly_summary_subscribers() -> DynamoSubscribers:
+    """The users a scheduled summary goes to, one page of a parallel Scan at a time."""
+    from chalicelib.weekly_summary.adapters.subscribers import DynamoSubscribers
+
+    return DynamoSubscribers(get_settings(), get_dynamodb)
+
+
+def weekly_summary_unsubscribe_link(user_id: str) -> str:
+    """The one-click URL that turns ``user_id``'s weekly summaries off."""
+    base = get_settings().public_base_url or LOCAL_API_URL
+    return unsubscribe_tokens().link(base, user_id, "weekly_summary")
+
+
+def weekly_summary_dependencies() -> SummaryDeps:
+    """What a weekly summary reads (counters, user, bulk jobs) and where it goes (outbox)."""
+    from chalicelib.weekly_summary.adapters.redis_activity import RedisSentWeeks
+    from chalicelib.weekly_summary.service import SummaryDeps
+
+    return SummaryDeps(
+        users=user_repository(),
+        jobs=job_repository(),
+        activity=activity_counter(),
+        outbox=outbox(),
+        sent=RedisSentWeeks(get_redis),
+        unsubscribe_link=weekly_summary_unsubscribe_link,
+    )
+
+
 # --- rate limits -----------------------------------------------------------------------------
 
 
@@ -449,6 +579,9 @@ def reset_dependencies() -> None:
         rate_limiter,
         mail_send_log,
         email_status,
+        activity_counter,
+        export_jobs,
+        export_files,
     ):
         accessor.cache_clear()
     _queues.clear()

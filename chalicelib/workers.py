@@ -1,4 +1,5 @@
-"""The queue-driven worker functions by name: ``report_worker``, ``bulk_worker``, ``mail_worker``.
+"""The queue-driven worker functions by name: ``report_worker``, ``bulk_worker``, ``mail_worker``,
+``export_worker``.
 
 Each takes one SQS event (a batch of messages from its queue's event source mapping) and the
 Lambda context, does one unit of work per message with Powertools' batch processing, and returns
@@ -12,7 +13,8 @@ What counts as a failure is what another receive could fix: an unexpected error.
 failed (SES refused it) or was deferred, and a bulk job paused at a checkpoint, are handled by
 their own machinery (backoff, the next dispatch), so their messages succeed. An email that was
 not sent (SES refused, in doubt, held by another worker) fails its message, after postponing its
-next receive: the mail queues retry with exponential backoff (``mail_worker``).
+next receive: the mail queues retry with exponential backoff (``mail_worker``), and so does an
+export that failed or is held by another worker (``export_worker``).
 """
 
 from __future__ import annotations
@@ -163,8 +165,45 @@ def mail_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return response
 
 
+def export_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Make the file of each export job in the batch (``{"user_id", "job_id"}`` messages).
+
+    Idempotent by job id (``exports/service.py`` ``run_export``): a completed job is left as it
+    is. A message that fails (the export failed, or another live worker holds the job) is
+    postponed by ``EXPORT_RETRY_BASE_SECONDS * 2**(receives - 1)`` (30, 60, 120, 240 s); at its
+    last receive the job is marked failed and the message goes to the dead-letter queue.
+    """
+    from chalicelib import wiring
+    from chalicelib.exports.domain import ExportBusy
+    from chalicelib.exports.service import ExportRun, export_deadline, run_export
+    from chalicelib.mail.domain import retry_delay_seconds
+
+    run = ExportRun(wiring.export_dependencies(), wiring.export_policy(), export_deadline(context))
+    delays = wiring.export_retry_delay()
+
+    def handle(record: SQSRecord) -> None:
+        receives = int(record.attributes.approximate_receive_count)
+        last = receives >= MAX_RECEIVES
+        try:
+            item = WorkItem.parse(record.body, needs_job=True)
+            run_export(run, item.user_id, item.job_id, last_attempt=last)
+        except Exception as exc:
+            # At the last receive: visible at once, so it reaches the dead-letter queue now.
+            base = run.policy.retry_base_seconds
+            seconds = 0 if last else retry_delay_seconds(base, receives)
+            delays.delay(record.event_source_arn, record.receipt_handle, seconds)
+            if isinstance(exc, ExportBusy):
+                raise WorkFailed(str(exc)) from exc
+            raise
+
+    response: dict[str, Any] = _process(event, context, handle)
+    logger.info("export worker finished", extra={"summary": run.summary.to_dict()})
+    return response
+
+
 WORKERS: dict[str, WorkerFunction] = {
     "report_worker": report_worker,
     "bulk_worker": bulk_worker,
     "mail_worker": mail_worker,
+    "export_worker": export_worker,
 }

@@ -65,6 +65,19 @@ def ensure_tables(settings: Settings) -> list[str]:
     return created
 
 
+def _lifecycle_rule(rule: dict[str, Any]) -> Any:
+    """A CloudFormation lifecycle rule as ``PutBucketLifecycleConfiguration`` takes it."""
+    api_rule: dict[str, Any] = {
+        "ID": rule["Id"],
+        "Status": rule["Status"],
+        "Filter": {"Prefix": rule["Prefix"]},
+        "Expiration": {"Days": rule["ExpirationInDays"]},
+    }
+    if "AbortIncompleteMultipartUpload" in rule:
+        api_rule["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
+    return api_rule
+
+
 def ensure_bucket(settings: Settings) -> None:
     """Create the bucket with its encryption, public access block and lifecycle rules."""
     s3 = get_s3()
@@ -94,15 +107,7 @@ def ensure_bucket(settings: Settings) -> None:
     s3.put_bucket_lifecycle_configuration(
         Bucket=settings.bucket,
         LifecycleConfiguration={
-            "Rules": [
-                {
-                    "ID": rule["Id"],
-                    "Status": rule["Status"],
-                    "Filter": {"Prefix": rule["Prefix"]},
-                    "Expiration": {"Days": rule["ExpirationInDays"]},
-                }
-                for rule in props["LifecycleConfiguration"]["Rules"]
-            ]
+            "Rules": [_lifecycle_rule(rule) for rule in props["LifecycleConfiguration"]["Rules"]]
         },
     )
 

@@ -47,6 +47,14 @@ REPORT_THREADS_PER_WORKER = 1
 MAIL_SECONDS_P90 = 0.25
 # Bulk mail shares SES with the mail a person waits for: two workers, the fewest AWS allows.
 MAIL_BULK_MAX_CONCURRENCY = 2
+# A weekly summary worker reads a user's counters (Redis), user and jobs (DynamoDB) and puts one
+# email on the bulk mail queue, about 30 ms a user. Its output waits for mail_bulk_worker anyway:
+# five workers fill that queue far faster than it drains, without crowding the API's tables.
+WEEKLY_SUMMARY_MAX_CONCURRENCY = 5
+# An export worker reads one user's partition (about 500 books a query) and writes one S3 object;
+# five at once take a few thousand read units a second at most, leaving the API its share, and
+# keep the PDF rendering (CPU, 1 GB each) bounded. More exports wait their turn in the queue.
+EXPORT_WORKER_MAX_CONCURRENCY = 5
 # The environment variable of .chalice/config.json holding a stage's SES sending rate (emails a
 # second): the quota the account has, or has asked for. Only the template reads it; the workers
 # pace themselves by the quota SES reports at run time.
@@ -76,7 +84,8 @@ def maximum_concurrency(stage: str) -> dict[str, int]:
 
     ``report_worker`` and ``mail_worker`` can each keep SES at its rate on their own
     (``report_worker_concurrency``: both wait on the one shared pacer when they run together);
-    ``bulk_worker`` is bounded by DynamoDB's partitions; ``mail_bulk_worker`` runs two.
+    ``bulk_worker`` is bounded by DynamoDB's partitions; ``mail_bulk_worker`` runs two,
+    ``weekly_summary_worker`` five, ``export_worker`` five.
     """
     rate = ses_max_send_rate(stage)
     return {
@@ -86,6 +95,8 @@ def maximum_concurrency(stage: str) -> dict[str, int]:
         "bulk_worker": BULK_WORKER_MAX_CONCURRENCY,
         "mail_worker": report_worker_concurrency(rate, MAIL_SECONDS_P90, 1),
         "mail_bulk_worker": MAIL_BULK_MAX_CONCURRENCY,
+        "weekly_summary_worker": WEEKLY_SUMMARY_MAX_CONCURRENCY,
+        "export_worker": EXPORT_WORKER_MAX_CONCURRENCY,
     }
 
 

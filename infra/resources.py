@@ -24,6 +24,8 @@ from infra.stages import lambda_timeout
 
 REPORT_RETENTION_DAYS = 7
 UPLOAD_RETENTION_DAYS = 1
+# A multipart upload a dead export worker left unfinished is aborted (its parts deleted) after this.
+INCOMPLETE_UPLOAD_DAYS = 1
 
 DAY_SECONDS = 24 * 3600
 # SQS's default: a message nobody could take for four days is stale work.
@@ -80,6 +82,14 @@ WORK_QUEUES = (
     WorkQueue("mail", consumer="mail_worker", max_age_seconds=300),
     # Bulk mail (weekly summaries) may queue behind SES's rate for a while; an hour may not.
     WorkQueue("mail_bulk", consumer="mail_bulk_worker", max_age_seconds=3600),
+    # Monday's weekly_summary pass queues every subscriber at once: at its concurrency the
+    # workers take about 1.7 hours for a million (30 ms a user, five workers). Four hours means
+    # they stopped, or a continued pass is stuck behind a backlog.
+    WorkQueue("weekly_summaries", consumer="weekly_summary_worker", max_age_seconds=4 * 3600),
+    # Someone waits for an export: a worker takes it within seconds and even a large PDF is
+    # done within the worker's 900 s; a failing one retries for 450 s of backoff. Half an hour
+    # means the workers stopped, are all busy, or keep failing it.
+    WorkQueue("exports", consumer="export_worker", max_age_seconds=1800),
 )
 
 
@@ -163,7 +173,11 @@ def table_resources(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def bucket_resource(settings: Settings) -> dict[str, Any]:
-    """The S3 bucket for staged uploads and reports: encrypted, private, self-cleaning."""
+    """The S3 bucket for staged uploads, reports and exports: encrypted, private, self-cleaning.
+
+    Export files expire after ``export_retention_days``; a multipart upload of one that never
+    completed (its worker died) is aborted after ``INCOMPLETE_UPLOAD_DAYS``.
+    """
     return {
         "Type": "AWS::S3::Bucket",
         "Properties": {
@@ -192,6 +206,15 @@ def bucket_resource(settings: Settings) -> dict[str, Any]:
                         "Status": "Enabled",
                         "Prefix": f"{settings.upload_prefix}/",
                         "ExpirationInDays": UPLOAD_RETENTION_DAYS,
+                    },
+                    {
+                        "Id": "expire-exports",
+                        "Status": "Enabled",
+                        "Prefix": f"{settings.export_prefix}/",
+                        "ExpirationInDays": settings.export_retention_days,
+                        "AbortIncompleteMultipartUpload": {
+                            "DaysAfterInitiation": INCOMPLETE_UPLOAD_DAYS
+                        },
                     },
                 ]
             },

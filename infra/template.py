@@ -41,6 +41,9 @@ REDIS_FUNCTIONS = (
     "ReportWorker",
     "MailWorker",
     "MailBulkWorker",
+    "WeeklySummary",
+    "WeeklySummaryWorker",
+    "ExportWorker",
 )
 # Resources that hold no data: deleted with the stack in every stage.
 _STATELESS_TYPES = {
@@ -99,6 +102,7 @@ def policy(stage: str, account: str = "*", region: str = "*") -> dict[str, Any]:
         if t.get("GlobalSecondaryIndexes")
     ]
     work_queues = [_arn("sqs", name, region, account) for name in settings.queues.work_queues()]
+    export_queue = _arn("sqs", settings.queues.exports, region, account)
     mail_queues = [
         _arn("sqs", name, region, account)
         for name in (settings.queues.mail, settings.queues.mail_bulk)
@@ -116,10 +120,20 @@ def policy(stage: str, account: str = "*", region: str = "*") -> dict[str, Any]:
             "Resource": table_arns + index_arns,
         },
         {
+            # The weekly_summary pass reads every user once a week: a Scan of the users table
+            # only (no other table is ever scanned).
+            "Sid": "ScanUsersForWeeklySummaries",
+            "Effect": "Allow",
+            "Action": "dynamodb:Scan",
+            "Resource": _arn("dynamodb", f"table/{settings.tables.users}", region, account),
+        },
+        {
             "Sid": "StageBucketObjects",
             "Effect": "Allow",
-            # No DeleteObject: the lifecycle rules expire staged uploads and reports.
-            "Action": ["s3:GetObject", "s3:PutObject"],
+            # No DeleteObject: the lifecycle rules expire staged uploads, reports and exports.
+            # PutObject also authorises the parts of a multipart upload (export files); a
+            # failed one is aborted.
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
             "Resource": f"arn:aws:s3:::{settings.bucket}/*",
         },
         {
@@ -178,6 +192,13 @@ def policy(stage: str, account: str = "*", region: str = "*") -> dict[str, Any]:
             "Effect": "Allow",
             "Action": ["sqs:ChangeMessageVisibility"],
             "Resource": mail_queues,
+        },
+        {
+            # export_worker postpones a failed export's next receive the same way.
+            "Sid": "BackOffFailedExports",
+            "Effect": "Allow",
+            "Action": ["sqs:ChangeMessageVisibility"],
+            "Resource": [export_queue],
         },
         {
             # GET /admin/dlq peeks at dead letters (and makes them visible again at once); a

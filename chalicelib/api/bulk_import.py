@@ -1,25 +1,17 @@
-"""Routes of the bulk import: submit a file of books, then follow its bulk job.
+"""Routes of the bulk import: submit a file of books, then read its failed rows.
 
 A submission is only staged and queued here; the ``bulk_insert`` schedule inserts its rows.
+The job itself is followed at ``/jobs/{job_id}`` (``api/jobs.py``, every job type).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
 from chalicelib.api.body import as_bytes
 from chalicelib.api.http import caller, route
-from chalicelib.api.schemas import (
-    BulkAccepted,
-    JobErrorsQuery,
-    JobList,
-    JobOut,
-    JobsQuery,
-    RowErrorList,
-)
+from chalicelib.api.schemas import BulkAccepted, JobErrorsQuery, RowErrorList
 from chalicelib.api.spec import JSON, Media
 from chalicelib.bulk_import import queries as bulk_jobs
 from chalicelib.bulk_import.domain import MAX_BYTES, MAX_ROWS
@@ -82,20 +74,6 @@ def submit() -> Response:
     )
 
 
-@route(bulk_import_bp, "/jobs", ["GET"], ok={200: JobList}, query=JobsQuery)
-def list_jobs(query: JobsQuery) -> dict[str, Any]:
-    """The caller's bulk jobs, newest first."""
-    user_id = caller(bulk_import_bp.current_request).user_id
-    return bulk_jobs.list_jobs(wiring.job_repository(), user_id, query)
-
-
-@route(bulk_import_bp, "/jobs/{job_id}", ["GET"], ok={200: JobOut}, errors=(404,))
-def get_job(job_id: str) -> dict[str, Any]:
-    """One bulk job with its progress and counts."""
-    user_id = caller(bulk_import_bp.current_request).user_id
-    return bulk_jobs.get_job(wiring.job_repository(), user_id, job_id).to_dict()
-
-
 @route(
     bulk_import_bp,
     "/jobs/{job_id}/errors",
@@ -105,10 +83,10 @@ def get_job(job_id: str) -> dict[str, Any]:
     errors=(404,),
 )
 def job_errors(job_id: str, query: JobErrorsQuery) -> Response:
-    """The job's failed rows by row number, as JSON or as a CSV download.
+    """A bulk job's failed rows by row number, as JSON or as a CSV download.
 
     An answer holds at most 4 MB of errors; more continue on the next page (`next_cursor`, or
-    a `Link: <...>; rel="next"` header with the CSV).
+    a `Link: <...>; rel="next"` header with the CSV). An export job has no rows: 404.
     """
     user_id = caller(bulk_import_bp.current_request).user_id
     export = bulk_jobs.job_errors(

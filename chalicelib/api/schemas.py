@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from chalicelib.accounts.schemas import (
     LoginIn,
@@ -24,6 +24,7 @@ from chalicelib.accounts.unsubscribe import MAX_TOKEN_LENGTH as UNSUBSCRIBE_TOKE
 from chalicelib.admin.schemas import ScheduleRunQuery, SuppressionsQuery
 from chalicelib.books.schemas import BookInput, BookPatch, BooksQuery
 from chalicelib.bulk_import.schemas import JobErrorsQuery, JobsQuery
+from chalicelib.exports.schemas import ExportAccepted, ExportJobOut, ExportRequest, ExportResult
 from chalicelib.platform.schema import QueryModel, RequestModel
 
 
@@ -146,10 +147,11 @@ class BulkAccepted(Open):
     total_rows: int
 
 
-class JobOut(Open):
-    """A bulk job and its progress."""
+class BulkJobOut(Open):
+    """A bulk import job and its progress."""
 
     job_id: str
+    type: Literal["bulk_import"]
     status: Literal["queued", "processing", "completed", "failed"]
     progress: int = Field(ge=0, le=100)
     total_rows: int
@@ -161,10 +163,19 @@ class JobOut(Open):
     error: str | None
 
 
-class JobList(Open):
-    """``GET /jobs``: newest first."""
+# A job of either type, told apart by ``type``.
+AnyJob = Annotated[BulkJobOut | ExportJobOut, Field(discriminator="type")]
 
-    items: list[JobOut]
+
+class JobOut(RootModel[AnyJob]):
+    """``GET /jobs/{job_id}``: a bulk import (`"type": "bulk_import"`) or a catalogue export
+    (`"type": "export"`)."""
+
+
+class JobList(Open):
+    """``GET /jobs``: bulk imports and exports, newest first."""
+
+    items: list[AnyJob]
 
 
 class RowErrorOut(Open):
@@ -221,6 +232,21 @@ class ReportDetail(ReportOut):
     download_url: str | None = Field(description="null for a dropped or skipped record (no PDF)")
 
 
+# --- weekly summaries ------------------------------------------------------------------------
+
+
+class WeeklySummaryAccepted(Open):
+    """``POST /users/me/reports/weekly-summary``: the summary email is on its way."""
+
+    message: str
+    job_id: str = Field(
+        description="The summary's id (a ULID): it is in the email's idempotency key and the logs."
+    )
+    estimated_delivery: str = Field(
+        description="When the email should arrive (ISO-8601 UTC): it leaves within seconds."
+    )
+
+
 # --- unsubscribe -----------------------------------------------------------------------------
 
 
@@ -262,7 +288,7 @@ class ScheduleRun(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    name: Literal["bulk_insert", "send_reports"]
+    name: Literal["bulk_insert", "send_reports", "weekly_summary"]
     queue: str
     dispatched: int
     already_queued: int
@@ -341,6 +367,10 @@ __all__ = [
     "BookInput",
     "BookPatch",
     "BooksQuery",
+    "ExportAccepted",
+    "ExportJobOut",
+    "ExportRequest",
+    "ExportResult",
     "JobErrorsQuery",
     "JobsQuery",
     "LoginIn",

@@ -20,6 +20,7 @@ from typing import Any
 from chalicelib.books.domain import BookFields, book_from_csv_row, validate_book
 from chalicelib.bulk_import.csv_rows import iter_csv_records
 from chalicelib.bulk_import.json_rows import read_json_rows
+from chalicelib.platform.csv_safety import restore_cell
 from chalicelib.platform.errors import (
     BadRequest,
     PayloadTooLarge,
@@ -42,6 +43,9 @@ PROCESSING = "processing"
 COMPLETED = "completed"
 FAILED = "failed"
 FINISHED = frozenset({COMPLETED, FAILED})
+# The jobs table holds bulk imports and catalogue exports; each item says which (``job_type``).
+# Items written before exports existed have no type: they are bulk imports.
+JOB_TYPE = "bulk_import"
 
 # Caps on what a failed row stores and echoes (code points; at most 4 UTF-8 bytes each), so
 # no row can make an error item near DynamoDB's 400 KB limit, a CSV cell or a PDF line huge.
@@ -91,6 +95,7 @@ class Job:
         """The public JSON shape of ``GET /jobs/{job_id}``."""
         return {
             "job_id": self.job_id,
+            "type": JOB_TYPE,
             "status": self.status,
             "progress": self.progress,
             "total_rows": self.total_rows,
@@ -162,19 +167,33 @@ def _decode(raw: bytes) -> str:
         raise BadRequest(f"the body is not valid UTF-8 text (byte {exc.start})") from exc
 
 
+def restored_csv_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """A CSV row's payload with the export's formula neutralising undone on its text cells.
+
+    Every CSV the API writes puts a ``'`` before a text cell a spreadsheet would run as a
+    formula (``platform/csv_safety.py``), so ``=1+2`` is exported as ``'=1+2``. On import, a
+    text cell (after trimming) that starts with ``'`` followed, after any further ``'`` and
+    spaces, by ``=``, ``+``, ``-``, ``@``, a tab, a CR or their fullwidth forms loses that one
+    leading ``'`` (``restore_cell``): an export re-imports exactly. Other cells, ``'Tis`` among
+    them, are kept as they are; integer cells are numbers already.
+    """
+    return {k: restore_cell(v) if isinstance(v, str) else v for k, v in payload.items()}
+
+
 def iter_payloads(fmt: str, raw: bytes) -> Iterator[Any]:
     """The rows of a submission, in order, each a payload for ``validate_book``.
 
     Raises ``BadRequest`` when the body is not UTF-8 (one leading byte order mark is allowed)
     or its structure is refused by ``json_rows`` / ``csv_rows``; CSV rows are read lazily, so
-    a CSV problem is raised when its row is reached. Empty CSV lines are not rows.
+    a CSV problem is raised when its row is reached. Empty CSV lines are not rows. CSV text
+    cells come back from the export's formula neutralising (``restored_csv_payload``).
     """
     text = _decode(raw)
     if fmt == FORMAT_JSON:
         yield from read_json_rows(text)
         return
     for record in iter_csv_records(text):
-        yield book_from_csv_row(record)
+        yield restored_csv_payload(book_from_csv_row(record))
 
 
 def inspect_submission(content_type: str | None, raw: bytes) -> tuple[str, int]:

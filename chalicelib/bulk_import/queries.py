@@ -1,4 +1,7 @@
-"""Use cases: read a user's bulk jobs and their row errors (JSON or CSV)."""
+"""Use cases: read a user's bulk job and its row errors (JSON or CSV).
+
+Listing jobs of every type (bulk imports and exports) is ``exports/queries.py``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 
 from chalicelib.bulk_import.domain import Job
 from chalicelib.bulk_import.ports import JobStore
-from chalicelib.bulk_import.schemas import JobErrorsQuery, JobsQuery
+from chalicelib.bulk_import.schemas import JobErrorsQuery
 from chalicelib.platform.csv_safety import csv_lines, render_csv
 from chalicelib.platform.cursor import decode_cursor, encode_cursor
 from chalicelib.platform.errors import BadRequest, NotFound
@@ -29,16 +32,8 @@ class ErrorExport:
     headers: dict[str, str | list[str]]
 
 
-def list_jobs(
-    jobs: JobStore, user_id: str, params: Mapping[str, Any] | JobsQuery
-) -> dict[str, Any]:
-    """``{"items": [job, ...]}``, newest first; ``ValidationFailed`` for a bad query."""
-    query = JobsQuery.parse(params, "query string")
-    return {"items": [job.to_dict() for job in jobs.recent(user_id, query.limit)]}
-
-
 def get_job(jobs: JobStore, user_id: str, job_id: str) -> Job:
-    """The caller's job; 404 for a malformed id, someone else's job, or none."""
+    """The caller's bulk job; 404 for a malformed id, someone else's job, an export, or none."""
     job = jobs.get(user_id, job_id) if is_ulid(job_id) else None
     if job is None:
         raise NotFound("job not found")

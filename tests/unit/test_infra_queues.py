@@ -88,7 +88,13 @@ def test_the_deployed_workers_timeouts_and_the_local_default_give_these_visibili
     assert (
         visibility["dev"]
         == visibility["prod"]
-        == {"bulk_worker": 1800, "report_worker": 720, "mail_worker": 360, "mail_bulk_worker": 360}
+        == {
+            "bulk_worker": 1800,
+            "report_worker": 720,
+            "mail_worker": 360,
+            "mail_bulk_worker": 360,
+            "export_worker": 5400,
+        }
     )
     # The local stage configures no timeouts: the local runners give a function 300 s.
     assert visibility["local"] == {
@@ -96,6 +102,7 @@ def test_the_deployed_workers_timeouts_and_the_local_default_give_these_visibili
         "report_worker": 1800,
         "mail_worker": 1800,
         "mail_bulk_worker": 1800,
+        "export_worker": 1800,
     }
 
 
@@ -166,6 +173,8 @@ def test_age_thresholds_are_two_report_dispatches_and_three_bulk_worker_runs() -
         # backoff, 30 + 60 + 120 + 240 s, is longer); bulk mail may wait an hour.
         "mail_worker": 300,
         "mail_bulk_worker": 3600,
+        # An export: two whole runs of its 900 s worker.
+        "export_worker": 2 * 900,
     }
     assert lambda_timeout("prod", "bulk_worker") == 300
 
@@ -214,12 +223,14 @@ def test_dev_assumes_a_new_accounts_ses_rate_and_prod_a_raised_one() -> None:
         "bulk_worker": 10,
         "mail_worker": 4,  # ceil(14 emails/s * 0.25 s)
         "mail_bulk_worker": 2,
+        "export_worker": 5,
     }
     assert maximum_concurrency("prod") == {
         "report_worker": 100,
         "bulk_worker": 10,
         "mail_worker": 25,
         "mail_bulk_worker": 2,
+        "export_worker": 5,
     }
 
 
@@ -272,7 +283,13 @@ def test_dispatchers_never_overlap_themselves_and_workers_are_capped_by_their_ma
         assert functions["send_reports"]["reserved_concurrency"] == 1
         # Reserved concurrency on an SQS consumer turns throttles into receives (and dead
         # letters); ScalingConfig.MaximumConcurrency caps them instead.
-        for worker in ("bulk_worker", "report_worker", "mail_worker", "mail_bulk_worker"):
+        for worker in (
+            "bulk_worker",
+            "report_worker",
+            "mail_worker",
+            "mail_bulk_worker",
+            "export_worker",
+        ):
             assert "reserved_concurrency" not in functions[worker]
 
 
@@ -286,6 +303,7 @@ def test_the_policy_grants_sqs_on_the_stages_queues_only(stage: str) -> None:
         f"arn:aws:sqs:*:*:{settings.queues.mail}",
         f"arn:aws:sqs:*:*:{settings.queues.mail_bulk}",
     }
+    exports = {f"arn:aws:sqs:*:*:{settings.queues.exports}"}
 
     sqs = {
         sid: s for sid, s in statements.items() if any(a.startswith("sqs:") for a in s["Action"])
@@ -295,8 +313,10 @@ def test_the_policy_grants_sqs_on_the_stages_queues_only(stage: str) -> None:
         "ConsumeWorkQueues": work,
         "ReadDeadLetterQueues": dead,
         "BackOffFailedEmails": mail,
+        "BackOffFailedExports": exports,
     }
     assert sqs["BackOffFailedEmails"]["Action"] == ["sqs:ChangeMessageVisibility"]
+    assert sqs["BackOffFailedExports"]["Action"] == ["sqs:ChangeMessageVisibility"]
     assert set(sqs["SendToWorkQueues"]["Action"]) == {
         "sqs:SendMessage",
         "sqs:GetQueueUrl",

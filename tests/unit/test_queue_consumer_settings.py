@@ -21,7 +21,13 @@ def real_app() -> Any:
 def test_queues_and_batch_sizes_are_read_from_the_real_app(real_app: Any) -> None:
     functions = {f.name: f for f in queue_functions(real_app)}
 
-    assert set(functions) == {"bulk_worker", "report_worker", "mail_worker", "mail_bulk_worker"}
+    assert set(functions) == {
+        "bulk_worker",
+        "report_worker",
+        "mail_worker",
+        "mail_bulk_worker",
+        "export_worker",
+    }
     assert functions["bulk_worker"].queue == "books-api-local-bulk-jobs"
     assert functions["bulk_worker"].batch_size == 1
     assert functions["report_worker"].queue == "books-api-local-report-requests"
@@ -29,6 +35,8 @@ def test_queues_and_batch_sizes_are_read_from_the_real_app(real_app: Any) -> Non
     assert functions["report_worker"].timeout_seconds == 300  # the local stage sets none
     assert functions["mail_worker"].queue == "books-api-local-mail"
     assert functions["mail_bulk_worker"].queue == "books-api-local-mail-bulk"
+    assert functions["export_worker"].queue == "books-api-local-exports"
+    assert functions["export_worker"].batch_size == 1
 
 
 def test_a_function_reading_a_queue_by_arn_is_skipped() -> None:
@@ -75,7 +83,8 @@ def test_an_override_for_no_function_is_refused(real_app: Any) -> None:
 
     assert str(refused.value) == (
         "LOCAL_QUEUE_CONCURRENCY_REPORT_WORKR names no queue function; expected one of "
-        "LOCAL_QUEUE_CONCURRENCY_BULK_WORKER, LOCAL_QUEUE_CONCURRENCY_MAIL_BULK_WORKER, "
+        "LOCAL_QUEUE_CONCURRENCY_BULK_WORKER, LOCAL_QUEUE_CONCURRENCY_EXPORT_WORKER, "
+        "LOCAL_QUEUE_CONCURRENCY_MAIL_BULK_WORKER, "
         "LOCAL_QUEUE_CONCURRENCY_MAIL_WORKER, LOCAL_QUEUE_CONCURRENCY_REPORT_WORKER"
     )
 
@@ -86,6 +95,7 @@ def test_zero_threads_runs_no_consumer_for_that_function(real_app: Any) -> None:
     consumers = build_consumers(real_app, config.concurrency_for, region="us-east-1")
 
     assert consumers.describe() == [
+        "books-api-local-exports -> export_worker (batch 1, concurrency 2)",
         "books-api-local-mail-bulk -> mail_bulk_worker (batch 10, concurrency 2)",
         "books-api-local-mail -> mail_worker (batch 10, concurrency 2)",
         "books-api-local-report-requests -> report_worker (batch 10, concurrency 2)",

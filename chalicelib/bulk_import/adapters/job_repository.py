@@ -5,6 +5,10 @@ carries ``queue_state = "active"``, which puts it in the sparse ``active-jobs`` 
 find work there and take a job with a conditional write (the lease), so two runs never work on
 the same job. Every later write of a run is conditional on still holding that lease.
 
+The table also holds catalogue exports (``job_type = "export"``, never in the index). This
+repository reads and lists bulk imports only: ``get`` answers None for an export's id and
+``recent`` skips exports, so the reports and the weekly summary see bulk jobs alone.
+
 The reports read a snapshot's jobs in their own ``BatchGetItem`` (with the user,
 ``reports/adapters/job_reader.py``) and their failed rows through ``first_errors(job_id, limit)``.
 """
@@ -23,6 +27,7 @@ from chalicelib.bulk_import.adapters.models import JobErrorModel, JobModel
 from chalicelib.bulk_import.domain import (
     FAILED,
     FINISHED,
+    JOB_TYPE,
     MEDIA_TYPES,
     PROCESSING,
     QUEUED,
@@ -40,6 +45,16 @@ from chalicelib.platform.adapters.dynamodb_retry import Backoff, batch_put
 
 ACTIVE = "active"
 _FORMAT_BY_MEDIA = {media: fmt for fmt, media in MEDIA_TYPES.items()}
+
+
+def is_bulk_import(item: JobModel) -> bool:
+    """Whether the item is a bulk import (items from before exports existed have no type)."""
+    return item.job_type in (None, JOB_TYPE)
+
+
+def _bulk_imports_only() -> Condition:
+    condition: Condition = JobModel.job_type.does_not_exist() | (JobModel.job_type == JOB_TYPE)
+    return condition
 
 
 def to_job(item: JobModel) -> Job:
@@ -97,6 +112,7 @@ class DynamoJobRepository:
         item = JobModel(
             user_id=job.user_id,
             job_id=job.job_id,
+            job_type=JOB_TYPE,
             status=job.status,
             queue_state=ACTIVE,
             source_key=job.source_key,
@@ -113,17 +129,28 @@ class DynamoJobRepository:
             item.save(condition=JobModel.job_id.does_not_exist())
 
     def get(self, user_id: str, job_id: str) -> Job | None:
-        """The job, or None (also when it is someone else's)."""
+        """The bulk job, or None (also when it is someone else's, or an export)."""
         with dynamo_unavailable_as_domain_error("read job"):
             try:
-                return to_job(JobModel.get(user_id, job_id, consistent_read=True))
+                item = JobModel.get(user_id, job_id, consistent_read=True)
             except JobModel.DoesNotExist:
                 return None
+            return to_job(item) if is_bulk_import(item) else None
 
     def recent(self, user_id: str, limit: int) -> list[Job]:
-        """The user's newest ``limit`` jobs, newest first (job ids are ULIDs: key order)."""
+        """The user's newest ``limit`` bulk jobs, newest first (job ids are ULIDs: key order).
+
+        Exports in the same partition are filtered out by DynamoDB (read, not returned); the
+        query reads on until it has ``limit`` bulk jobs or the partition ends.
+        """
         with dynamo_unavailable_as_domain_error("list jobs"):
-            items = JobModel.query(user_id, scan_index_forward=False, limit=limit, page_size=limit)
+            items = JobModel.query(
+                user_id,
+                filter_condition=_bulk_imports_only(),
+                scan_index_forward=False,
+                limit=limit,
+                page_size=limit,
+            )
             return [to_job(item) for item in items]
 
     def errors(self, job_id: str) -> list[RowError]:

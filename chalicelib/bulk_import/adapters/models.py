@@ -25,7 +25,11 @@ class ActiveJobsIndex(GlobalSecondaryIndex["JobModel"]):  # type: ignore[no-unty
 
 
 class JobModel(BoundModel):
-    """``(user_id, job_id)``: one bulk submission, its lease, checkpoint and counts."""
+    """``(user_id, job_id)``: one bulk submission, its lease, checkpoint and counts.
+
+    The table also holds catalogue exports (``chalicelib/exports/adapters/models.py``), told
+    apart by ``job_type``: ``bulk_import`` here, absent on items written before exports existed.
+    """
 
     table_key = "jobs"
 
@@ -34,6 +38,7 @@ class JobModel(BoundModel):
 
     user_id = UnicodeAttribute(hash_key=True)
     job_id = UnicodeAttribute(range_key=True)
+    job_type = UnicodeAttribute(null=True)
     status = UnicodeAttribute()
     # "active" while queued/processing or while counts await publishing; removed afterwards.
     queue_state = UnicodeAttribute(null=True)

@@ -1,1 +1,1 @@
-"""The exports' adapters: S3 multipart writer, job store, file formats."""
+"""The exports' adapters: the job store (DynamoDB), the file store (S3), the catalogue PDF."""
