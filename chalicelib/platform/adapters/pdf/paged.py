@@ -8,7 +8,7 @@ Here instead:
   to fill a page: it answers a table of the rows that fit and itself for the rest, so a page's
   table is built, drawn and dropped before the next page's rows are read;
 - ``PagedCanvas`` deflates each page's content the moment the page is finished (a table page
-  is tens of kilobytes of operators and a few deflated), so what a document keeps per finished
+  is about 15 KB of operators, 2 KB deflated), so what a document keeps per finished
   page is small (the page streams skip ASCII85, nothing else changes); and it can write
   "page N of M" on every page without holding the pages until M is known.
 
