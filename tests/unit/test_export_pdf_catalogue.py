@@ -1,7 +1,7 @@
 """The catalogue PDF: figures and charts, every book in order, text that stays in its cell, pages
 numbered, and memory that does not grow with the list of books.
 
-The PDFs are read back with pypdf: ``_text`` for what a reader extracts, and
+The PDFs are read back with pypdf: ``_page_texts`` for what a reader extracts, and
 ``tests.unit.test_report_pdf.text_runs`` for where each string is really drawn.
 """
 
@@ -14,6 +14,8 @@ import unicodedata
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from chalicelib.books.domain import BookFields
@@ -31,6 +33,7 @@ from tests.unit.test_report_pdf import (
     assert_inside_page,
     text_runs,
 )
+from tests.unit.test_report_pdf_properties import user_text
 
 FRAME_PAD = 6
 TABLE_WIDTH = 595.2756 - 2 * MARGIN - 2 * FRAME_PAD
@@ -304,3 +307,36 @@ def test_rendering_more_books_costs_less_memory_than_holding_them() -> None:
     # finished pages it keeps deflated, about half of it here and a shrinking share as the
     # titles get longer.
     assert 0 < rendering < holding, (rendering, holding)
+
+
+@st.composite
+def _hostile_books(draw: st.DrawFn) -> list[BookFields]:
+    """A few books whose every text field is any text a user could send."""
+    return [
+        _book(
+            n,
+            title=draw(user_text),
+            author=draw(user_text),
+            genre=draw(st.one_of(st.none(), user_text)),
+            published_year=draw(st.one_of(st.none(), st.integers(1450, 2027))),
+            pages=draw(st.one_of(st.none(), st.integers(1, 100_000))),
+        )
+        for n in range(draw(st.integers(1, 3)))
+    ]
+
+
+# The same examples on every run, and a bounded number of them: this runs in the unit tier.
+@settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=30,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(books=_hostile_books(), owner=user_text)
+def test_any_text_stays_inside_its_cell_and_the_page(books: list[BookFields], owner: str) -> None:
+    pdf, pages = _render(books, owner=owner)
+
+    assert pages == 2
+    assert_inside_columns(_cell_runs(pdf))
+    assert_inside_page(pdf)
