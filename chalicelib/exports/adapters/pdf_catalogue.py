@@ -20,7 +20,6 @@ reportlab is imported when a PDF is written, not with this module.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from typing import Any, BinaryIO
 
@@ -44,20 +43,10 @@ _MANY_DECADES = 12  # more bars than this: their labels are turned upright
 _LABELLED_DECADES = 24  # more bars than this: no count above each
 
 
-@functools.lru_cache(maxsize=1)
 def _styles() -> dict[str, Any]:
-    from reportlab.lib.styles import ParagraphStyle
+    from chalicelib.platform.adapters.pdf.styles import paragraph_styles
 
-    from chalicelib.platform.adapters.pdf.fonts import primary_fonts
-
-    regular, bold = primary_fonts()
-    return {
-        "title": ParagraphStyle("title", fontName=bold, fontSize=18, leading=22, spaceAfter=6),
-        "h2": ParagraphStyle(
-            "h2", fontName=bold, fontSize=12, leading=15, spaceBefore=10, spaceAfter=4
-        ),
-        "body": ParagraphStyle("body", fontName=regular, fontSize=9, leading=12),
-    }
+    return paragraph_styles()
 
 
 def _book_row(book: BookFields, widths: list[float]) -> Any:

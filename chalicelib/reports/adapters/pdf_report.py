@@ -55,18 +55,10 @@ def _short_time(iso: str) -> str:
     return iso[:19].replace("T", " ") if iso else "-"
 
 
-@functools.lru_cache(maxsize=1)
 def _styles() -> dict[str, Any]:
-    from reportlab.lib.styles import ParagraphStyle
+    from chalicelib.platform.adapters.pdf.styles import paragraph_styles
 
-    regular, bold = _fonts()
-    return {
-        "title": ParagraphStyle("title", fontName=bold, fontSize=18, leading=22, spaceAfter=6),
-        "h2": ParagraphStyle(
-            "h2", fontName=bold, fontSize=12, leading=15, spaceBefore=10, spaceAfter=4
-        ),
-        "body": ParagraphStyle("body", fontName=regular, fontSize=9, leading=12),
-    }
+    return paragraph_styles()
 
 
 def _table(rows: list[list[Any]], widths: list[float], numeric: tuple[int, ...]) -> Any:
