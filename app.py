@@ -1,6 +1,6 @@
 """books-api: the Chalice app. Routes live in blueprints; schedules and workers are declared here.
 
-The two schedules are dispatchers that queue work on SQS; the bulk and report workers consume
+The three schedules are dispatchers that queue work on SQS; the bulk and report workers consume
 those queues, the mail workers the outbox's two queues, and the export worker the exports the
 API queues.
 Rates, queues and batch sizes are declared once, here: the local scheduler and queue consumers
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Rate
+from chalice import Cron, Rate
 
 from chalicelib.api import middleware
 from chalicelib.api.admin import admin_bp
@@ -28,6 +28,7 @@ from chalicelib.api.jobs import jobs_bp
 from chalicelib.api.reference import reference_bp
 from chalicelib.api.reports import reports_bp
 from chalicelib.api.unsubscribe import unsubscribe_bp
+from chalicelib.api.weekly_summary import weekly_summary_bp
 from chalicelib.config import queue_names, ses_event_topic
 from chalicelib.schedules import run_schedule
 from chalicelib.workers import WORKERS
@@ -48,6 +49,7 @@ for blueprint in (
     admin_bp,
     reference_bp,
     unsubscribe_bp,
+    weekly_summary_bp,
 ):
     app.register_blueprint(blueprint)
 middleware.register(app)
@@ -66,6 +68,13 @@ def bulk_insert(event: Any) -> dict[str, Any]:
 def send_reports(event: Any) -> dict[str, Any]:
     """Queue every user with a status record for ``report_worker``."""
     return run_schedule("send_reports", event.context)
+
+
+# Mondays at 08:00 UTC (EventBridge's six-field cron): the week before, Monday to Sunday.
+@app.schedule(Cron(0, 8, "?", "*", "MON", "*"), name="weekly_summary")
+def weekly_summary(event: Any) -> dict[str, Any]:
+    """Queue every user who gets a weekly summary for ``weekly_summary_worker``."""
+    return run_schedule("weekly_summary", event.context, at=event.time)
 
 
 # One job per invocation: a job can take the function's whole time (checkpoints continue it).
@@ -104,6 +113,14 @@ def mail_bulk_worker(event: Any) -> dict[str, Any]:
 def export_worker(event: Any) -> dict[str, Any]:
     """Write one catalogue export (CSV, JSON or PDF) to S3 and complete its job."""
     return WORKERS["export_worker"](event.to_dict(), event.context)
+
+
+# Ten users per invocation (or a position of the weekly pass, read until the time is near);
+# concurrency: infra/event_sources.py.
+@app.on_sqs_message(queue=QUEUES.weekly_summaries, batch_size=10, name="weekly_summary_worker")
+def weekly_summary_worker(event: Any) -> dict[str, Any]:
+    """Put each user's weekly summary in the bulk mail outbox, once per week."""
+    return WORKERS["weekly_summary_worker"](event.to_dict(), event.context)
 
 
 # SES publishes the configuration set's events (bounces, complaints, deliveries, rejects) to

@@ -1,14 +1,18 @@
 """The scheduled functions by name, shared by the schedules, the admin route and ``make invoke``.
 
 A *schedule* here is one of the EventBridge-triggered functions (``bulk_insert``,
-``send_reports``); a *bulk job* is one user's submitted file (``chalicelib/bulk_import``). Each
-schedule is a dispatcher: it finds the work and queues it for its worker (``chalicelib/
-workers.py``), then returns a JSON-able summary. With ``wait`` it also waits (within the Lambda's
-remaining time) until the queue is drained, i.e. the dispatched work is done.
+``send_reports``, ``weekly_summary``); a *bulk job* is one user's submitted file
+(``chalicelib/bulk_import``). Each schedule is a dispatcher: it finds the work and queues it for
+its worker (``chalicelib/workers.py``), then returns a JSON-able summary. With ``wait`` it also
+waits (within the Lambda's remaining time) until the queue is drained, i.e. the dispatched work
+is done. A run has a moment: the EventBridge event's ``time`` for a scheduled invocation (a
+retried or late invocation still covers the week it was scheduled for), now for the admin route
+and ``make invoke``; ``weekly_summary`` takes its week from it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,9 +22,10 @@ from chalicelib.observability import logger, metrics
 from chalicelib.platform.errors import NotFound
 from chalicelib.platform.queues import DispatchMarks, WorkQueue
 
-# A dispatcher: (time_is_up, pending) -> summary; it appends the units it leaves queued to
-# ``pending`` when given one (only a caller that waits does: 1M users would be 1M strings).
-Dispatcher = Callable[[Callable[[], bool], list[str] | None], dict[str, Any]]
+# A dispatcher: (time_is_up, pending, the run's moment) -> summary; it appends the units it
+# leaves queued to ``pending`` when given one (only a caller that waits does: 1M users would be
+# 1M strings).
+Dispatcher = Callable[[Callable[[], bool], list[str] | None, dt.datetime], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -32,8 +37,12 @@ class Schedule:
     marks: Callable[[], DispatchMarks]
 
 
-def _dispatch_jobs(time_is_up: Callable[[], bool], pending: list[str] | None) -> dict[str, Any]:
-    """Queue every bulk job that needs a run (``chalicelib/bulk_import/dispatch.py``)."""
+def _dispatch_jobs(
+    time_is_up: Callable[[], bool], pending: list[str] | None, at: dt.datetime
+) -> dict[str, Any]:
+    """Queue every bulk job that needs a run (``chalicelib/bulk_import/dispatch.py``); leases
+    are judged by the clock, not the run's moment ``at``."""
+    del at
     from chalicelib import wiring
     from chalicelib.bulk_import.dispatch import dispatch_jobs
 
@@ -47,9 +56,12 @@ def _dispatch_jobs(time_is_up: Callable[[], bool], pending: list[str] | None) ->
     )
 
 
-def _dispatch_reports(time_is_up: Callable[[], bool], pending: list[str] | None) -> dict[str, Any]:
+def _dispatch_reports(
+    time_is_up: Callable[[], bool], pending: list[str] | None, at: dt.datetime
+) -> dict[str, Any]:
     """Queue every user with a status record (``chalicelib/reports/dispatch.py``), and those
-    whose record waited too long for a verification."""
+    whose record waited too long for a verification (by the clock, not ``at``)."""
+    del at
     from chalicelib import wiring
     from chalicelib.reports.dispatch import DispatchOptions, dispatch_reports
 
@@ -64,6 +76,40 @@ def _dispatch_reports(time_is_up: Callable[[], bool], pending: list[str] | None)
         time_is_up=time_is_up,
         pending=pending,
     )
+
+
+def _dispatch_summaries(
+    time_is_up: Callable[[], bool], pending: list[str] | None, at: dt.datetime
+) -> dict[str, Any]:
+    """Queue every user who gets a weekly summary for the week of ``at`` (a pass over the
+    users table that continues through the queue if time runs out:
+    ``chalicelib/weekly_summary/dispatch.py``)."""
+    from chalicelib import wiring
+    from chalicelib.weekly_summary.dispatch import SummaryDispatchOptions, dispatch_summaries
+    from chalicelib.weekly_summary.domain import first_pages
+
+    options = SummaryDispatchOptions()
+    return dispatch_summaries(
+        wiring.weekly_summary_subscribers(),
+        wiring.weekly_summaries_queue(),
+        wiring.weekly_summary_dispatch_marks(),
+        first_pages(at.astimezone(dt.UTC).date(), options.segments),
+        options,
+        time_is_up=time_is_up,
+        pending=pending,
+    )
+
+
+def _summary_queue() -> WorkQueue:
+    from chalicelib import wiring
+
+    return wiring.weekly_summaries_queue()
+
+
+def _summary_marks() -> DispatchMarks:
+    from chalicelib import wiring
+
+    return wiring.weekly_summary_dispatch_marks()
 
 
 def _bulk_queue() -> WorkQueue:
@@ -93,6 +139,7 @@ def _report_marks() -> DispatchMarks:
 SCHEDULES: dict[str, Schedule] = {
     "bulk_insert": Schedule(_dispatch_jobs, _bulk_queue, _bulk_marks),
     "send_reports": Schedule(_dispatch_reports, _report_queue, _report_marks),
+    "weekly_summary": Schedule(_dispatch_summaries, _summary_queue, _summary_marks),
 }
 
 
@@ -110,10 +157,31 @@ def _wait(schedule: Schedule, pending: list[str], seconds_left: Callable[[], flo
         return wait_until_drained(schedule.queue(), seconds_left)
 
 
+def _moment(at: str | dt.datetime | None) -> dt.datetime:
+    """The run's moment: ``at`` (an aware datetime, or EventBridge's ``time``, ISO-8601 UTC),
+    else now; an unreadable ``time`` is now too (logged)."""
+    if isinstance(at, dt.datetime):
+        return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    if at:
+        try:
+            moment = dt.datetime.fromisoformat(at)
+        except ValueError:
+            logger.warning("unreadable scheduled time; the run uses now", extra={"time": at})
+        else:
+            return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return dt.datetime.now(dt.UTC)
+
+
 def run_schedule(
-    name: str, context: Any, wait: bool = False, wait_seconds: float | None = None
+    name: str,
+    context: Any,
+    wait: bool = False,
+    wait_seconds: float | None = None,
+    at: str | dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Run the named dispatcher once and return its summary (logged, with its duration).
+
+    ``at``: the run's moment (the scheduled event's ``time``); now when None.
 
     With ``wait``, the summary adds ``"drained"``: whether every unit the run left queued (sent
     now, or found queued by an earlier run) was worked on before the Lambda's time (or, without
@@ -130,7 +198,7 @@ def run_schedule(
     started = time.perf_counter()
     logger.info("schedule run started", extra={"schedule": name})
     pending: list[str] | None = [] if wait else None
-    summary = {"name": name, **schedule.dispatch(deadline.near, pending)}
+    summary = {"name": name, **schedule.dispatch(deadline.near, pending, _moment(at))}
     if pending is not None:
         wait_ends = time.monotonic() + (wait_seconds if wait_seconds is not None else 1e9)
 

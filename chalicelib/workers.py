@@ -201,9 +201,50 @@ def export_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return response
 
 
+def weekly_summary_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Queue the weekly summary of each user in the batch, or go on with the users pass.
+
+    ``{"user_id", "week", "until"}``: the user's summary of the 7 days before ``until``, put in
+    the outbox once per ``week`` (``weekly_summary/service.py`` ``summarise``; the email itself
+    goes through ``mail_bulk_worker``); the user's dispatch mark is cleared when done.
+    ``{"scan": {"segment", "segments", "after"}, "week", "until"}``: a position of the weekly
+    pass over the users table whose run ran out of time: pages are read from there until this
+    invocation's time is near, and the position reached is queued again
+    (``weekly_summary/dispatch.py``). A failed message is retried by SQS after the queue's
+    visibility timeout; after five receives it goes to the dead-letter queue.
+    """
+    from chalicelib import wiring
+    from chalicelib.platform.deadline import Deadline
+    from chalicelib.weekly_summary.dispatch import dispatch_summaries
+    from chalicelib.weekly_summary.domain import ScanPage, parse_message
+    from chalicelib.weekly_summary.service import summarise
+
+    deps = wiring.weekly_summary_dependencies()
+    marks = wiring.weekly_summary_dispatch_marks()
+    deadline = Deadline.from_context(context)
+
+    def handle(record: SQSRecord) -> None:
+        message = parse_message(record.body)
+        if isinstance(message, ScanPage):
+            summary = dispatch_summaries(
+                wiring.weekly_summary_subscribers(),
+                wiring.weekly_summaries_queue(),
+                marks,
+                [message],
+                time_is_up=deadline.near,
+            )
+            logger.info("weekly summary pass continued", extra={"summary": summary})
+            return
+        _finish(record, marks, message.mark_key, lambda: summarise(deps, message))
+
+    response: dict[str, Any] = _process(event, context, handle)
+    return response
+
+
 WORKERS: dict[str, WorkerFunction] = {
     "report_worker": report_worker,
     "bulk_worker": bulk_worker,
     "mail_worker": mail_worker,
+    "weekly_summary_worker": weekly_summary_worker,
     "export_worker": export_worker,
 }

@@ -38,7 +38,9 @@ def create_book(body: BookInput) -> Response:
     race).
     """
     user_id = caller(books_bp.current_request).user_id
-    book = books.create_book(wiring.book_repository(), user_id, body.model_dump())
+    book = books.create_book(
+        wiring.book_repository(), user_id, body.model_dump(), activity=wiring.activity_counter()
+    )
     return Response(body=book.to_dict(), status_code=201)
 
 
@@ -65,7 +67,14 @@ def get_book(book_id: str) -> Response:
 def _update(book_id: str, fields: dict[str, Any], replace: bool) -> dict[str, Any]:
     user_id = caller(books_bp.current_request).user_id
     update = books.replace_book if replace else books.patch_book
-    book = update(wiring.book_repository(), wiring.book_cache(), user_id, book_id, fields)
+    book = update(
+        wiring.book_repository(),
+        wiring.book_cache(),
+        user_id,
+        book_id,
+        fields,
+        activity=wiring.activity_counter(),
+    )
     return book.to_dict()
 
 
@@ -93,5 +102,11 @@ def patch_book(book_id: str, body: BookPatch) -> dict[str, Any]:
 def delete_book(book_id: str) -> Response:
     """Delete a book; its ISBN becomes free again."""
     user_id = caller(books_bp.current_request).user_id
-    books.delete_book(wiring.book_repository(), wiring.book_cache(), user_id, book_id)
+    books.delete_book(
+        wiring.book_repository(),
+        wiring.book_cache(),
+        user_id,
+        book_id,
+        activity=wiring.activity_counter(),
+    )
     return Response(body="", status_code=204)

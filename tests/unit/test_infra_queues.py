@@ -94,6 +94,7 @@ def test_the_deployed_workers_timeouts_and_the_local_default_give_these_visibili
             "mail_worker": 360,
             "mail_bulk_worker": 360,
             "export_worker": 5400,
+            "weekly_summary_worker": 720,
         }
     )
     # The local stage configures no timeouts: the local runners give a function 300 s.
@@ -103,6 +104,7 @@ def test_the_deployed_workers_timeouts_and_the_local_default_give_these_visibili
         "mail_worker": 1800,
         "mail_bulk_worker": 1800,
         "export_worker": 1800,
+        "weekly_summary_worker": 1800,
     }
 
 
@@ -175,6 +177,8 @@ def test_age_thresholds_are_two_report_dispatches_and_three_bulk_worker_runs() -
         "mail_bulk_worker": 3600,
         # An export: two whole runs of its 900 s worker.
         "export_worker": 2 * 900,
+        # Monday's whole backlog of summaries takes under two hours; four means it is stuck.
+        "weekly_summary_worker": 4 * 3600,
     }
     assert lambda_timeout("prod", "bulk_worker") == 300
 
@@ -224,6 +228,7 @@ def test_dev_assumes_a_new_accounts_ses_rate_and_prod_a_raised_one() -> None:
         "mail_worker": 4,  # ceil(14 emails/s * 0.25 s)
         "mail_bulk_worker": 2,
         "export_worker": 5,
+        "weekly_summary_worker": 5,
     }
     assert maximum_concurrency("prod") == {
         "report_worker": 100,
@@ -231,6 +236,7 @@ def test_dev_assumes_a_new_accounts_ses_rate_and_prod_a_raised_one() -> None:
         "mail_worker": 25,
         "mail_bulk_worker": 2,
         "export_worker": 5,
+        "weekly_summary_worker": 5,
     }
 
 
@@ -281,6 +287,7 @@ def test_dispatchers_never_overlap_themselves_and_workers_are_capped_by_their_ma
         functions = config["stages"][stage]["lambda_functions"]
         assert functions["bulk_insert"]["reserved_concurrency"] == 1
         assert functions["send_reports"]["reserved_concurrency"] == 1
+        assert functions["weekly_summary"]["reserved_concurrency"] == 1
         # Reserved concurrency on an SQS consumer turns throttles into receives (and dead
         # letters); ScalingConfig.MaximumConcurrency caps them instead.
         for worker in (
@@ -289,6 +296,7 @@ def test_dispatchers_never_overlap_themselves_and_workers_are_capped_by_their_ma
             "mail_worker",
             "mail_bulk_worker",
             "export_worker",
+            "weekly_summary_worker",
         ):
             assert "reserved_concurrency" not in functions[worker]
 

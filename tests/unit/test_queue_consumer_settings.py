@@ -27,6 +27,7 @@ def test_queues_and_batch_sizes_are_read_from_the_real_app(real_app: Any) -> Non
         "mail_worker",
         "mail_bulk_worker",
         "export_worker",
+        "weekly_summary_worker",
     }
     assert functions["bulk_worker"].queue == "books-api-local-bulk-jobs"
     assert functions["bulk_worker"].batch_size == 1
@@ -37,6 +38,8 @@ def test_queues_and_batch_sizes_are_read_from_the_real_app(real_app: Any) -> Non
     assert functions["mail_bulk_worker"].queue == "books-api-local-mail-bulk"
     assert functions["export_worker"].queue == "books-api-local-exports"
     assert functions["export_worker"].batch_size == 1
+    assert functions["weekly_summary_worker"].queue == "books-api-local-weekly-summaries"
+    assert functions["weekly_summary_worker"].batch_size == 10
 
 
 def test_a_function_reading_a_queue_by_arn_is_skipped() -> None:
@@ -85,7 +88,8 @@ def test_an_override_for_no_function_is_refused(real_app: Any) -> None:
         "LOCAL_QUEUE_CONCURRENCY_REPORT_WORKR names no queue function; expected one of "
         "LOCAL_QUEUE_CONCURRENCY_BULK_WORKER, LOCAL_QUEUE_CONCURRENCY_EXPORT_WORKER, "
         "LOCAL_QUEUE_CONCURRENCY_MAIL_BULK_WORKER, "
-        "LOCAL_QUEUE_CONCURRENCY_MAIL_WORKER, LOCAL_QUEUE_CONCURRENCY_REPORT_WORKER"
+        "LOCAL_QUEUE_CONCURRENCY_MAIL_WORKER, LOCAL_QUEUE_CONCURRENCY_REPORT_WORKER, "
+        "LOCAL_QUEUE_CONCURRENCY_WEEKLY_SUMMARY_WORKER"
     )
 
 
@@ -99,6 +103,7 @@ def test_zero_threads_runs_no_consumer_for_that_function(real_app: Any) -> None:
         "books-api-local-mail-bulk -> mail_bulk_worker (batch 10, concurrency 2)",
         "books-api-local-mail -> mail_worker (batch 10, concurrency 2)",
         "books-api-local-report-requests -> report_worker (batch 10, concurrency 2)",
+        "books-api-local-weekly-summaries -> weekly_summary_worker (batch 10, concurrency 2)",
     ]
 
 
