@@ -68,7 +68,7 @@ ses-event: venv ## simulate an SES event against the running stack: make ses-eve
 	@exec $(BIN)/python -m localdev.ses_event "$(TYPE)" "$(EMAIL)"
 
 invoke: venv ## run a schedule now against the running stack: make invoke FN=bulk_insert [WAIT=1]
-	@test -n "$(FN)" || { echo "usage: make invoke FN=<bulk_insert|send_reports> [WAIT=1] [TIMEOUT=<seconds>]" >&2; exit 2; }
+	@test -n "$(FN)" || { echo "usage: make invoke FN=<bulk_insert|send_reports|weekly_summary> [WAIT=1] [TIMEOUT=<seconds>]" >&2; exit 2; }
 	@exec $(BIN)/python -m localdev.invoke "$(FN)" $(if $(filter-out 0,$(WAIT)),--wait) $(if $(TIMEOUT),--timeout "$(TIMEOUT)")
 
 bench: venv system-deps ## run every bench/*.py in turn and print their figures

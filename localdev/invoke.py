@@ -29,7 +29,9 @@ from typing import Any
 
 from localdev.env import PROJECT_DIR, StackConfigError, stack_config
 
-USAGE = "usage: make invoke FN=<bulk_insert|send_reports> [WAIT=1] [TIMEOUT=<seconds>]"
+USAGE = (
+    "usage: make invoke FN=<bulk_insert|send_reports|weekly_summary> [WAIT=1] [TIMEOUT=<seconds>]"
+)
 NOT_DRAINED = 3
 
 

@@ -236,8 +236,9 @@ def check_make_invoke(stack: RunningStack) -> None:
     )
     assert unknown.returncode == 2
     assert unknown.stdout == ""
-    assert "unknown function 'bulk_delete': expected one of bulk_insert, send_reports" in (
-        unknown.stderr
+    assert (
+        "unknown function 'bulk_delete': expected one of bulk_insert, send_reports, weekly_summary"
+        in unknown.stderr
     )
 
 
@@ -307,6 +308,12 @@ def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
     )
     assert "books-api-local-report-requests -> report_worker (batch 10, concurrency 2)" in output
     assert "Mail          each email sent prints a [mail] line" in output
+    # Every schedule of the app: rates sped up (SCHEDULE_SPEEDUP=60), the cron one at its time.
+    assert "Scheduler     bulk_insert     rate(1 minute)       every 1 s" in output
+    assert "send_reports    rate(5 minutes)      every 5 s" in output
+    assert re.search(
+        r"weekly_summary  cron\(0 8 \? \* MON \*\)  next Mon \d{4}-\d\d-\d\d 08:00 UTC", output
+    ), output
     children = child_processes(stack.process.pid)
     assert "redis-server" in children.values(), children
 

@@ -471,6 +471,24 @@ def test_the_banner_of_the_real_app_names_every_schedule(real_app: Any) -> None:
     for name in schedule_names(real_app):
         assert any(line.startswith(f"{name} ") for line in lines), (name, lines)
     assert any("bulk_insert" in line and "every 60 s" in line for line in lines), lines
+    assert "weekly_summary  cron(0 8 ? * MON *)  next Mon 2026-12-07 08:00 UTC" in lines
+
+
+def test_the_real_app_weekly_summary_fires_on_mondays_at_8_utc(real_app: Any) -> None:
+    weekly = {f.name: f for f in scheduled_functions(real_app, speedup=60)}["weekly_summary"]
+    wall = FakeWallClock(THURSDAY)
+    job = BlockingJob()
+    job.release.set()
+    scheduler = Scheduler([weekly], job, clock=FakeClock(), wall_clock=wall)
+
+    wall.set(MONDAY - timedelta(seconds=1))
+    early = scheduler.tick()
+    wall.set(MONDAY)
+    on_time = scheduler.tick()
+    assert scheduler.wait_idle(timeout=10)
+
+    assert (weekly.period_seconds, early, on_time) == (None, [], ["weekly_summary"])
+    assert job.due_times == [MONDAY]
 
 
 @pytest.mark.parametrize("scheduler_switch", ["on", "off"])
