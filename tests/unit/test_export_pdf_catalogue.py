@@ -124,6 +124,14 @@ def test_page_one_has_the_owner_the_time_the_figures_and_both_charts() -> None:
     assert pages == 2
 
 
+def test_books_without_a_year_or_of_one_decade_are_said_so_on_page_one() -> None:
+    undated = _page_texts(_render([_book(1, published_year=None)])[0])[0]
+    one_decade = _page_texts(_render([_book(1, published_year=1994)])[0])[0]
+
+    assert "Published: no year given" in undated and "undated" in undated  # the chart's bar
+    assert "Published: 1990s\n" in one_decade
+
+
 def test_every_book_is_listed_in_the_order_given_across_pages() -> None:
     books = [_book(n) for n in range(400)]
 
@@ -161,8 +169,8 @@ def test_an_empty_catalogue_is_one_page_that_says_so() -> None:
     texts = _page_texts(pdf)
     assert pages == len(texts) == 1
     assert "This catalogue has no books." in texts[0]
-    assert "No books, so nothing to chart." in texts[0]
     assert "Books: 0" in texts[0]
+    assert "Books by genre" not in texts[0] and "Published" not in texts[0]
     assert re.search(r"page 1 of\s*1\b", texts[0])
 
 

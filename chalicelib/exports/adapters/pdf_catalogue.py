@@ -91,22 +91,29 @@ def _footer(canvas: Any, doc: Any) -> None:
     canvas.restoreState()
 
 
+def _years(tally: CatalogueTally) -> str:
+    """The decades the books span, ``1990s to 2020s (3 undated)``, or ``no year given``."""
+    decades = sorted(tally.by_decade)
+    if not decades:
+        return "no year given"
+    span = f"{decades[0]}s" + (f" to {decades[-1]}s" if len(decades) > 1 else "")
+    return span + (f" ({tally.undated:,} undated)" if tally.undated else "")
+
+
 def _figures(owner: str, generated_at: str, tally: CatalogueTally, width: float) -> list[Any]:
     """The title and the catalogue's figures, one labelled line each."""
     from reportlab.platypus import Paragraph
 
     from chalicelib.platform.adapters.pdf.text import labelled
 
-    genres = f"{len(tally.by_genre):,}" + (" and more" if tally.other_genres else "")
-    decades = sorted(tally.by_decade)
-    years = f"{decades[0]}s to {decades[-1]}s" if decades else "-"
     lines = [
         ("Owner:", owner, 2),
         ("Generated at (UTC):", generated_at, 1),
         ("Books:", f"{tally.total:,}", 1),
-        ("Genres:", genres, 1),
-        ("Published:", f"{years} ({tally.undated:,} undated)", 1),
     ]
+    if tally.total:
+        genres = f"{len(tally.by_genre):,}" + (" and more" if tally.other_genres else "")
+        lines += [("Genres:", genres, 1), ("Published:", _years(tally), 1)]
     return [
         Paragraph("Books catalogue", _styles()["title"]),
         *(labelled(label, value, width, 9, max_lines) for label, value, max_lines in lines),
@@ -213,7 +220,7 @@ def _charts(tally: CatalogueTally, width: float) -> list[Any]:
     styles = _styles()
     genres, decades = genre_bars(tally), decade_bars(tally)
     if not genres:
-        return [Paragraph("No books, so nothing to chart.", styles["body"])]
+        return []  # no books counted: the page says there are none
     return [
         Paragraph("Books by genre", styles["h2"]),
         _genre_chart(genres, width),
