@@ -103,6 +103,17 @@ def test_scheduled_functions_and_workers_get_their_own_timeout_and_memory(packag
         ]
         == "rate(5 minutes)"
     )
+    weekly = resources["WeeklySummary"]["Properties"]
+    assert weekly["Events"]["WeeklySummaryEvent"]["Properties"]["Schedule"] == (
+        "cron(0 8 ? * MON *)"
+    )
+    assert (weekly["Timeout"], weekly["MemorySize"], weekly["ReservedConcurrentExecutions"]) == (
+        300,
+        512,
+        1,
+    )
+    summaries = resources["WeeklySummaryWorker"]["Properties"]
+    assert (summaries["Timeout"], summaries.get("ReservedConcurrentExecutions")) == (120, None)
 
 
 def test_functions_run_in_the_vpc_and_reach_redis_over_tls_with_auth(packaged: Any) -> None:
@@ -145,6 +156,7 @@ def test_each_worker_is_fed_by_its_stage_queue_with_partial_batch_failures(packa
             "report_worker": 10,
             "mail_worker": 10,
             "mail_bulk_worker": 10,
+            "weekly_summary_worker": 10,
         }
         assert props["BatchSize"] == batch_sizes[queue.consumer]
 
