@@ -27,6 +27,8 @@ from chalicelib.platform.errors import NotFound
 from chalicelib.platform.ids import is_ulid
 from chalicelib.platform.queues import DeadMessage, PoisonMessage, WorkItem, WorkQueue
 from chalicelib.reports.ports import DeliveryLog
+from chalicelib.weekly_summary.domain import SummaryRequest
+from chalicelib.weekly_summary.domain import parse_message as parse_summary_message
 
 REPORT_DELIVERIES = "report-deliveries"
 _MESSAGE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -55,12 +57,22 @@ def _email(body: str) -> MailRequest | None:
         return None
 
 
+def _summary_user(body: str) -> str:
+    """The user of a weekly summary message ("" for a position of the users pass, or junk)."""
+    try:
+        message = parse_summary_message(body)
+    except PoisonMessage:
+        return ""
+    return message.user_id if isinstance(message, SummaryRequest) else ""
+
+
 def _item(message: DeadMessage, source: str, note: Mapping[str, str] | None) -> dict[str, Any]:
     work = _work_item(message.body)
     email = None if work else _email(message.body)
+    user_id = work.user_id if work else email.user_id if email else _summary_user(message.body)
     item: dict[str, Any] = {
         "entry_id": message.message_id,
-        "user_id": work.user_id if work else email.user_id if email else "",
+        "user_id": user_id,
         # SQS's receive count grows with every look at the dead-letter queue too.
         "attempts": int((note or {}).get("failures") or message.receive_count),
         "last_error": (note or {}).get("error", ""),

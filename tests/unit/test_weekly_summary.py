@@ -11,7 +11,7 @@ import datetime as dt
 import email
 import email.policy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from email.message import EmailMessage
 
@@ -20,13 +20,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.accounts.domain import Preferences, User
+from chalicelib.admin import dead_letters
 from chalicelib.books import service as books
 from chalicelib.bulk_import.domain import Job
 from chalicelib.mail.adapters.ses_mail import MimeComposer
 from chalicelib.mail.domain import MailKind, MailRequest, Priority
 from chalicelib.platform.errors import Conflict, DependencyUnavailable, RateLimited
 from chalicelib.platform.ids import new_ulid
-from chalicelib.platform.queues import PoisonMessage
+from chalicelib.platform.queues import DeadMessage, PoisonMessage, WorkQueue
 from chalicelib.weekly_summary.dispatch import SummaryDispatchOptions, dispatch_summaries
 from chalicelib.weekly_summary.domain import (
     Activity,
@@ -476,3 +477,44 @@ def test_book_writes_are_counted_once_stored_and_failed_ones_not_at_all() -> Non
         ("alice", Activity.BOOKS_UPDATED),
         ("alice", Activity.BOOKS_DELETED),
     ]
+
+
+# --- dead letters ----------------------------------------------------------------------------
+
+
+class _DeadLetters:
+    name = "weekly-summaries-dlq"
+
+    def __init__(self, bodies: list[str]) -> None:
+        self.messages = [DeadMessage(f"m{i}", "q", body, 5, 0) for i, body in enumerate(bodies)]
+
+    def peek(self, limit: int = 100) -> list[DeadMessage]:
+        return self.messages[:limit]
+
+    def move_to(self, message_id: str, target: WorkQueue) -> DeadMessage:
+        raise NotImplementedError
+
+
+class _NoNotes:
+    def notes(self, message_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        return {}
+
+
+class _NoDeliveries:
+    def dead_letters(self, limit: int) -> list[object]:
+        return []
+
+
+def test_a_dead_summary_message_is_listed_with_its_user() -> None:
+    user_id = new_ulid()
+    bodies = [
+        SummaryRequest(user_id, "2026-W03", "2026-01-12").body(),
+        first_pages(MONDAY, 1)[0].body(),
+        "junk",
+    ]
+    queues = {"weekly-summaries": (MemoryQueue(), _DeadLetters(bodies))}
+
+    listed = dead_letters.dead_letters(_NoDeliveries(), queues, _NoNotes())  # type: ignore[arg-type]
+
+    assert [item["user_id"] for item in listed["items"]] == [user_id, "", ""]
+    assert {item["source"] for item in listed["items"]} == {"weekly-summaries"}
