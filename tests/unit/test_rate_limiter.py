@@ -296,6 +296,39 @@ def test_ten_signin_alerts_an_hour(windows):
     assert limits.signin_alert_allowed(USER) is True
 
 
+def test_one_summary_on_request_an_hour_and_a_refusal_counts_nothing(windows):
+    limits = limiter(windows)
+    limits.weekly_summary_allowed(USER)  # a look (then a 409, say) counts nothing
+    limits.weekly_summary_allowed(USER)
+    limits.weekly_summary_requested(USER)
+    windows.advance(600)
+
+    for _ in range(3):
+        with pytest.raises(RateLimited) as refused:
+            limits.weekly_summary_allowed(USER)
+    assert refused.value.retry_after == 3000
+    assert windows.count(f"weekly-summary/{USER}") == 1
+    windows.advance(3000)
+    limits.weekly_summary_allowed(USER)
+
+
+def test_two_summaries_on_request_racing_for_the_last_slot_one_is_refused(windows):
+    limits = limiter(windows)
+    limits.weekly_summary_allowed(USER)  # both look before either is counted ...
+    limits.weekly_summary_allowed(USER)
+    limits.weekly_summary_requested(USER)
+    with pytest.raises(RateLimited):  # ... the second count finds the slot taken
+        limits.weekly_summary_requested(USER)
+
+
+def test_summaries_on_request_fail_open_when_the_counters_cannot_answer(windows):
+    limits = limiter(windows)
+    windows.down = True
+    for _ in range(3):
+        limits.weekly_summary_allowed(USER)
+        limits.weekly_summary_requested(USER)
+
+
 # --- Redis down ------------------------------------------------------------------------------
 
 
