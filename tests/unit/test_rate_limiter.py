@@ -329,6 +329,27 @@ def test_summaries_on_request_fail_open_when_the_counters_cannot_answer(windows)
         limits.weekly_summary_requested(USER)
 
 
+def test_ten_exports_an_hour_each_asked_for_counts_and_a_refusal_counts_nothing(windows):
+    limits = limiter(windows)
+    for _ in range(10):
+        limits.export_allowed(USER)
+        windows.advance(60)
+    with pytest.raises(RateLimited) as refused:
+        limits.export_allowed(USER)
+    assert refused.value.retry_after == 3600 - 10 * 60
+    assert "catalogue exports are limited to 10/hour" in refused.value.message
+    windows.advance(3600 - 10 * 60)
+    limits.export_allowed(USER)  # the first left the window; the refusal took no place
+    limits.export_allowed("01JDQ3Y4Z5A6B7C8D9E0F1G2H4")  # another user
+
+
+def test_exports_fail_open_when_the_counters_cannot_answer(windows):
+    limits = limiter(windows, export="1/hour")
+    windows.down = True
+    for _ in range(3):
+        limits.export_allowed(USER)
+
+
 # --- Redis down ------------------------------------------------------------------------------
 
 
