@@ -10,7 +10,6 @@ from chalicelib import wiring
 from chalicelib.api.http import caller, route
 from chalicelib.api.schemas import WeeklySummaryAccepted
 from chalicelib.platform.clock import utc_now
-from chalicelib.weekly_summary import service as summaries
 
 weekly_summary_bp = Blueprint(__name__)
 
@@ -28,6 +27,9 @@ def request_weekly_summary() -> Response:
     Sent even when scheduled summaries are turned off. 409 while the address is unverified,
     bounced or complained; at most 1 an hour (429 with `Retry-After`).
     """
+    # Imported here: only this route needs it, and the API's cold start stays lean.
+    from chalicelib.weekly_summary import service as summaries
+
     user_id = caller(weekly_summary_bp.current_request).user_id
     accepted: dict[str, Any] = summaries.send_now(
         wiring.weekly_summary_dependencies(), wiring.rate_limiter(), user_id, utc_now()

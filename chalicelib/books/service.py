@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace as dc_replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.books.domain import Book, apply_patch, validate_book
 from chalicelib.books.ports import BookCache, BookRepository
@@ -19,7 +19,9 @@ from chalicelib.platform.cursor import decode_cursor, encode_cursor
 from chalicelib.platform.errors import BadRequest, NotFound
 from chalicelib.platform.ids import is_book_id, new_book_id
 from chalicelib.weekly_summary.domain import Activity
-from chalicelib.weekly_summary.ports import ActivityCounter
+
+if TYPE_CHECKING:
+    from chalicelib.weekly_summary.ports import ActivityCounter
 
 
 def _count(activity: ActivityCounter | None, user_id: str, what: Activity) -> None:
