@@ -149,6 +149,19 @@ class Queues:
             self.weekly_summaries,
         )
 
+    def consumers(self) -> dict[str, str]:
+        """``{work queue name: the function its event source mapping feeds}``: the names of
+        ``app.py``'s SQS handlers (``infra/resources.py`` ``WORK_QUEUES`` says the same, a unit
+        test holds the two together)."""
+        return {
+            self.report_requests: "report_worker",
+            self.bulk_jobs: "bulk_worker",
+            self.mail: "mail_worker",
+            self.mail_bulk: "mail_bulk_worker",
+            self.exports: "export_worker",
+            self.weekly_summaries: "weekly_summary_worker",
+        }
+
 
 def resource_prefix(env: Mapping[str, str] | None = None) -> str:
     """``RESOURCE_PREFIX``, else ``books-api-<STAGE>``: the start of every resource name."""

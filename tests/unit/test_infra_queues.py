@@ -66,6 +66,14 @@ def test_the_app_declares_one_consumer_per_work_queue_and_no_other() -> None:
     assert {getattr(QUEUES, q.field) for q in WORK_QUEUES} == set(QUEUES.work_queues())
 
 
+def test_the_settings_name_each_work_queues_consumer_as_the_app_declares_it() -> None:
+    from app import QUEUES
+
+    # GET /admin/stats names each queue's consumer from the settings (chalicelib never reads
+    # infra); both must say what app.py declares.
+    assert QUEUES.consumers() == {getattr(QUEUES, q.field): q.consumer for q in WORK_QUEUES}
+
+
 @pytest.mark.parametrize("stage", ALL_STAGES)
 def test_each_work_queue_hides_a_message_six_times_its_consumers_timeout(stage: str) -> None:
     queues = _queues(stage)
