@@ -31,7 +31,7 @@ admin_bp = Blueprint(__name__)
     path_params={"name": {"type": "string", "enum": sorted(SCHEDULES)}},
 )
 def run_named_schedule(name: str, query: ScheduleRunQuery) -> dict[str, Any]:
-    """Run a schedule's dispatcher (`bulk_insert` or `send_reports`) once, now.
+    """Run a schedule's dispatcher (`bulk_insert`, `send_reports` or `weekly_summary`) once, now.
 
     Answers with the dispatch summary; with `?wait=true`, once the units the run left queued
     are worked on too, or after 25 s (API Gateway's limit is 29 s). 404 for any other name.
