@@ -252,6 +252,9 @@ class LocalStackTier:
                 "DNS_ADDRESS": "0",
                 "LOCALSTACK_VOLUME_DIR": str(volume),
                 "DISABLE_EVENTS": "1",  # no analytics calls from an offline machine
+                # Check presigned URLs as S3 does (signature and expiry): LocalStack skips both
+                # by default, and an expired export or report link must fail here too.
+                "S3_SKIP_SIGNATURE_VALIDATION": "0",
                 **CREDENTIALS,
             }
         )

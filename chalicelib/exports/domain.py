@@ -168,7 +168,7 @@ TOO_SLOW_ERROR = (
     "the export did not finish within the worker's time limit; the catalogue may be too large "
     "for this format"
 )
-GAVE_UP_ERROR = "the export failed {attempts} times; ask for a new export with POST /books/export"
+GAVE_UP_ERROR = "the export failed and was given up; ask for a new export with POST /books/export"
 
 
 class ExportTooSlow(RuntimeError):

@@ -280,11 +280,7 @@ def _after_failure(run: ExportRun, job: ExportJob, exc: Exception, last_attempt:
             deps.jobs.release(job, run.owner)
             return
         run.summary.gave_up += 1
-        reason = (
-            TOO_SLOW_ERROR
-            if isinstance(exc, ExportTooSlow)
-            else GAVE_UP_ERROR.format(attempts=job.attempts)
-        )
+        reason = TOO_SLOW_ERROR if isinstance(exc, ExportTooSlow) else GAVE_UP_ERROR
         now = utc_now()
         expires = now + dt.timedelta(days=run.policy.item_retention_days)
         deps.jobs.fail(job, run.owner, reason, now, expires)

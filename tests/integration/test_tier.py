@@ -37,7 +37,10 @@ def test_bucket_has_the_lifecycle_rules_of_the_one_definition(aws: Any) -> None:
     assert {(r["Filter"]["Prefix"], r["Expiration"]["Days"]) for r in rules} == {
         (f"{aws.report_prefix}/", 7),
         (f"{aws.upload_prefix}/", 1),
+        (f"{aws.export_prefix}/", 7),
     }
+    (exports,) = [r for r in rules if r["Filter"]["Prefix"] == f"{aws.export_prefix}/"]
+    assert exports["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
 
 
 def test_sts_answers_with_localstack_account(aws: Any) -> None:
