@@ -5,7 +5,11 @@ carries ``queue_state = "active"``, which puts it in the sparse ``active-jobs`` 
 find work there and take a job with a conditional write (the lease), so two runs never work on
 the same job. Every later write of a run is conditional on still holding that lease.
 
-The table also holds catalogue exports (``job_type = "export"``, never in the index). This
+Every status change also rewrites ``job_state`` (``"bulk_import#<status>"``) in the same update,
+which places the job in the ``jobs-by-state`` index the admin searches (``platform/job_index.py``);
+checkpoints leave it alone, so they write nothing to that index.
+
+The table also holds catalogue exports (``job_type = "export"``, never in the active index). This
 repository reads and lists bulk imports only: ``get`` answers None for an export's id and
 ``recent`` skips exports, so the reports and the weekly summary see bulk jobs alone.
 
@@ -42,6 +46,7 @@ from chalicelib.platform.adapters.dynamodb_errors import (
 )
 from chalicelib.platform.adapters.dynamodb_models import bind_models
 from chalicelib.platform.adapters.dynamodb_retry import Backoff, batch_put
+from chalicelib.platform.job_index import state_key
 
 ACTIVE = "active"
 _FORMAT_BY_MEDIA = {media: fmt for fmt, media in MEDIA_TYPES.items()}
@@ -114,6 +119,7 @@ class DynamoJobRepository:
             job_id=job.job_id,
             job_type=JOB_TYPE,
             status=job.status,
+            job_state=state_key(JOB_TYPE, job.status),
             queue_state=ACTIVE,
             source_key=job.source_key,
             content_type=MEDIA_TYPES[job.fmt],
@@ -190,6 +196,11 @@ class DynamoJobRepository:
         ]
         if job.status == QUEUED:
             actions.append(JobModel.status.set(PROCESSING))
+            actions.append(JobModel.job_state.set(state_key(JOB_TYPE, PROCESSING)))
+        else:  # a job from before the index gets its entry; any other keeps it unchanged
+            actions.append(
+                JobModel.job_state.set(JobModel.job_state | state_key(JOB_TYPE, job.status))
+            )
         condition = free & (JobModel.queue_state == ACTIVE) & (JobModel.status == job.status)
         if not _conditional_update(item, actions, condition):
             return None
@@ -230,6 +241,7 @@ class DynamoJobRepository:
         item = JobModel(user_id=job.user_id, job_id=job.job_id)
         actions: list[Any] = [
             JobModel.status.set(status),
+            JobModel.job_state.set(state_key(JOB_TYPE, status)),
             JobModel.completed_at.set(completed_at),
             JobModel.expires_at.set(expires_at),
         ]

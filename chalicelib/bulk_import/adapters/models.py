@@ -8,8 +8,9 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
+from chalicelib.platform import job_index
 from chalicelib.platform.adapters.dynamodb_models import BoundModel
 
 
@@ -24,11 +25,28 @@ class ActiveJobsIndex(GlobalSecondaryIndex["JobModel"]):  # type: ignore[no-unty
     created_at = UnicodeAttribute(range_key=True)
 
 
+class JobsByStateIndex(GlobalSecondaryIndex["JobModel"]):  # type: ignore[no-untyped-call]
+    """Every job of either type by ``"<type>#<status>"``, newest first (``platform/job_index.py``).
+
+    Keys only, so checkpoints (which change no key) write nothing to it; the admin search reads
+    the items themselves by key.
+    """
+
+    class Meta:
+        index_name = job_index.INDEX_NAME
+        projection = KeysOnlyProjection()
+
+    job_state = UnicodeAttribute(hash_key=True, attr_name=job_index.STATE_ATTRIBUTE)
+    job_id = UnicodeAttribute(range_key=True)
+
+
 class JobModel(BoundModel):
     """``(user_id, job_id)``: one bulk submission, its lease, checkpoint and counts.
 
     The table also holds catalogue exports (``chalicelib/exports/adapters/models.py``), told
     apart by ``job_type``: ``bulk_import`` here, absent on items written before exports existed.
+    ``job_state`` (``"bulk_import#<status>"``) follows the status, for the ``jobs-by-state``
+    index; items from before the index have none until their next change of status.
     """
 
     table_key = "jobs"
@@ -43,6 +61,8 @@ class JobModel(BoundModel):
     # "active" while queued/processing or while counts await publishing; removed afterwards.
     queue_state = UnicodeAttribute(null=True)
     active_jobs = ActiveJobsIndex()
+    job_state = UnicodeAttribute(null=True, attr_name=job_index.STATE_ATTRIBUTE)
+    jobs_by_state = JobsByStateIndex()
     source_key = UnicodeAttribute()
     content_type = UnicodeAttribute()
     total_rows = NumberAttribute()

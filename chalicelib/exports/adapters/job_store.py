@@ -4,6 +4,9 @@ A worker takes a job with a conditional update (the lease): not completed, and n
 unexpired lease. Finishing is conditional on still holding it, so of two deliveries of one
 message only one works on the job, and a job a dead worker left ``processing`` is taken over,
 from the start, once its lease has expired.
+
+Every write that sets the status sets ``job_state`` (``"export#<status>"``) with it: the job's
+entry in the ``jobs-by-state`` index the admin searches (``platform/job_index.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from chalicelib.exports.domain import JOB_TYPE, ExportFile, ExportJob
 from chalicelib.platform.adapters.dynamodb_errors import dynamo_unavailable_as_domain_error
 from chalicelib.platform.adapters.dynamodb_models import bind_models
 from chalicelib.platform.clock import iso
+from chalicelib.platform.job_index import state_key
 
 
 def to_export_job(item: ExportJobModel) -> ExportJob:
@@ -79,6 +83,7 @@ class DynamoExportJobs:
             job_id=job.job_id,
             job_type=JOB_TYPE,
             status=job.status,
+            job_state=state_key(JOB_TYPE, job.status),
             export_format=job.fmt,
             created_at=job.created_at,
             attempts=0,
@@ -115,6 +120,7 @@ class DynamoExportJobs:
         item = ExportJobModel(user_id=job.user_id, job_id=job.job_id)
         actions: list[Any] = [
             ExportJobModel.status.set(PROCESSING),
+            ExportJobModel.job_state.set(state_key(JOB_TYPE, PROCESSING)),
             ExportJobModel.lease_owner.set(owner),
             ExportJobModel.lease_expires_at.set(now_ms + lease_ms),
             ExportJobModel.attempts.add(1),
@@ -143,6 +149,7 @@ class DynamoExportJobs:
         item = ExportJobModel(user_id=job.user_id, job_id=job.job_id)
         actions: list[Any] = [
             ExportJobModel.status.set(COMPLETED),
+            ExportJobModel.job_state.set(state_key(JOB_TYPE, COMPLETED)),
             ExportJobModel.completed_at.set(iso(completed_at)),
             ExportJobModel.file_key.set(file.key),
             ExportJobModel.file_size.set(file.size),
@@ -177,6 +184,7 @@ class DynamoExportJobs:
         item = ExportJobModel(user_id=job.user_id, job_id=job.job_id)
         actions: list[Any] = [
             ExportJobModel.status.set(FAILED),
+            ExportJobModel.job_state.set(state_key(JOB_TYPE, FAILED)),
             ExportJobModel.error.set(error),
             ExportJobModel.completed_at.set(iso(completed_at)),
             ExportJobModel.expires_at.set(expires_at),

@@ -1,13 +1,16 @@
 """Export jobs: items of the jobs table (``(user_id, job_id)``) with ``job_type = "export"``.
 
 They share the table, its keys and its TTL with the bulk imports (``bulk_import/adapters/
-models.py``) and are never in the ``active-jobs`` index (no ``queue_state``).
+models.py``) and are never in the ``active-jobs`` index (no ``queue_state``). They are in the
+``jobs-by-state`` index (declared on the bulk import's model): ``job_state`` is
+``"export#<status>"``, written with every change of status (``platform/job_index.py``).
 """
 
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 
+from chalicelib.platform import job_index
 from chalicelib.platform.adapters.dynamodb_models import BoundModel
 
 
@@ -23,6 +26,7 @@ class ExportJobModel(BoundModel):
     job_id = UnicodeAttribute(range_key=True)
     job_type = UnicodeAttribute()
     status = UnicodeAttribute()
+    job_state = UnicodeAttribute(null=True, attr_name=job_index.STATE_ATTRIBUTE)
     export_format = UnicodeAttribute()
     created_at = UnicodeAttribute()
     started_at = UnicodeAttribute(null=True)
