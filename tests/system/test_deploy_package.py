@@ -226,7 +226,7 @@ def test_stateful_resources_are_encrypted_and_self_cleaning(packaged: Any) -> No
         assert props["SSESpecification"] == {"SSEEnabled": True}
     assert any("TimeToLiveSpecification" in t["Properties"] for t in tables)
     expiry = {r["Prefix"]: r["ExpirationInDays"] for r in bucket["LifecycleConfiguration"]["Rules"]}
-    assert expiry == {"reports/": 7, "uploads/": 1}
+    assert expiry == {"reports/": 7, "uploads/": 1, "exports/": 7}
     assert all(bucket["PublicAccessBlockConfiguration"].values())
 
 
