@@ -28,6 +28,7 @@ from chalicelib.platform.adapters import dynamodb_models
 from chalicelib.platform.adapters.health import HealthChecks
 from chalicelib.platform.adapters.redis_failure_notes import RedisFailureNotes
 from chalicelib.platform.adapters.redis_marks import RedisDispatchMarks
+from chalicelib.platform.adapters.redis_minute_counters import RedisMinuteCounters
 from chalicelib.platform.adapters.redis_rate_limits import RedisRateWindows
 from chalicelib.platform.adapters.sqs_queue import SqsQueue
 from chalicelib.platform.rate_limits import RateLimiter
@@ -217,6 +218,7 @@ def report_dependencies() -> ReportDeps:
         renderer=PdfRenderer(),
         pacing=send_pacing(),
         activity=activity_counter(),
+        stats=minute_counters(),
     )
 
 
@@ -304,6 +306,11 @@ def dead_letter_queues() -> dict[str, tuple[SqsQueue, DeadLetterQueue]]:
         )
         for name in queues.work_queues()
     }
+
+
+def minute_counters() -> RedisMinuteCounters:
+    """The fleet-wide per-minute counters (Redis) of reports and imported rows, for the stats."""
+    return RedisMinuteCounters(get_redis)
 
 
 def report_dispatch_marks() -> RedisDispatchMarks:

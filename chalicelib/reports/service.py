@@ -44,6 +44,7 @@ from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.observability import logger, mask_email, metrics
+from chalicelib.platform import minute_counters
 from chalicelib.platform.clock import iso, now_iso
 from chalicelib.platform.deadline import Deadline
 from chalicelib.platform.errors import NotFound
@@ -167,6 +168,8 @@ class ReportDeps:
     pacing: SendPacing | None = None
     # The weekly summary's counters: a report SES accepted counts as ``reports_sent``.
     activity: ActivityCounter | None = None
+    # The admin stats' fleet-wide counters: reports sent, and delivery attempts that failed.
+    stats: minute_counters.MinuteCounter | None = None
 
 
 @dataclass
@@ -243,6 +246,8 @@ def _fail(
                 last_error=error,
             )
         )
+    if run.deps.stats is not None:  # fails open
+        run.deps.stats.add(minute_counters.Counter.REPORTS_FAILED)
     logger.warning(
         "report delivery failed",
         extra={
@@ -324,6 +329,8 @@ def _after_send(run: ReportRun, delivery: Delivery, staged: _Staged, message_id:
     deps.reports.save(replace(record, sent_at=sent_at, message_id=message_id))
     if deps.activity is not None:  # fails open: a lost count never undoes a sent report
         deps.activity.count(record.user_id, Activity.REPORTS_SENT)
+    if deps.stats is not None:
+        deps.stats.add(minute_counters.Counter.REPORTS_SENT)
     try:
         deps.snapshots.complete(record.user_id, delivery.snapshot_id)
     except Exception:  # sent and recorded: the next run finds the snapshot and reconciles

@@ -24,6 +24,9 @@ Keys:
   adds the job to the user's activity counters of the day it was processed (``bulk_jobs``,
   ``bulk_rows_inserted``, ``bulk_rows_failed``), in the same script and under the same marker,
   so a retried publish never counts a job twice in a weekly summary either.
+- ``stats:rows_imported:{minute}`` (owned by ``platform/minute_counters.py``): the same script adds
+  the job's inserted rows to the fleet-wide counter of ``processed_at``'s UTC minute, under the
+  same marker, for the admin stats' chart.
 - ``reports:snapshot:{user_id}``: the live hash renamed for one report, plus ``_snapshot_id`` and
   ``_taken_at``. Deliberately outside the ``bulk:status:`` prefix, so the repair SCAN and
   ``bulk_insert`` never take it for a live record.
@@ -41,11 +44,13 @@ adapter sends with ``EVAL``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.platform import minute_counters
 from chalicelib.weekly_summary.domain import (
     ACTIVITY_TTL_SECONDS,
     Activity,
@@ -111,8 +116,9 @@ class ScriptCall:
     args: Sequence[str]
 
 
-# KEYS: live hash, users set, published marker, waiting set, the day's activity hash.
-# ARGV: user_id, job_id, success, failure, processed_at, marker ttl, activity ttl.
+# KEYS: live hash, users set, published marker, waiting set, the day's activity hash, the
+# minute's rows_imported counter.
+# ARGV: user_id, job_id, success, failure, processed_at, marker ttl, activity ttl, counter ttl.
 # A waiting user's record grows, but the user stays out of the due set until released.
 _PUBLISH = f"""
 if redis.call('EXISTS', KEYS[3]) == 1 then
@@ -137,6 +143,10 @@ redis.call('HINCRBY', KEYS[5], '{Activity.BULK_JOBS}', 1)
 redis.call('HINCRBY', KEYS[5], '{Activity.BULK_ROWS_INSERTED}', ARGV[3])
 redis.call('HINCRBY', KEYS[5], '{Activity.BULK_ROWS_FAILED}', ARGV[4])
 redis.call('EXPIRE', KEYS[5], tonumber(ARGV[7]))
+if tonumber(ARGV[3]) > 0 then
+  redis.call('INCRBY', KEYS[6], ARGV[3])
+  redis.call('EXPIRE', KEYS[6], tonumber(ARGV[8]))
+end
 return 1
 """
 
@@ -298,7 +308,8 @@ def publish_call(
     user_id: str, job_id: str, success: int, failure: int, processed_at: str
 ) -> ScriptCall:
     """Add one job's counts to the live record, once per job (returns 1, or 0 if already added),
-    and to the user's activity counters of ``processed_at``'s UTC day (an ISO-8601 time)."""
+    to the user's activity counters of ``processed_at``'s UTC day (an ISO-8601 time) and to the
+    fleet-wide ``rows_imported`` counter of its UTC minute."""
     return ScriptCall(
         _PUBLISH,
         [
@@ -307,6 +318,9 @@ def publish_call(
             published_key(job_id),
             WAITING_KEY,
             activity_key(user_id, day_of(processed_at)),
+            minute_counters.minute_key(
+                minute_counters.Counter.ROWS_IMPORTED, dt.datetime.fromisoformat(processed_at)
+            ),
         ],
         [
             user_id,
@@ -316,6 +330,7 @@ def publish_call(
             processed_at,
             str(PUBLISHED_MARKER_TTL_SECONDS),
             str(ACTIVITY_TTL_SECONDS),
+            str(minute_counters.TTL_SECONDS),
         ],
     )
 
