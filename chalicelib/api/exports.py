@@ -3,6 +3,9 @@
 ``/books/export`` and ``/books/export.csv`` are literal paths: Chalice's local router tries
 literal routes before ``/books/{book_id}`` and API Gateway matches literal resources first, so
 neither is ever taken for a book id (``tests/unit/test_export_routes.py``).
+
+The use cases are imported when a route is called, never on the API's cold start
+(``tests/system/test_cold_start.py`` holds ``import app`` to its budget).
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ from chalicelib import wiring
 from chalicelib.api.http import caller, route
 from chalicelib.api.schemas import ExportAccepted, ExportRequest
 from chalicelib.api.spec import Media
-from chalicelib.exports import service as exports
-from chalicelib.exports.domain import FORMATS, attachment, download_filename
 from chalicelib.platform.clock import utc_now
 
 exports_bp = Blueprint(__name__)
@@ -41,6 +42,8 @@ def request_export(body: ExportRequest) -> Response:
     `result.download_url` is a link valid 15 minutes from each read, for 7 days. At most 10
     exports a user an hour (`EXPORT_LIMIT`), then 429 with `Retry-After`.
     """
+    from chalicelib.exports import service as exports
+
     user_id = caller(exports_bp.current_request).user_id
     wiring.rate_limiter().export_allowed(user_id)
     job = exports.request_export(wiring.export_dependencies(), user_id, body)
@@ -59,6 +62,9 @@ def download_csv() -> Response:
     catalogue whose CSV passes 4 MB (escaped as Lambda answers it) is a 413 naming
     `POST /books/export`, decided without reading the rest.
     """
+    from chalicelib.exports import service as exports
+    from chalicelib.exports.domain import FORMATS, attachment, download_filename
+
     user_id = caller(exports_bp.current_request).user_id
     text = exports.catalogue_csv(wiring.book_repository(), user_id)
     filename = download_filename("csv", utc_now().date())

@@ -1,4 +1,7 @@
-"""Routes: the caller's jobs of every type, bulk imports and catalogue exports."""
+"""Routes: the caller's jobs of every type, bulk imports and catalogue exports.
+
+The use cases are imported when a route is called, never on the API's cold start.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ from chalice import Blueprint
 from chalicelib import wiring
 from chalicelib.api.http import caller, route
 from chalicelib.api.schemas import JobList, JobOut, JobsQuery
-from chalicelib.exports import queries as jobs
 from chalicelib.platform.clock import utc_now
 
 jobs_bp = Blueprint(__name__)
@@ -18,6 +20,8 @@ jobs_bp = Blueprint(__name__)
 @route(jobs_bp, "/jobs", ["GET"], ok={200: JobList}, query=JobsQuery)
 def list_jobs(query: JobsQuery) -> dict[str, Any]:
     """The caller's jobs, bulk imports and exports, newest first (`type` says which)."""
+    from chalicelib.exports import queries as jobs
+
     user_id = caller(jobs_bp.current_request).user_id
     return jobs.list_jobs(
         wiring.job_repository(),
@@ -37,6 +41,8 @@ def get_job(job_id: str) -> dict[str, Any]:
     A completed export has `result.download_url`, a link presigned at each read and valid 15
     minutes, until its file is deleted 7 days after the export (then `result.expired`).
     """
+    from chalicelib.exports import queries as jobs
+
     user_id = caller(jobs_bp.current_request).user_id
     return jobs.get_job(
         wiring.job_repository(),
