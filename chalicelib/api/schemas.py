@@ -21,7 +21,15 @@ from chalicelib.accounts.schemas import (
     VerifyEmailQuery,
 )
 from chalicelib.accounts.unsubscribe import MAX_TOKEN_LENGTH as UNSUBSCRIBE_TOKEN_LENGTH
-from chalicelib.admin.schemas import ScheduleRunQuery, SuppressionsQuery
+from chalicelib.admin.schemas import (
+    AdminJobDetail,
+    AdminJobPage,
+    AdminJobsQuery,
+    AdminStats,
+    ScheduleRunQuery,
+    StatsQuery,
+    SuppressionsQuery,
+)
 from chalicelib.books.schemas import BookInput, BookPatch, BooksQuery
 from chalicelib.bulk_import.schemas import JobErrorsQuery, JobsQuery
 from chalicelib.exports.schemas import ExportAccepted, ExportJobOut, ExportRequest, ExportResult
@@ -362,8 +370,12 @@ class SuppressionList(Open):
     next_cursor: str | None = Field(description="null on the last page")
 
 
-# Request shapes declared by the features, listed here so every route's models are in one place.
+# Shapes declared by the features, listed here so every route's models are in one place.
 __all__ = [
+    "AdminJobDetail",
+    "AdminJobPage",
+    "AdminJobsQuery",
+    "AdminStats",
     "BookInput",
     "BookPatch",
     "BooksQuery",
@@ -378,6 +390,7 @@ __all__ = [
     "ProfilePatch",
     "RegistrationIn",
     "ScheduleRunQuery",
+    "StatsQuery",
     "SuppressionsQuery",
     "VerifyEmailQuery",
 ]
