@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from chalicelib.accounts.domain import User
+from chalicelib.admin.job_records import AdminJob, IdRange, JobKey, JobSearch
+from chalicelib.bulk_import.domain import RowError
 from chalicelib.platform.queues import DeadMessage, WorkQueue
 
 
@@ -25,3 +28,45 @@ class FailureNotes(Protocol):
 
     def notes(self, message_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         """``{message_id: {"error", "failed_at", "failures"}}`` for those with a note."""
+
+
+# --- jobs search and stats -----------------------------------------------------------------
+
+
+class JobIndex(Protocol):
+    """Every user's jobs: the jobs table and its ``jobs-by-state`` index (no table scan)."""
+
+    def newest(self, partition: str, ids: IdRange, limit: int) -> list[JobKey]:
+        """Up to ``limit`` keys of one index partition (``"<type>#<status>"``) with ids in
+        ``ids``, newest first. ``DependencyUnavailable``."""
+
+    def find(self, partition: str, job_id: str) -> JobKey | None:
+        """The job ``job_id`` if it is in that partition. ``DependencyUnavailable``."""
+
+    def count(self, partition: str, ids: IdRange) -> int:
+        """How many jobs of the partition have ids in ``ids``. ``DependencyUnavailable``."""
+
+    def read(self, keys: Sequence[JobKey]) -> list[AdminJob]:
+        """The jobs at ``keys``, in that order, each with its user's email (None if the account
+        is gone); a job no longer there is left out. ``DependencyUnavailable``."""
+
+    def of_user(self, user_id: str, email: str | None, search: JobSearch) -> list[AdminJob]:
+        """Up to ``search.limit + 1`` of the user's jobs that match ``search``, newest first
+        (``email`` is put on each). ``DependencyUnavailable``."""
+
+
+class UserDirectory(Protocol):
+    """The accounts (``accounts``' repository)."""
+
+    def get(self, user_id: str) -> User | None:
+        """The user, or None."""
+
+    def find_by_email(self, email: str) -> User | None:
+        """The user registered with ``email`` (in its stored form), or None."""
+
+
+class RowErrors(Protocol):
+    """A bulk import's failed rows (``bulk_import``'s repository)."""
+
+    def first_errors(self, job_id: str, limit: int | None) -> list[RowError]:
+        """The first ``limit`` row errors of the job, by row."""
