@@ -20,6 +20,8 @@ from chalicelib.config import AwsClientSettings, get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sqs import SQSClient
@@ -83,6 +85,18 @@ def get_ses() -> SESClient:
 def get_sqs() -> SQSClient:
     """The SQS client (work queues and their dead-letter queues)."""
     client: SQSClient = _boto_client("sqs")
+    return client
+
+
+def get_events() -> EventBridgeClient:
+    """The EventBridge client: the admin API reads and switches the schedules' rules."""
+    client: EventBridgeClient = _boto_client("events")
+    return client
+
+
+def get_lambda() -> LambdaClient:
+    """The Lambda client: the admin API reads and switches the queues' event source mappings."""
+    client: LambdaClient = _boto_client("lambda")
     return client
 
 
