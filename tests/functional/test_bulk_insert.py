@@ -212,6 +212,7 @@ def test_jobs_are_listed_newest_first_and_only_to_their_owner(api, client, valid
     assert [j["job_id"] for j in listed] == ids[::-1]
     assert set(listed[0]) == {
         "job_id",
+        "type",
         "status",
         "progress",
         "total_rows",

@@ -40,6 +40,7 @@ def test_json_submission_is_queued_and_staged_encrypted(api, aws, valid_book):
     assert json.loads(staged["Body"].read()) == {"books": books}
     assert job(api, token, body["job_id"]) == {
         "job_id": body["job_id"],
+        "type": "bulk_import",
         "status": "queued",
         "progress": 0,
         "total_rows": 3,
