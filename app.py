@@ -17,6 +17,7 @@ from chalice import Cron, Rate
 
 from chalicelib.api import middleware
 from chalicelib.api.admin import admin_bp
+from chalicelib.api.admin_jobs import admin_jobs_bp
 from chalicelib.api.app_class import ThreadLocalChalice
 from chalicelib.api.auth import auth_bp
 from chalicelib.api.authorizer import authorizer_bp
@@ -47,6 +48,7 @@ for blueprint in (
     jobs_bp,
     reports_bp,
     admin_bp,
+    admin_jobs_bp,
     reference_bp,
     unsubscribe_bp,
     weekly_summary_bp,

@@ -44,6 +44,8 @@ from chalicelib.status_record.adapters.redis_store import (
 )
 
 if TYPE_CHECKING:
+    from chalicelib.admin.adapters.dynamo_jobs import DynamoJobIndex
+    from chalicelib.admin.stats import StatsSources
     from chalicelib.bulk_import.insert import BulkDeps, BulkOptions
     from chalicelib.reports.service import ReportDeps, ReportPolicy
 
@@ -558,6 +560,38 @@ def weekly_summary_dependencies() -> SummaryDeps:
     )
 
 
+# --- admin jobs search and stats -------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def job_index() -> DynamoJobIndex:
+    """Every user's jobs through the jobs-by-state index, for the admin search and stats."""
+    from chalicelib.admin.adapters.dynamo_jobs import DynamoJobIndex
+
+    return DynamoJobIndex(get_settings(), get_dynamodb)
+
+
+def stats_sources() -> StatsSources:
+    """What ``GET /admin/stats`` reads: the jobs index, the per-minute counters, the report
+    dead letters, each work queue with its consumer and dead-letter queue, SES's quota."""
+    # The MIME modules come with the mailer: imported when the stats are read, never on an API
+    # cold start.
+    from chalicelib.admin.stats import StatsSources, WatchedQueue
+    from chalicelib.reports.adapters.mailer import SesMailer
+
+    s = get_settings()
+    return StatsSources(
+        jobs=job_index(),
+        counters=minute_counters(),
+        deliveries=deliveries(),
+        queues=[
+            WatchedQueue(name, consumer, queue(name), queue(s.queues.dead_letter(name)))
+            for name, consumer in s.queues.consumers().items()
+        ],
+        ses_quota=SesMailer(get_ses, s.ses_sender).quota,
+    )
+
+
 # --- rate limits -----------------------------------------------------------------------------
 
 
@@ -589,6 +623,7 @@ def reset_dependencies() -> None:
         activity_counter,
         export_jobs,
         export_files,
+        job_index,
     ):
         accessor.cache_clear()
     _queues.clear()

@@ -28,11 +28,13 @@ from typing import Any
 
 from ulid import ULID
 
+from chalicelib.bulk_import import domain as bulk_import
 from chalicelib.bulk_import.domain import COMPLETED, FAILED, MEDIA_TYPES, PROCESSING, QUEUED
-from chalicelib.bulk_import.domain import JOB_TYPE as BULK_IMPORT
-from chalicelib.exports.domain import JOB_TYPE as EXPORT
+from chalicelib.exports import domain as exports
 from chalicelib.platform.job_index import id_ceiling, id_floor, state_key
 
+BULK_IMPORT = bulk_import.JOB_TYPE
+EXPORT = exports.JOB_TYPE
 JOB_TYPES = (BULK_IMPORT, EXPORT)
 STATUSES = (QUEUED, PROCESSING, COMPLETED, FAILED)
 # The first and the last id a ULID can be (its first character encodes at most 3 bits).
