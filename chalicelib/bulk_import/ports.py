@@ -32,6 +32,9 @@ class JobStore(Protocol):
     def recent(self, user_id: str, limit: int) -> list[Job]:
         """The user's newest jobs, newest first."""
 
+    def among_newest(self, user_id: str, count: int) -> list[Job]:
+        """The bulk jobs among the user's newest ``count`` jobs of any type, newest first."""
+
     def errors(self, job_id: str) -> list[RowError]:
         """Every row error of a job, by row."""
 

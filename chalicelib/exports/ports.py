@@ -21,8 +21,8 @@ class ExportJobStore(Protocol):
     def get(self, user_id: str, job_id: str) -> ExportJob | None:
         """The user's export job, or None (also for a bulk job's id or another user's job)."""
 
-    def recent(self, user_id: str, limit: int) -> list[ExportJob]:
-        """The user's newest export jobs, newest first."""
+    def among_newest(self, user_id: str, count: int) -> list[ExportJob]:
+        """The export jobs among the user's newest ``count`` jobs of any type, newest first."""
 
     def claim(self, job: ExportJob, owner: str, now_ms: int, lease_ms: int) -> ExportJob | None:
         """Lease a job that is not completed and not held by a live lease; None otherwise."""

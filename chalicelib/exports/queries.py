@@ -30,14 +30,15 @@ def list_jobs(
 ) -> dict[str, Any]:
     """``{"items": [job, ...]}``: the user's newest ``limit`` jobs of both types, newest first.
 
-    Job ids are ULIDs (time order): the newest ``limit`` of the two lists together are among
-    the newest ``limit`` of each, so two bounded queries suffice.
+    Each store reads the same newest ``limit`` items of the user's partition and keeps its own
+    type, so together they are exactly the newest ``limit`` jobs: two queries of ``limit``
+    items, never more, however many jobs of one type the user has.
     """
     query = JobsQuery.parse(params, "query string")
-    views = [(job.job_id, job.to_dict()) for job in bulk.recent(user_id, query.limit)]
+    views = [(job.job_id, job.to_dict()) for job in bulk.among_newest(user_id, query.limit)]
     views += [
         (job.job_id, job_view(job, now, policy, files.presign))
-        for job in exports.recent(user_id, query.limit)
+        for job in exports.among_newest(user_id, query.limit)
     ]
     views.sort(key=lambda pair: pair[0], reverse=True)
     return {"items": [view for _, view in views[: query.limit]]}

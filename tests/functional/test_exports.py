@@ -152,6 +152,43 @@ def test_jobs_list_both_types_newest_first_and_bulk_reads_see_bulk_jobs_only(
     assert (errors.status_code, errors.json_body["error"]) == (404, "not_found")
 
 
+def test_the_jobs_list_reads_two_pages_of_limit_items_whatever_the_mix(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.bulk_import.domain import Job
+    from chalicelib.exports.domain import ExportJob
+    from chalicelib.platform.ids import new_ulid
+
+    # Given 150 bulk jobs, then 3 exports, then 50 more bulk jobs (ULIDs: time order)
+    user, token = api.new_user()
+    bulk, exports, stamp = wiring.job_repository(), wiring.export_jobs(), iso(utc_now())
+    expires = utc_now() + dt.timedelta(days=30)
+    made: list[tuple[str, str]] = []
+    for kind in ["bulk_import"] * 150 + ["export"] * 3 + ["bulk_import"] * 50:
+        job_id = new_ulid()
+        if kind == "export":
+            exports.create(ExportJob(job_id, user["user_id"], "csv", "queued", stamp), expires)
+        else:
+            bulk.create(Job(job_id, user["user_id"], "queued", "json", "k", 1, stamp))
+        made.append((job_id, kind))
+    queries: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def counted(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        queries.append(operation)
+        return original(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counted)
+
+    for limit in (5, 60, 100):
+        queries.clear()
+        listed = api.call("GET", f"/jobs?limit={limit}", token=token).json_body["items"]
+
+        # Then the newest `limit` of the mix, from two queries of `limit` items each
+        assert [(j["job_id"], j["type"]) for j in listed] == made[::-1][:limit]
+        assert queries.count("Query") == 2, limit
+
+
 def test_another_users_export_is_404_everywhere(api: Api) -> None:
     owner, owner_token = api.new_user()
     seed(owner["user_id"], catalogue(3))

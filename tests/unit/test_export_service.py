@@ -58,8 +58,8 @@ class FakeJobs(ExportJobStore):
         job = self.jobs.get(job_id)
         return job if job and job.user_id == user_id else None
 
-    def recent(self, user_id: str, limit: int) -> list[ExportJob]:
-        return sorted(self.jobs.values(), key=lambda j: j.job_id, reverse=True)[:limit]
+    def among_newest(self, user_id: str, count: int) -> list[ExportJob]:
+        return sorted(self.jobs.values(), key=lambda j: j.job_id, reverse=True)[:count]
 
     def claim(self, job: ExportJob, owner: str, now_ms: int, lease_ms: int) -> ExportJob | None:
         self.writes += 1

@@ -159,6 +159,17 @@ class DynamoJobRepository:
             )
             return [to_job(item) for item in items]
 
+    def among_newest(self, user_id: str, count: int) -> list[Job]:
+        """The bulk jobs among the user's newest ``count`` jobs of any type, newest first.
+
+        One page of ``count`` items whatever their type (one query while they fit in
+        DynamoDB's 1 MB): with the export store's own, ``GET /jobs`` lists the newest ``count``
+        jobs without reading past them, however many of one type the partition holds.
+        """
+        with dynamo_unavailable_as_domain_error("list jobs"):
+            items = JobModel.query(user_id, scan_index_forward=False, limit=count, page_size=count)
+            return [to_job(item) for item in items if is_bulk_import(item)]
+
     def errors(self, job_id: str) -> list[RowError]:
         """Every row error of the job, by row number."""
         return self.first_errors(job_id, None)

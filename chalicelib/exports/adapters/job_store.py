@@ -101,17 +101,14 @@ class DynamoExportJobs:
                 return None
         return to_export_job(item) if item.job_type == JOB_TYPE else None
 
-    def recent(self, user_id: str, limit: int) -> list[ExportJob]:
-        """The user's newest ``limit`` export jobs, newest first (bulk jobs filtered out)."""
+    def among_newest(self, user_id: str, count: int) -> list[ExportJob]:
+        """The export jobs among the user's newest ``count`` jobs of any type, newest first:
+        one page of ``count`` items, bulk jobs skipped (see the bulk repository's own)."""
         with dynamo_unavailable_as_domain_error("list export jobs"):
             items = ExportJobModel.query(
-                user_id,
-                filter_condition=ExportJobModel.job_type == JOB_TYPE,
-                scan_index_forward=False,
-                limit=limit,
-                page_size=limit,
+                user_id, scan_index_forward=False, limit=count, page_size=count
             )
-            return [to_export_job(item) for item in items]
+            return [to_export_job(item) for item in items if item.job_type == JOB_TYPE]
 
     def claim(self, job: ExportJob, owner: str, now_ms: int, lease_ms: int) -> ExportJob | None:
         """Lease the job to ``owner`` for ``lease_ms`` and start it over: processing, a fresh
