@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from chalicelib.accounts.domain import User
+from chalicelib.admin.controls import RuleView, ScheduleRunRecord, State
 from chalicelib.admin.job_records import AdminJob, IdRange, JobKey, JobSearch
 from chalicelib.bulk_import.domain import RowError
 from chalicelib.platform.queues import DeadMessage, WorkQueue
@@ -22,12 +23,52 @@ class DeadLetterQueue(Protocol):
     def move_to(self, message_id: str, target: WorkQueue) -> DeadMessage:
         """Send one message back to ``target``; ``NotFound`` if it is not there."""
 
+    def move_many(self, message_ids: Sequence[str], target: WorkQueue) -> list[DeadMessage]:
+        """Send the messages found among ``message_ids`` back to ``target``; those moved."""
+
+    def discard(self, message_id: str) -> DeadMessage:
+        """Delete one message for good; ``NotFound`` if it is not there."""
+
 
 class FailureNotes(Protocol):
     """The last error of each failed queued message."""
 
     def notes(self, message_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         """``{message_id: {"error", "failed_at", "failures"}}`` for those with a note."""
+
+
+# --- schedules and queue consumers ----------------------------------------------------------
+
+
+class ScheduleRules(Protocol):
+    """The schedules' EventBridge rules, by schedule name."""
+
+    def describe(self, schedule: str) -> RuleView:
+        """The rule's expression and state. ``DependencyUnavailable``."""
+
+    def set_state(self, schedule: str, state: State) -> RuleView:
+        """Disable (``paused``) or enable the rule; the rule as it is now."""
+
+
+class ConsumerMappings(Protocol):
+    """The event source mappings that feed each work queue (by queue name) to its consumer."""
+
+    def state(self, queue: str) -> State | None:
+        """The consumer's state; None when the queue has no mapping. ``DependencyUnavailable``."""
+
+    def set_state(self, queue: str, state: State) -> State:
+        """Disable (``paused``) or enable the queue's mappings; the state now. ``NotFound``
+        without a mapping, ``DependencyUnavailable``."""
+
+
+class RunHistory(Protocol):
+    """The last runs of each schedule (fails soft both ways)."""
+
+    def record(self, schedule: str, run: ScheduleRunRecord) -> None:
+        """Keep ``run`` as the schedule's newest (never raises)."""
+
+    def recent(self, schedules: list[str], limit: int) -> dict[str, list[ScheduleRunRecord]]:
+        """Up to ``limit`` runs of each schedule, newest first (empty lists when unreadable)."""
 
 
 # --- jobs search and stats -----------------------------------------------------------------

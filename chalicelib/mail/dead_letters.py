@@ -42,7 +42,8 @@ class _ClearingTarget:
 
 
 class ReleasingDeadLetters:
-    """``DeadLetterQueue`` of a mail queue: ``move_to`` clears in-doubt claims, then moves."""
+    """``DeadLetterQueue`` of a mail queue: ``move_to`` and ``move_many`` clear in-doubt claims,
+    then move; ``discard`` deletes (the email is never sent, its claim stays as it is)."""
 
     def __init__(
         self, dead_letters: DeadLetterQueue, sends: SendLog, clock: Callable[[], float] = time.time
@@ -62,3 +63,14 @@ class ReleasingDeadLetters:
         return self._dead_letters.move_to(
             message_id, _ClearingTarget(target, self._sends, self._clock)
         )
+
+    def move_many(self, message_ids: Sequence[str], target: WorkQueue) -> list[DeadMessage]:
+        """Clear each found email's in-doubt claim, then send them back to ``target``; return
+        those moved (the others stay)."""
+        return self._dead_letters.move_many(
+            message_ids, _ClearingTarget(target, self._sends, self._clock)
+        )
+
+    def discard(self, message_id: str) -> DeadMessage:
+        """Delete the email for good; ``NotFound`` if it is not here."""
+        return self._dead_letters.discard(message_id)
