@@ -22,8 +22,17 @@ from chalicelib.books.adapters.book_repository import DynamoBookRepository
 from chalicelib.bulk_import.adapters.bulk_writer import DynamoBulkWriter
 from chalicelib.bulk_import.adapters.job_repository import DynamoJobRepository
 from chalicelib.bulk_import.adapters.upload_store import S3UploadStore
-from chalicelib.clients import get_dynamodb, get_redis, get_s3, get_ses, get_sqs, reset_clients
-from chalicelib.config import Settings, get_settings
+from chalicelib.clients import (
+    get_dynamodb,
+    get_events,
+    get_lambda,
+    get_redis,
+    get_s3,
+    get_ses,
+    get_sqs,
+    reset_clients,
+)
+from chalicelib.config import Settings, get_settings, resource_prefix
 from chalicelib.platform.adapters import dynamodb_models
 from chalicelib.platform.adapters.health import HealthChecks
 from chalicelib.platform.adapters.redis_failure_notes import RedisFailureNotes
@@ -45,7 +54,10 @@ from chalicelib.status_record.adapters.redis_store import (
 
 if TYPE_CHECKING:
     from chalicelib.admin.adapters.dynamo_jobs import DynamoJobIndex
-    from chalicelib.admin.stats import StatsSources
+    from chalicelib.admin.adapters.eventbridge_rules import EventBridgeRules
+    from chalicelib.admin.adapters.lambda_mappings import LambdaMappings
+    from chalicelib.admin.adapters.redis_run_history import RedisRunHistory
+    from chalicelib.admin.stats import StatsSources, WatchedQueue
     from chalicelib.bulk_import.insert import BulkDeps, BulkOptions
     from chalicelib.reports.service import ReportDeps, ReportPolicy
 
@@ -576,7 +588,7 @@ def stats_sources() -> StatsSources:
     dead letters, each work queue with its consumer and dead-letter queue, SES's quota."""
     # The MIME modules come with the mailer: imported when the stats are read, never on an API
     # cold start.
-    from chalicelib.admin.stats import StatsSources, WatchedQueue
+    from chalicelib.admin.stats import StatsSources
     from chalicelib.reports.adapters.mailer import SesMailer
 
     s = get_settings()
@@ -584,12 +596,45 @@ def stats_sources() -> StatsSources:
         jobs=job_index(),
         counters=minute_counters(),
         deliveries=deliveries(),
-        queues=[
-            WatchedQueue(name, consumer, queue(name), queue(s.queues.dead_letter(name)))
-            for name, consumer in s.queues.consumers().items()
-        ],
+        queues=watched_queues(),
         ses_quota=SesMailer(get_ses, s.ses_sender).quota,
     )
+
+
+def watched_queues() -> list[WatchedQueue]:
+    """Each work queue with the function that consumes it and its dead-letter queue."""
+    from chalicelib.admin.stats import WatchedQueue
+
+    queues = get_settings().queues
+    return [
+        WatchedQueue(name, consumer, queue(name), queue(queues.dead_letter(name)))
+        for name, consumer in queues.consumers().items()
+    ]
+
+
+# --- admin controls: schedules, queue consumers ----------------------------------------------
+
+
+def schedule_rules() -> EventBridgeRules:
+    """The schedules' EventBridge rules (``<RESOURCE_PREFIX>-<schedule>``)."""
+    from chalicelib.admin.adapters.eventbridge_rules import EventBridgeRules
+
+    return EventBridgeRules(get_events, resource_prefix())
+
+
+@functools.lru_cache(maxsize=1)
+def consumer_mappings() -> LambdaMappings:
+    """The work queues' event source mappings (their queue ARNs are looked up once)."""
+    from chalicelib.admin.adapters.lambda_mappings import LambdaMappings
+
+    return LambdaMappings(get_lambda, get_sqs)
+
+
+def run_history() -> RedisRunHistory:
+    """The last runs of each schedule, in Redis."""
+    from chalicelib.admin.adapters.redis_run_history import RedisRunHistory
+
+    return RedisRunHistory(get_redis)
 
 
 # --- rate limits -----------------------------------------------------------------------------
