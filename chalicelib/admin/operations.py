@@ -9,15 +9,14 @@ Pausing stops what starts work, never the work itself: a paused schedule's rule 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.admin.controls import RUNS_SHOWN, RuleView, ScheduleRunRecord, State
 from chalicelib.admin.ports import ConsumerMappings, RunHistory, ScheduleRules
+from chalicelib.admin.stats import WatchedQueue, queue_lines
 from chalicelib.observability import logger
 from chalicelib.platform.errors import NotFound
-from chalicelib.platform.queues import WorkQueue
 
 _VERB = {"paused": "paused", "enabled": "resumed"}
 
@@ -69,57 +68,41 @@ def switch_schedule(
     return _schedule_item(name, rule, history.recent([name], RUNS_SHOWN).get(name, []))
 
 
-@dataclass(frozen=True)
-class ConsumerQueue:
-    """A work queue, its dead-letter queue, and the function its mapping feeds."""
-
-    consumer: str
-    queue: WorkQueue
-    dead_letters: WorkQueue
+def _queue_item(line: WatchedQueue, state: State | None) -> dict[str, Any]:
+    (counts,) = queue_lines([line])
+    return {**counts, "state": state}
 
 
-def _queue_item(line: ConsumerQueue, state: State | None) -> dict[str, Any]:
-    depth = line.queue.depth()
-    dead = line.dead_letters.depth()
-    return {
-        "name": line.queue.name,
-        "consumer": line.consumer,
-        "state": state,
-        "depth": depth.visible + depth.delayed,
-        "in_flight": depth.in_flight,
-        "dead_letter_depth": dead.total,
-    }
-
-
-def list_queues(mappings: ConsumerMappings, lines: Sequence[ConsumerQueue]) -> dict[str, Any]:
+def list_queues(mappings: ConsumerMappings, lines: Sequence[WatchedQueue]) -> dict[str, Any]:
     """Every work queue with its consumer's state and SQS's approximate counts.
 
     Shape: ``{"items": [{"name", "consumer", "state": "enabled"|"paused"|null, "depth",
     "in_flight", "dead_letter_depth"}]}``; ``state`` is null where the endpoint has no mapping
     for the queue. ``DependencyUnavailable`` when SQS or Lambda cannot answer.
     """
-    return {"items": [_queue_item(line, mappings.state(line.queue.name)) for line in lines]}
+    return {"items": [_queue_item(line, mappings.state(line.name)) for line in lines]}
 
 
 def switch_consumer(
     mappings: ConsumerMappings,
-    lines: Mapping[str, ConsumerQueue],
+    lines: Sequence[WatchedQueue],
     consumer: str,
     state: State,
     admin_user_id: str,
 ) -> dict[str, Any]:
     """Pause (disable its queue's mapping) or resume the consumer ``consumer``; its item as
     ``list_queues`` shows it. ``NotFound`` for an unknown consumer or a queue without mapping."""
-    line = lines.get(consumer)
+    line = next((line for line in lines if line.consumer == consumer), None)
     if line is None:
-        raise NotFound(f"no queue consumer named {consumer!r}; expected one of {sorted(lines)}")
-    now = mappings.set_state(line.queue.name, state)
+        known = sorted(line.consumer for line in lines)
+        raise NotFound(f"no queue consumer named {consumer!r}; expected one of {known}")
+    now = mappings.set_state(line.name, state)
     logger.info(
         f"admin {_VERB[state]} a queue consumer",
         extra={
             "admin_user_id": admin_user_id,
             "consumer": consumer,
-            "queue": line.queue.name,
+            "queue": line.name,
             "state": now,
         },
     )

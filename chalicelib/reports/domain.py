@@ -21,6 +21,9 @@ FAILED = "failed"
 SENDING = "sending"
 SENT = "sent"
 DEAD = "dead"
+# An admin took a dead delivery out of the list for good (``DELETE /admin/dlq/{entry_id}``): its
+# snapshot was deleted first, so no run ever reads it again.
+DISCARDED = "discarded"
 
 
 @dataclass(frozen=True)

@@ -81,12 +81,20 @@ class DeliveryLog(Protocol):
     def requeue(self, snapshot_id: str) -> Delivery:
         """Move a dead delivery back to pending."""
 
+    def discard_dead(self, snapshot_id: str, reason: str, discarded_by: str) -> Delivery:
+        """Take a dead delivery out of the list for good (``NotFound``; ``Conflict`` if it is
+        not dead)."""
+
 
 class ReportRepository(Protocol):
     """The report history."""
 
     def save(self, record: ReportRecord) -> None:
         """Create or overwrite a report item (written once SES accepted the email)."""
+
+    def page(self, user_id: str, limit: int, before: str | None = None) -> list[ReportRecord]:
+        """Up to ``limit`` of the user's reports with ids below ``before`` (all when None),
+        newest first."""
 
     def list(self, user_id: str, limit: int = 50) -> list[ReportRecord]:
         """The user's reports, newest first."""

@@ -9,12 +9,12 @@ does not catch up on the times it missed).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.admin.controls import RuleView, State, rule_state
+from chalicelib.admin.controls import RuleView, State, rule_name, rule_state
 from chalicelib.platform.errors import DependencyUnavailable
 
 if TYPE_CHECKING:
@@ -22,16 +22,14 @@ if TYPE_CHECKING:
 
 
 class EventBridgeRules:
-    """``ScheduleRules`` on EventBridge; ``rule_names`` maps each schedule to its rule."""
+    """``ScheduleRules`` on EventBridge; a schedule's rule is ``<prefix>-<schedule>``."""
 
-    def __init__(
-        self, client: Callable[[], EventBridgeClient], rule_names: Mapping[str, str]
-    ) -> None:
+    def __init__(self, client: Callable[[], EventBridgeClient], prefix: str) -> None:
         self._client = client
-        self._rule_names = dict(rule_names)
+        self._prefix = prefix
 
     def _rule(self, schedule: str) -> str:
-        return self._rule_names[schedule]
+        return rule_name(self._prefix, schedule)
 
     def describe(self, schedule: str) -> RuleView:
         """The rule's expression and state. ``DependencyUnavailable`` when EventBridge does not

@@ -13,6 +13,7 @@ failed and dead deliveries stay until they are sent or retried. ``sent`` deliver
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
@@ -22,7 +23,7 @@ from chalicelib.platform.adapters.dynamodb_models import bind_models
 from chalicelib.platform.clock import now_iso
 from chalicelib.platform.errors import Conflict, NotFound
 from chalicelib.reports.adapters.models import DeliveryModel
-from chalicelib.reports.domain import DEAD, FAILED, PENDING, SENDING, Delivery
+from chalicelib.reports.domain import DEAD, DISCARDED, FAILED, PENDING, SENDING, Delivery
 
 _DEAD_LETTER = "1"
 # Claimed (so possibly sent) deliveries are kept long enough to recognise any snapshot a crashed
@@ -197,3 +198,28 @@ class DynamoDeliveries:
         refreshed = self.get(snapshot_id)
         assert refreshed is not None
         return refreshed
+
+    def discard_dead(self, snapshot_id: str, reason: str, discarded_by: str) -> Delivery:
+        """Take a dead delivery out of the list for good: ``discarded``, with the reason, the
+        admin's user id and the time; it expires like a sent one. ``NotFound`` if there is no
+        such delivery, ``Conflict`` if it is not (or no longer) dead."""
+        current = self.get(snapshot_id)
+        if current is None:
+            raise NotFound("no such dead-letter entry")
+        now = now_iso()
+        moved = self._update(
+            snapshot_id,
+            [
+                DeliveryModel.state.set(DISCARDED),
+                DeliveryModel.discard_reason.set(reason[:_MAX_ERROR_CHARS]),
+                DeliveryModel.discarded_by.set(discarded_by),
+                DeliveryModel.discarded_at.set(now),
+                DeliveryModel.updated_at.set(now),
+                DeliveryModel.expires_at.set(_expiry()),
+                DeliveryModel.dead_letter.remove(),
+            ],
+            DeliveryModel.state == DEAD,
+        )
+        if not moved:
+            raise Conflict("this delivery is not in the dead-letter list; list them again")
+        return replace(current, state=DISCARDED)

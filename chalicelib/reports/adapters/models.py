@@ -80,6 +80,10 @@ class DeliveryModel(BoundModel):
     sent_at = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    # A discarded dead letter: why, by which admin (user id), when.
+    discard_reason = UnicodeAttribute(null=True)
+    discarded_by = UnicodeAttribute(null=True)
+    discarded_at = UnicodeAttribute(null=True)
     # Set ("1") only while the delivery is in the dead-letter list: a sparse index.
     dead_letter = UnicodeAttribute(null=True)
     dead_letters = DeadLetterIndex()

@@ -67,6 +67,18 @@ class DynamoReportRepository:
         with dynamo_unavailable_as_domain_error("save report"):
             item.save()
 
+    def page(self, user_id: str, limit: int, before: str | None = None) -> list[ReportRecord]:
+        """Up to ``limit`` of the user's reports with ids below ``before``, newest first: one
+        query (ULIDs sort by time), for the admin listing's pages."""
+        condition = ReportModel.report_id < before if before else None
+        with dynamo_unavailable_as_domain_error("list reports"):
+            return [
+                _to_record(item)
+                for item in ReportModel.query(
+                    user_id, condition, scan_index_forward=False, limit=limit
+                )
+            ]
+
     def list(self, user_id: str, limit: int = 50) -> list[ReportRecord]:
         """The user's reports, newest first."""
         with dynamo_unavailable_as_domain_error("list reports"):
