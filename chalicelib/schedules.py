@@ -8,6 +8,12 @@ waits (within the Lambda's remaining time) until the queue is drained, i.e. the 
 is done. A run has a moment: the EventBridge event's ``time`` for a scheduled invocation (a
 retried or late invocation still covers the week it was scheduled for), now for the admin route
 and ``make invoke``; ``weekly_summary`` takes its week from it.
+
+Every run, finished or failed, is remembered with its start, duration, summary and trigger
+(``schedule``: its EventBridge rule; ``admin``: ``POST /admin/jobs/{name}/run``; ``invoke``:
+``make invoke``) for ``GET /admin/schedules`` (``admin/adapters/redis_run_history.py``, fail
+soft). A paused schedule (its rule disabled) is never invoked by EventBridge, so nothing here
+checks the state: a run asked for by an admin or ``make invoke`` always runs.
 """
 
 from __future__ import annotations
@@ -16,11 +22,16 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chalicelib.admin.controls import TRIGGER_INVOKE, TRIGGER_SCHEDULE, ScheduleRunRecord
 from chalicelib.observability import logger, metrics
+from chalicelib.platform.clock import now_iso
 from chalicelib.platform.errors import NotFound
 from chalicelib.platform.queues import DispatchMarks, WorkQueue
+
+if TYPE_CHECKING:
+    from chalicelib.platform.deadline import Deadline
 
 # A dispatcher: (time_is_up, pending, the run's moment) -> summary; it appends the units it
 # leaves queued to ``pending`` when given one (only a caller that waits does: 1M users would be
@@ -172,14 +183,27 @@ def _moment(at: str | dt.datetime | None) -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _remember(
+    name: str, started_at: str, started: float, summary: dict[str, Any], trigger: str
+) -> None:
+    from chalicelib import wiring
+
+    duration_ms = (time.perf_counter() - started) * 1000
+    wiring.run_history().record(
+        name, ScheduleRunRecord.of(started_at, duration_ms, summary, trigger)
+    )
+
+
 def run_schedule(
     name: str,
     context: Any,
     wait: bool = False,
     wait_seconds: float | None = None,
     at: str | dt.datetime | None = None,
+    trigger: str = TRIGGER_SCHEDULE,
 ) -> dict[str, Any]:
-    """Run the named dispatcher once and return its summary (logged, with its duration).
+    """Run the named dispatcher once and return its summary (logged, with its duration, and
+    remembered with ``trigger`` among the schedule's last runs).
 
     ``at``: the run's moment (the scheduled event's ``time``); now when None.
 
@@ -187,7 +211,8 @@ def run_schedule(
     now, or found queued by an earlier run) was worked on before the Lambda's time (or, without
     a context, 4 minutes), and ``wait_seconds`` if given, ran out.
     Raises ``NotFound`` for a name that is not in ``SCHEDULES``, ``DependencyUnavailable``
-    when the dispatcher cannot reach Redis, DynamoDB or SQS.
+    when the dispatcher cannot reach Redis, DynamoDB or SQS (that run is remembered with its
+    error).
     """
     from chalicelib.platform.deadline import Deadline
 
@@ -195,8 +220,29 @@ def run_schedule(
     if schedule is None:
         raise NotFound(f"no schedule named {name!r}; expected one of {sorted(SCHEDULES)}")
     deadline = Deadline.from_context(context)
-    started = time.perf_counter()
-    logger.info("schedule run started", extra={"schedule": name})
+    started, started_at = time.perf_counter(), now_iso()
+    logger.info("schedule run started", extra={"schedule": name, "trigger": trigger})
+    try:
+        summary = _run(name, schedule, deadline, wait, wait_seconds, at)
+    except Exception as exc:
+        _remember(name, started_at, started, {"error": f"{type(exc).__name__}: {exc}"}, trigger)
+        raise
+    summary["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    logger.info("schedule run finished", extra={"schedule": name, "summary": summary})
+    metrics.add_metric(name="ScheduleRuns", unit="Count", value=1)
+    _remember(name, started_at, started, summary, trigger)
+    return summary
+
+
+def _run(
+    name: str,
+    schedule: Schedule,
+    deadline: Deadline,
+    wait: bool,
+    wait_seconds: float | None,
+    at: str | dt.datetime | None,
+) -> dict[str, Any]:
+    """The dispatch (and with ``wait``, the wait) of one run: its summary, without duration."""
     pending: list[str] | None = [] if wait else None
     summary = {"name": name, **schedule.dispatch(deadline.near, pending, _moment(at))}
     if pending is not None:
@@ -206,7 +252,13 @@ def run_schedule(
             return min(deadline.remaining_ms() / 1000, wait_ends - time.monotonic())
 
         summary["drained"] = _wait(schedule, pending, seconds_left)
-    summary["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
-    logger.info("schedule run finished", extra={"schedule": name, "summary": summary})
-    metrics.add_metric(name="ScheduleRuns", unit="Count", value=1)
     return summary
+
+
+def scheduled_run(name: str, event: Any) -> dict[str, Any]:
+    """What a scheduled function does with its EventBridge event: ``run_schedule`` with the
+    event's context and ``time``; the trigger is ``invoke`` when the event says so in its
+    ``detail`` (``make invoke`` marks the event it builds), else ``schedule``."""
+    detail = getattr(event, "detail", None) or {}
+    trigger = TRIGGER_INVOKE if detail.get("trigger") == TRIGGER_INVOKE else TRIGGER_SCHEDULE
+    return run_schedule(name, event.context, at=event.time, trigger=trigger)
