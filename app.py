@@ -31,7 +31,7 @@ from chalicelib.api.reports import reports_bp
 from chalicelib.api.unsubscribe import unsubscribe_bp
 from chalicelib.api.weekly_summary import weekly_summary_bp
 from chalicelib.config import queue_names, ses_event_topic
-from chalicelib.schedules import run_schedule
+from chalicelib.schedules import scheduled_run
 from chalicelib.workers import WORKERS
 
 # Powertools does the logging; Chalice's own logger would print every line twice.
@@ -63,20 +63,20 @@ QUEUES = queue_names()
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="bulk_insert")
 def bulk_insert(event: Any) -> dict[str, Any]:
     """Queue every bulk job that needs a run for ``bulk_worker``."""
-    return run_schedule("bulk_insert", event.context)
+    return scheduled_run("bulk_insert", event)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="send_reports")
 def send_reports(event: Any) -> dict[str, Any]:
     """Queue every user with a status record for ``report_worker``."""
-    return run_schedule("send_reports", event.context)
+    return scheduled_run("send_reports", event)
 
 
 # Mondays at 08:00 UTC (EventBridge's six-field cron): the week before, Monday to Sunday.
 @app.schedule(Cron(0, 8, "?", "*", "MON", "*"), name="weekly_summary")
 def weekly_summary(event: Any) -> dict[str, Any]:
     """Queue every user who gets a weekly summary for ``weekly_summary_worker``."""
-    return run_schedule("weekly_summary", event.context, at=event.time)
+    return scheduled_run("weekly_summary", event)
 
 
 # One job per invocation: a job can take the function's whole time (checkpoints continue it).
