@@ -23,6 +23,7 @@ from chalicelib.api.auth import auth_bp
 from chalicelib.api.authorizer import authorizer_bp
 from chalicelib.api.books import books_bp
 from chalicelib.api.bulk_import import bulk_import_bp
+from chalicelib.api.console import console_bp
 from chalicelib.api.exports import exports_bp
 from chalicelib.api.health import health_bp
 from chalicelib.api.jobs import jobs_bp
@@ -50,6 +51,7 @@ for blueprint in (
     admin_bp,
     admin_jobs_bp,
     reference_bp,
+    console_bp,
     unsubscribe_bp,
     weekly_summary_bp,
 ):
