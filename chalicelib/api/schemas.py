@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import ConfigDict, Field, RootModel
 
 from chalicelib.accounts.schemas import (
     LoginIn,
@@ -33,13 +33,10 @@ from chalicelib.admin.schemas import (
 from chalicelib.books.schemas import BookInput, BookPatch, BooksQuery
 from chalicelib.bulk_import.schemas import JobErrorsQuery, JobsQuery
 from chalicelib.exports.schemas import ExportAccepted, ExportJobOut, ExportRequest, ExportResult
-from chalicelib.platform.schema import QueryModel, RequestModel
+from chalicelib.platform.schema import QueryModel, RequestModel, ResponseModel
 
-
-class Open(BaseModel):
-    """A response shape (documentation and response checks; the routes build plain dicts)."""
-
-    model_config = ConfigDict(extra="forbid")
+# A response shape (documentation and response checks; the routes build plain dicts).
+Open = ResponseModel
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -291,7 +288,7 @@ class UnsubscribedOut(Open):
 # --- admin -----------------------------------------------------------------------------------
 
 
-class ScheduleRun(BaseModel):
+class ScheduleRun(ResponseModel):
     """``POST /admin/jobs/{name}/run``: the dispatch summary (its other keys vary by schedule)."""
 
     model_config = ConfigDict(extra="allow")

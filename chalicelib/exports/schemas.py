@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from chalicelib.platform.schema import RequestModel
+from chalicelib.platform.schema import RequestModel, ResponseModel
 
 Format = Literal["csv", "json", "pdf"]
 Status = Literal["queued", "processing", "completed", "failed"]
@@ -24,11 +24,7 @@ class ExportRequest(RequestModel):
     )
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ExportAccepted(_Answer):
+class ExportAccepted(ResponseModel):
     """``POST /books/export``: the queued export job."""
 
     job_id: str
@@ -36,7 +32,7 @@ class ExportAccepted(_Answer):
     status_url: str = Field(description="`/jobs/<job_id>`: follow the job there.")
 
 
-class ExportResult(_Answer):
+class ExportResult(ResponseModel):
     """A completed export's file, with a fresh link at each read while the file is kept."""
 
     download_url: str | None = Field(
@@ -53,7 +49,7 @@ class ExportResult(_Answer):
     message: str | None = Field(description="Why there is no link (null while there is one).")
 
 
-class ExportJobOut(_Answer):
+class ExportJobOut(ResponseModel):
     """A catalogue export job (`GET /jobs`, `GET /jobs/{job_id}`)."""
 
     job_id: str

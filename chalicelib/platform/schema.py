@@ -60,10 +60,15 @@ def validation_details(exc: ValidationError) -> dict[str, str]:
     return details
 
 
+# Validators and JSON schemas are built at a model's first use, not at import: the API's cold
+# start pays only for the models its first request needs (``tests/system/test_cold_start.py``).
+_DEFERRED = ConfigDict(defer_build=True)
+
+
 class RequestModel(BaseModel):
     """A request shape: unknown fields refused, instances immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, **_DEFERRED)
 
     @classmethod
     def parse(cls, data: Any, what: str = "request", context: dict[str, Any] | None = None) -> Self:
@@ -81,6 +86,12 @@ class RequestModel(BaseModel):
             raise ValidationFailed(
                 f"the {what} is invalid", details=validation_details(exc)
             ) from exc
+
+
+class ResponseModel(BaseModel):
+    """An answer's shape, for the OpenAPI document and response checks (routes build dicts)."""
+
+    model_config = ConfigDict(extra="forbid", **_DEFERRED)
 
 
 class QueryModel(RequestModel):
