@@ -135,9 +135,10 @@ def admin_job(item: Mapping[str, Any], email: str | None) -> AdminJob:
 
 
 def _before(job_id: str) -> str:
-    """The id just below ``job_id`` (a ULID is a 128-bit number): the next page's top."""
+    """The id just below ``job_id`` (a ULID is a 128-bit number): the next page's top; below
+    the first id, ``""``, which is below every id."""
     value = int(ULID.from_str(job_id))
-    return str(ULID.from_int(value - 1)) if value > 0 else FIRST_ID
+    return str(ULID.from_int(value - 1)) if value > 0 else ""
 
 
 def parse_moment(text: str, *, end: bool) -> dt.datetime:

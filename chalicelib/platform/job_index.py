@@ -32,6 +32,7 @@ _SEPARATOR = "#"
 _TIME_BYTES = 6
 _RANDOM_BYTES = 10
 _LAST_MS = 2**48 - 1
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def state_key(job_type: str, status: str) -> str:
@@ -40,8 +41,9 @@ def state_key(job_type: str, status: str) -> str:
 
 
 def _ms(moment: dt.datetime) -> int:
-    """Epoch milliseconds of an aware datetime, kept within what a ULID can hold."""
-    return min(max(0, int(moment.timestamp() * 1000)), _LAST_MS)
+    """Epoch milliseconds of an aware datetime (exactly: no float), kept within what a ULID
+    can hold."""
+    return min(max(0, (moment - _EPOCH) // dt.timedelta(milliseconds=1)), _LAST_MS)
 
 
 def id_floor(moment: dt.datetime) -> str:
