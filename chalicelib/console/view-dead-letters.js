@@ -15,8 +15,11 @@ async function load(message) {
       empty: "No dead letters.",
       rowAttributes: (entry) => ({ "data-entry-id": entry.entry_id }),
     }));
-    const sources = [...new Set(answer.items.map((entry) => entry.source))].sort();
-    fill(byId("retry-sources"), sources.map((source) => h("option", { value: source })));
+    // The filters' suggestions: the sources and kinds now in the list.
+    for (const [list, key] of [["retry-sources", "source"], ["retry-kinds", "kind"]]) {
+      const values = [...new Set(answer.items.map((entry) => entry[key]).filter(Boolean))].sort();
+      fill(byId(list), values.map((value) => h("option", { value })));
+    }
     say(message ?? `${answer.items.length} dead letter${answer.items.length === 1 ? "" : "s"}.`);
   } catch (error) {
     say(describe(error), "error");
@@ -92,7 +95,8 @@ function retryMatching(event) {
   }
   act(form.querySelector("button[type=submit]"),
     () => api("admin/dlq/retry", { method: "POST", body }),
-    (answer) => `Requeued ${answer.requeued} dead letter${answer.requeued === 1 ? "" : "s"}.`);
+    (answer) => `Requeued ${answer.requeued} dead letter${answer.requeued === 1 ? "" : "s"}.`
+      + (answer.left ? ` ${answer.left} more match: retry again.` : ""));
 }
 
 export function setUp() {

@@ -63,8 +63,9 @@ async function load() {
     : h("p", {}, describe(schedules.reason)));
   fill(byId("queues-list"), queues.status === "fulfilled"
     ? queuesTable(queues.value.items, [
-      { label: "Consumer state", value: (q) => h("span", { class: `badge ${q.state}` }, q.state) },
-      { label: "Actions", value: (q) => switchButton("queue", q.consumer, q.state) },
+      // null where the endpoint has no event source mapping (the LocalStack tier)
+      { label: "Consumer state", value: (q) => (q.state ? h("span", { class: `badge ${q.state}` }, q.state) : "no mapping") },
+      { label: "Actions", value: (q) => (q.state ? switchButton("queue", q.consumer, q.state) : null) },
     ])
     : h("p", {}, describe(queues.reason)));
   const failed = [schedules, queues].find((answer) => answer.status === "rejected");
