@@ -1,11 +1,13 @@
 """A mail queue's dead-letter queue as ``GET /admin/dlq`` sees it: an operator's retry of an
 email first clears its in-doubt claim.
 
-An email whose worker died between SES and the ``sent`` record is *in doubt*: the send log holds
-an expired ``sending`` claim, and ``mail_worker`` fails it on every receive rather than risk a
-second copy (``service.py``). Once it is in the dead-letter queue, the operator decides:
-``POST /admin/dlq/{entry_id}/retry`` clears that claim, then puts the message back, and the next
-receive sends it. A sent email's record is never cleared: its retry is recognised as sent.
+An email whose worker died at any point after claiming it (reading the recipient's status,
+waiting for a send slot, in the SES call, or between SES's answer and the ``sent`` record) is
+*in doubt*: the send log holds an expired ``sending`` claim, and ``mail_worker`` fails it on
+every receive rather than risk a second copy (``service.py``). Once it is in the dead-letter
+queue, the operator decides: ``POST /admin/dlq/{entry_id}/retry`` clears that claim, then puts
+the message back, and the next receive sends it. A sent email's record is never cleared: its
+retry is recognised as sent.
 """
 
 from __future__ import annotations

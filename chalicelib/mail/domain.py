@@ -218,8 +218,11 @@ class ClaimState(StrEnum):
     redelivery: nothing to do). ``SUPPRESSED``: an earlier receive found the address bounced
     or complained and recorded that instead of sending (a redelivery: nothing to do).
     ``HELD``: another worker's claim is live (it may be sending now: retry later).
-    ``IN_DOUBT``: a claim whose lease ran out without a sent record: its worker died
-    between SES and the record, so SES may have sent it; only an operator may release it.
+    ``IN_DOUBT``: a ``sending`` claim whose lease ran out, neither released nor recorded: its
+    worker died at some point after the claim (reading the recipient's status, waiting for a
+    send slot, in the SES call, or between SES's answer and the record), or the write that
+    would have released or recorded it failed. The claim does not say how far the worker got,
+    so SES may have sent it; only an operator may release it.
     """
 
     CLAIMED = "claimed"

@@ -7,8 +7,10 @@ send it, record it ``sent``. What each claim outcome means:
 - ``SENT``: a redelivery of an email already sent: done, nothing is sent.
 - ``HELD``: another worker's live claim: it may be sending right now. ``MailNotSent``: the
   message is retried after its backoff.
-- ``IN_DOUBT``: a claim whose lease ran out without a ``sent`` record: a worker died between
-  SES and the record, so the email may be out. It is never sent again by itself:
+- ``IN_DOUBT``: a claim whose lease ran out, neither released nor recorded: its worker died
+  at some point after the claim (the recipient's status read, the pacing wait, the SES call,
+  or between SES's answer and the record), or the release or record write failed. Nothing
+  tells how far it got, so the email may be out. It is never sent again by itself:
   ``MailNotSent`` on every receive until it reaches the dead-letter queue, where an operator's
   retry (``POST /admin/dlq/{id}/retry``) clears the claim first (``dead_letters.py``).
 
