@@ -65,7 +65,7 @@ async function detail(jobId) {
       ["Error", job.error],
     ]));
     fill(byId("job-error-count"), job.error_count
-      ? `${count(job.error_count)} rows failed${job.error_count > job.errors.length ? `; the first ${job.errors.length} are shown` : ""}.`
+      ? `${count(job.error_count)} row${job.error_count === 1 ? "" : "s"} failed${job.error_count > job.errors.length ? `; the first ${job.errors.length} are shown` : ""}.`
       : "No row failed.");
     fill(byId("job-errors"), job.errors.length ? table([
       { label: "Row", value: (e) => e.row },
