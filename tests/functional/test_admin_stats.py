@@ -142,3 +142,20 @@ def test_the_window_must_be_an_hour_or_a_day(api):
     for bad in ("week", "HOUR", "1h"):
         response = api.call("GET", f"/admin/stats?window={bad}", token=admin)
         assert response.status_code == 400 and response.json_body["error"] == "validation_error"
+
+
+def test_a_jobs_rows_count_once_however_often_its_counts_are_published(aws):
+    from chalicelib.platform.minute_counters import minute_key
+    from chalicelib.status_record.adapters.redis_store import RedisStatusStore
+
+    store = RedisStatusStore(get_redis)
+    processed_at = "2026-11-25T10:01:30.000Z"
+    for _ in range(3):  # a worker retried after it published, and a second delivery
+        store.publish(
+            "01JUSER0000000000000000000", "01JJOB00000000000000000000", 5, 2, processed_at
+        )
+    store.publish("01JUSER0000000000000000000", "01JJOB00000000000000000001", 0, 4, processed_at)
+
+    minute = dt.datetime(2026, 11, 25, 10, 1, tzinfo=dt.UTC)
+    assert get_redis().get(minute_key(Counter.ROWS_IMPORTED, minute)) == "5"
+    assert 0 < get_redis().ttl(minute_key(Counter.ROWS_IMPORTED, minute)) <= 48 * 3600
