@@ -17,6 +17,7 @@ from chalice import Cron, Rate
 
 from chalicelib.api import middleware
 from chalicelib.api.admin import admin_bp
+from chalicelib.api.admin_controls import admin_controls_bp
 from chalicelib.api.admin_jobs import admin_jobs_bp
 from chalicelib.api.app_class import ThreadLocalChalice
 from chalicelib.api.auth import auth_bp
@@ -49,6 +50,7 @@ for blueprint in (
     jobs_bp,
     reports_bp,
     admin_bp,
+    admin_controls_bp,
     admin_jobs_bp,
     reference_bp,
     console_bp,

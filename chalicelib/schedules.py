@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.admin.controls import TRIGGER_INVOKE, TRIGGER_SCHEDULE, ScheduleRunRecord
 from chalicelib.observability import logger, metrics
 from chalicelib.platform.clock import now_iso
 from chalicelib.platform.errors import NotFound
@@ -187,6 +186,7 @@ def _remember(
     name: str, started_at: str, started: float, summary: dict[str, Any], trigger: str
 ) -> None:
     from chalicelib import wiring
+    from chalicelib.admin.controls import ScheduleRunRecord
 
     duration_ms = (time.perf_counter() - started) * 1000
     wiring.run_history().record(
@@ -200,7 +200,7 @@ def run_schedule(
     wait: bool = False,
     wait_seconds: float | None = None,
     at: str | dt.datetime | None = None,
-    trigger: str = TRIGGER_SCHEDULE,
+    trigger: str = "schedule",
 ) -> dict[str, Any]:
     """Run the named dispatcher once and return its summary (logged, with its duration, and
     remembered with ``trigger`` among the schedule's last runs).
@@ -259,6 +259,8 @@ def scheduled_run(name: str, event: Any) -> dict[str, Any]:
     """What a scheduled function does with its EventBridge event: ``run_schedule`` with the
     event's context and ``time``; the trigger is ``invoke`` when the event says so in its
     ``detail`` (``make invoke`` marks the event it builds), else ``schedule``."""
+    from chalicelib.admin.controls import TRIGGER_INVOKE, TRIGGER_SCHEDULE
+
     detail = getattr(event, "detail", None) or {}
     trigger = TRIGGER_INVOKE if detail.get("trigger") == TRIGGER_INVOKE else TRIGGER_SCHEDULE
     return run_schedule(name, event.context, at=event.time, trigger=trigger)

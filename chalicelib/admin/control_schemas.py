@@ -4,16 +4,21 @@ retry) and any user's reports."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
-from chalicelib.admin.controls import MAX_BULK_RETRY, DeadLetterFilter
 from chalicelib.mail.domain import MailKind
-from chalicelib.platform.schema import QueryModel, RequestModel, page_size
+from chalicelib.platform.schema import QueryModel, RequestModel, ResponseModel, page_size
 from chalicelib.platform.text_rules import clean_text
 
+if TYPE_CHECKING:
+    from chalicelib.admin.controls import DeadLetterFilter
+
 MAX_REASON_LENGTH = 500
+# Entries one bulk retry requeues at most: each is a DynamoDB write or an SQS send and delete,
+# and the request has API Gateway's 29 s.
+MAX_BULK_RETRY = 100
 _MAX_FILTER_TEXT = 200
 # The longest queue name SQS takes.
 _MAX_SOURCE = 80
@@ -74,6 +79,8 @@ class BulkRetryRequest(RequestModel):
     def selection(self) -> DeadLetterFilter:
         """The filter this body asks for; ``ValueError`` without any, or with ``all`` and
         filters together."""
+        from chalicelib.admin.controls import DeadLetterFilter
+
         return DeadLetterFilter(
             source=self.source,
             kind=str(self.kind) if self.kind is not None else None,
@@ -103,11 +110,7 @@ class AdminReportsQuery(QueryModel):
     )
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ScheduleRunOut(_Answer):
+class ScheduleRunOut(ResponseModel):
     """One run of a schedule."""
 
     started_at: str = Field(description="When it started (ISO-8601 UTC).")
@@ -122,7 +125,7 @@ class ScheduleRunOut(_Answer):
     )
 
 
-class ScheduleItem(_Answer):
+class ScheduleItem(ResponseModel):
     """A schedule, its EventBridge rule's state and its last runs."""
 
     name: str
@@ -133,13 +136,13 @@ class ScheduleItem(_Answer):
     last_runs: list[ScheduleRunOut] = Field(description="The last 10 runs, newest first.")
 
 
-class ScheduleList(_Answer):
+class ScheduleList(ResponseModel):
     """``GET /admin/schedules``."""
 
     items: list[ScheduleItem]
 
 
-class QueueItem(_Answer):
+class QueueItem(ResponseModel):
     """A work queue and its consumer (SQS's approximate counts)."""
 
     name: str
@@ -153,13 +156,13 @@ class QueueItem(_Answer):
     dead_letter_depth: int = Field(description="Messages in its dead-letter queue.")
 
 
-class QueueList(_Answer):
+class QueueList(ResponseModel):
     """``GET /admin/queues``."""
 
     items: list[QueueItem]
 
 
-class BulkRetried(_Answer):
+class BulkRetried(ResponseModel):
     """``POST /admin/dlq/retry``."""
 
     requeued: int = Field(
@@ -172,7 +175,7 @@ class BulkRetried(_Answer):
     )
 
 
-class AdminReport(_Answer):
+class AdminReport(ResponseModel):
     """A report of any user, with a link to its PDF."""
 
     report_id: str
@@ -188,7 +191,7 @@ class AdminReport(_Answer):
     )
 
 
-class AdminReportPage(_Answer):
+class AdminReportPage(ResponseModel):
     """``GET /admin/reports``: newest first."""
 
     items: list[AdminReport]

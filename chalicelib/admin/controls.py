@@ -146,10 +146,6 @@ class ScheduleRunRecord:
 
 # --- dead letters ----------------------------------------------------------------------------
 
-# Entries one bulk retry requeues at most: each is a DynamoDB write or an SQS send and delete,
-# and the request has API Gateway's 29 s.
-MAX_BULK_RETRY = 100
-
 
 @dataclass(frozen=True)
 class DeadLetterFilter:

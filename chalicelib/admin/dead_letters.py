@@ -25,9 +25,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.admin.controls import MAX_BULK_RETRY, DeadLetterFilter
+from chalicelib.admin.control_schemas import MAX_BULK_RETRY
 from chalicelib.admin.ports import DeadLetterQueue, FailureNotes
 from chalicelib.mail.domain import MailRequest
 from chalicelib.observability import logger, mask_email
@@ -38,6 +38,9 @@ from chalicelib.reports.domain import DEAD
 from chalicelib.reports.ports import DeliveryLog, SnapshotStore
 from chalicelib.weekly_summary.domain import SummaryRequest
 from chalicelib.weekly_summary.domain import parse_message as parse_summary_message
+
+if TYPE_CHECKING:
+    from chalicelib.admin.controls import DeadLetterFilter
 
 REPORT_DELIVERIES = "report-deliveries"
 _MESSAGE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -1,6 +1,9 @@
-"""Routes for the admin role: run a schedule now, inspect and retry dead letters, list and
-clear the addresses no email goes to (bounced, complained). Every action is logged with the
-admin who did it."""
+"""Routes for the admin role: run a schedule now; list, retry (one, or every one a filter
+matches) and discard dead letters; read any user's reports; list and clear the addresses no
+email goes to (bounced, complained). Every action is logged with the admin who did it.
+
+Pausing and resuming schedules and queue consumers: ``api/admin_controls.py``.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,17 @@ from chalicelib import wiring
 from chalicelib.admin import dead_letters
 from chalicelib.admin.schemas import API_WAIT_SECONDS, ScheduleRunQuery, SuppressionsQuery
 from chalicelib.api.http import admin_caller, route
-from chalicelib.api.schemas import DeadLetterList, Requeued, ScheduleRun, SuppressionList
+from chalicelib.api.schemas import (
+    AdminReportPage,
+    AdminReportsQuery,
+    BulkRetried,
+    BulkRetryRequest,
+    DeadLetterList,
+    DiscardRequest,
+    Requeued,
+    ScheduleRun,
+    SuppressionList,
+)
 from chalicelib.deliverability import service as deliverability
 from chalicelib.observability import logger
 from chalicelib.platform.deadline import has_lambda_clock
@@ -36,13 +49,15 @@ def run_named_schedule(name: str, query: ScheduleRunQuery) -> dict[str, Any]:
     Answers with the dispatch summary; with `?wait=true`, once the units the run left queued
     are worked on too, or after 25 s (API Gateway's limit is 29 s). 404 for any other name.
     """
-    admin_caller(admin_bp.current_request)
+    admin = admin_caller(admin_bp.current_request)
+    logger.info("admin runs a schedule", extra={"admin_user_id": admin.user_id, "schedule": name})
     context = admin_bp.lambda_context
     return run_schedule(
         name,
         context if has_lambda_clock(context) else None,
         wait=query.waits,
         wait_seconds=API_WAIT_SECONDS,
+        trigger="admin",
     )
 
 
@@ -66,9 +81,96 @@ def list_dead_letters() -> dict[str, Any]:
 def retry_dead_letter(entry_id: str) -> Response:
     """Requeue a dead letter: a report delivery for the next `send_reports` run, a queued
     message back onto its work queue."""
-    admin_caller(admin_bp.current_request)
-    body = dead_letters.retry(wiring.deliveries(), wiring.dead_letter_queues(), entry_id)
+    admin = admin_caller(admin_bp.current_request)
+    body = dead_letters.retry(
+        wiring.deliveries(), wiring.dead_letter_queues(), entry_id, admin.user_id
+    )
     return Response(body=body, status_code=202)
+
+
+@route(
+    admin_bp,
+    "/admin/dlq/{entry_id}",
+    ["DELETE"],
+    ok={204: None},
+    body=DiscardRequest,
+    errors=(403, 404, 409),
+)
+def discard_dead_letter(entry_id: str, body: DiscardRequest) -> Response:
+    """Throw a dead letter away for good, saying why (the reason is logged with the admin).
+
+    A report delivery is never sent: its snapshot is deleted and the entry leaves the list
+    (409 while a report run works on that user, or if it left the list meanwhile); the user's
+    counts since go into their next report. A queued message is deleted from its dead-letter
+    queue. 404 for an unknown entry.
+    """
+    admin = admin_caller(admin_bp.current_request)
+    dead_letters.discard(
+        wiring.deliveries(),
+        wiring.snapshot_store(),
+        wiring.dead_letter_queues(),
+        entry_id,
+        body.reason,
+        admin.user_id,
+    )
+    return Response(body="", status_code=204)
+
+
+@route(
+    admin_bp,
+    "/admin/dlq/retry",
+    ["POST"],
+    ok={202: BulkRetried},
+    body=BulkRetryRequest,
+    errors=(403,),
+)
+def retry_dead_letters(body: BulkRetryRequest) -> Response:
+    """Requeue every dead letter a filter matches: at most 100 a request; `left` says how many
+    matching ones are still there (send the request again).
+
+    Filters: `source` (`report-deliveries` or a work queue), `kind` (an email's), and
+    `error_contains` (a piece of the last error, any case); each given must match. `"all":
+    true` alone takes every dead letter. Among the first 200 entries of each source.
+    """
+    admin = admin_caller(admin_bp.current_request)
+    answer = dead_letters.retry_matching(
+        wiring.deliveries(),
+        wiring.dead_letter_queues(),
+        wiring.failure_notes(),
+        body.selection(),
+        admin.user_id,
+    )
+    return Response(body=answer, status_code=202)
+
+
+@route(
+    admin_bp,
+    "/admin/reports",
+    ["GET"],
+    ok={200: AdminReportPage},
+    query=AdminReportsQuery,
+    errors=(403, 404),
+)
+def list_user_reports(query: AdminReportsQuery) -> dict[str, Any]:
+    """Any user's reports, newest first, found by `user`: their email address or user id.
+
+    Each sent report has `download_url`, its PDF presigned for 15 minutes. Follow
+    `next_cursor` for the same user (another user's cursor is a 400). 404 for an address
+    nobody registered.
+    """
+    from chalicelib.admin import user_reports  # when called: not on the API's cold start
+
+    admin = admin_caller(admin_bp.current_request)
+    return user_reports.user_reports(
+        wiring.user_repository(),
+        wiring.report_repository(),
+        wiring.report_archive(),
+        wiring.cursor_secret(),
+        query.user,
+        query.limit,
+        query.cursor,
+        admin.user_id,
+    )
 
 
 @route(
