@@ -7,6 +7,7 @@
 ``infra/resources-<stage>.json`` is merged into ``chalice package --merge-template`` output: the
 tables, bucket, SES identity, work queues with their dead-letter queues and alarms of
 ``infra/resources.py``, the completed SQS event source mappings (``infra/event_sources.py``),
+the schedules' rule names (``infra/schedule_rules.py``),
 plus ElastiCache Redis (in-transit encryption, AUTH token from Secrets Manager), and API Gateway
 responses in the API's ``{"error", "message"}`` shape (``docs/api.md``).
 ``.chalice/policy-<stage>.json`` grants the Lambda functions only what they use, on only the
@@ -24,8 +25,10 @@ from typing import Any
 
 from chalice.utils import to_cfn_resource_name
 
+from chalicelib.config import resource_prefix
 from infra.event_sources import event_source_overrides
 from infra.resources import WORK_QUEUES, resources, table_resources
+from infra.schedule_rules import rule_names, schedule_event_overrides
 from infra.ses_events import ses_event_resources, stage_topic, subscription_override
 from infra.stages import ROOT, STAGES, stage_config, stage_settings
 
@@ -112,6 +115,13 @@ def policy(stage: str, account: str = "*", region: str = "*") -> dict[str, Any]:
         for name in settings.queues.work_queues()
     ]
     functions = f"/aws/lambda/{config['app_name']}-{stage}"
+    prefix = resource_prefix(config["environment_variables"])
+    rules = [
+        _arn("events", f"rule/{name}", region, account) for name in rule_names(prefix).values()
+    ]
+    # CloudFormation names each function <stack>-<logical id>-<suffix>; the stack is
+    # <app>-<stage> (docs/deploy.md).
+    stack_functions = _arn("lambda", f"function:{config['app_name']}-{stage}-*", region, account)
     statements: list[dict[str, Any]] = [
         {
             "Sid": "StageTablesAndTheirIndexes",
@@ -213,6 +223,30 @@ def policy(stage: str, account: str = "*", region: str = "*") -> dict[str, Any]:
                 "sqs:GetQueueAttributes",
             ],
             "Resource": dead_letter_queues,
+        },
+        {
+            # The admin API pauses and resumes the schedules: their EventBridge rules only
+            # (named <prefix>-<schedule> by the template, infra/schedule_rules.py).
+            "Sid": "SwitchScheduleRules",
+            "Effect": "Allow",
+            "Action": ["events:DescribeRule", "events:DisableRule", "events:EnableRule"],
+            "Resource": rules,
+        },
+        {
+            # The admin API finds each work queue's event source mapping by the queue's ARN;
+            # ListEventSourceMappings has no resource-level permissions, so "*" it is.
+            "Sid": "ReadEventSourceMappings",
+            "Effect": "Allow",
+            "Action": "lambda:ListEventSourceMappings",
+            "Resource": "*",
+        },
+        {
+            # ... and pauses or resumes it: mappings of this stack's functions only.
+            "Sid": "SwitchQueueConsumers",
+            "Effect": "Allow",
+            "Action": "lambda:UpdateEventSourceMapping",
+            "Resource": _arn("lambda", "event-source-mapping:*", region, account),
+            "Condition": {"ArnLike": {"lambda:FunctionArn": stack_functions}},
         },
         {
             "Sid": "JwtSecretParameter",
@@ -404,7 +438,10 @@ def deploy_template(stage: str) -> dict[str, Any]:
     }
     # All complete the functions' resources, so they are merged with each other first.
     function_overrides = _merged(
-        _merged(_redis_url_overrides(), event_source_overrides(stage)),
+        _merged(
+            _merged(_redis_url_overrides(), event_source_overrides(stage)),
+            schedule_event_overrides(resource_prefix(config["environment_variables"])),
+        ),
         _merged(_public_url_overrides(config), subscription_override()),
     )
     return {
