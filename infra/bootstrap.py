@@ -3,7 +3,10 @@
 Used by ``make run`` (moto server), the LocalStack tier (LocalStack + DynamoDB Local) and the
 tests (moto in-process). Running it twice changes nothing the second time. It creates the
 tables, the bucket, the SES sender, the queues, and the SES configuration set with its event
-topic and destination; the alarms and their topic exist in AWS only.
+topic and destination; the alarms and their topic exist in AWS only. With ``controls`` (the
+command line and ``make run``; tests ask for it when they need it: it costs a role, six
+functions and their mappings each time) it also creates the schedules' EventBridge rules and the
+queues' event source mappings the admin API switches (``infra/bootstrap_controls.py``).
 
     python -m infra.bootstrap        # uses the same environment variables as the app
 """
@@ -245,15 +248,18 @@ def ensure_queues(settings: Settings) -> dict[str, list[str]]:
     return done
 
 
-def ensure_all(settings: Settings | None = None) -> dict[str, Any]:
-    """Create everything that is missing; return what was done."""
+def ensure_all(settings: Settings | None = None, controls: bool = False) -> dict[str, Any]:
+    """Create everything that is missing (with ``controls``, the schedules' rules and the
+    queues' event source mappings too); return what was done."""
     settings = settings or get_settings()
     created = ensure_tables(settings)
     ensure_bucket(settings)
     ensure_sender(settings)
     queues = ensure_queues(settings)
     ses_events = ensure_ses_events(settings, ses_event_topic())
+    done = ensure_controls(settings) if controls else {}
     return {
+        **done,
         "tables_created": created,
         "bucket": settings.bucket,
         "sender": settings.ses_sender,
@@ -263,6 +269,22 @@ def ensure_all(settings: Settings | None = None) -> dict[str, Any]:
     }
 
 
+def ensure_controls(settings: Settings | None = None) -> dict[str, Any]:
+    """The schedules' EventBridge rules and the work queues' event source mappings; what was
+    done (``schedule_rules``, ``consumer_mappings``)."""
+    from infra.bootstrap_controls import (
+        app_batch_sizes,
+        ensure_consumer_mappings,
+        ensure_schedule_rules,
+    )
+
+    settings = settings or get_settings()
+    return {
+        "schedule_rules": ensure_schedule_rules(settings),
+        "consumer_mappings": ensure_consumer_mappings(settings, app_batch_sizes()),
+    }
+
+
 if __name__ == "__main__":
-    json.dump(ensure_all(), sys.stdout)
+    json.dump(ensure_all(controls=True), sys.stdout)
     sys.stdout.write("\n")
