@@ -109,8 +109,13 @@ class ContractRequestHandler(ChaliceRequestHandler):
     ) -> None:
         # The parent builds a plain LocalGateway and serves the request inside __init__, so
         # this sets ours and goes straight to the base HTTP handler.
-        self.local_gateway = ContractLocalGateway(app_object, config)
+        self.local_gateway = self.make_gateway(app_object, config)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
+    def make_gateway(self, app_object: Any, config: Any) -> LocalGateway:
+        """The gateway that answers this request (``localdev/api_server.py`` adds the
+        ``/_local/`` routes in front of it)."""
+        return ContractLocalGateway(app_object, config)
 
     def _parse_payload(self) -> tuple[dict[str, str], bytes | None]:
         """Headers and body, refusing what API Gateway refuses before reading the body."""

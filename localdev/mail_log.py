@@ -17,6 +17,8 @@ import logging
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import requests
@@ -26,19 +28,30 @@ LOG = logging.getLogger("localdev.mail")
 POLL_SECONDS = 1.0
 VERIFY_LINK = re.compile(r"https?://\S+/auth/verify-email\?token=[A-Za-z0-9_\-%]+")
 
-# (message id, raw MIME) of every email the endpoint accepted, oldest first.
-SentReader = Callable[[], list[tuple[str, str]]]
+
+@dataclass(frozen=True)
+class SentMail:
+    """One email the endpoint accepted: its SES message id, its raw MIME text, and when it was
+    sent if the endpoint says (LocalStack does; moto keeps no time)."""
+
+    id: str
+    raw: str
+    sent_at: datetime | None = None
+
+
+# Every email the endpoint accepted, oldest first.
+SentReader = Callable[[], list[SentMail]]
 
 
 def moto_sent(region: str) -> SentReader:
     """Read moto's SES backend of ``region`` in this process."""
 
-    def read() -> list[tuple[str, str]]:
+    def read() -> list[SentMail]:
         from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.ses.models import ses_backends
 
         sent = list(ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages)
-        return [(m.id, m.raw_data) for m in sent if getattr(m, "raw_data", None)]
+        return [SentMail(m.id, m.raw_data) for m in sent if getattr(m, "raw_data", None)]
 
     return read
 
@@ -46,14 +59,27 @@ def moto_sent(region: str) -> SentReader:
 def localstack_sent(endpoint: str) -> SentReader:
     """Read LocalStack's ``GET /_aws/ses`` at ``endpoint``."""
 
-    def read() -> list[tuple[str, str]]:
+    def read() -> list[SentMail]:
         answer = requests.get(f"{endpoint.rstrip('/')}/_aws/ses", timeout=5)
         answer.raise_for_status()
         return [
-            (m["Id"], m["RawData"]) for m in answer.json().get("messages", []) if m.get("RawData")
+            SentMail(m["Id"], m["RawData"], _localstack_time(m.get("Timestamp")))
+            for m in answer.json().get("messages", [])
+            if m.get("RawData")
         ]
 
     return read
+
+
+def _localstack_time(value: object) -> datetime | None:
+    """LocalStack's ``Timestamp`` (``2026-05-04T09:30:00``, UTC without an offset), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def mail_line(raw: str) -> str:
@@ -83,7 +109,7 @@ class MailWatcher:
 
     def start(self) -> None:
         """Note what was sent before the stack started (not printed), then watch."""
-        self._seen = {message_id for message_id, _ in self._safe_read()}
+        self._seen = {mail.id for mail in self._safe_read()}
         self._thread.start()
 
     def stop(self) -> None:
@@ -93,16 +119,16 @@ class MailWatcher:
 
     def poll(self) -> None:
         """Print a line for each email not seen yet."""
-        for message_id, raw in self._safe_read():
-            if message_id in self._seen:
+        for mail in self._safe_read():
+            if mail.id in self._seen:
                 continue
-            self._seen.add(message_id)
+            self._seen.add(mail.id)
             try:
-                self._emit(mail_line(raw))
+                self._emit(mail_line(mail.raw))
             except Exception:  # a mail this parser cannot read must not stop the others
-                self._emit(f"id={message_id} (unreadable: {len(raw)} bytes)")
+                self._emit(f"id={mail.id} (unreadable: {len(mail.raw)} bytes)")
 
-    def _safe_read(self) -> list[tuple[str, str]]:
+    def _safe_read(self) -> list[SentMail]:
         try:
             return self._read()
         except Exception as exc:  # the endpoint restarting; try again next poll

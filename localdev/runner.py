@@ -5,7 +5,8 @@
 Starts, in order: a ``redis-server`` child (unless ``REDIS_URL`` is given), moto server on the
 local AWS endpoint (unless ``BACKEND=localstack``, which expects ``make localstack`` running),
 the resources (``infra.bootstrap.ensure_all``, idempotent), the API (``chalice local``, its
-gateway's own answers in the API's error shape), the queue consumers (``localdev/consumers.py``,
+gateway's own answers in the API's error shape, and the local-only ``/_local/mail`` routes of
+``localdev/local_routes.py``), the queue consumers (``localdev/consumers.py``,
 always) and the local scheduler (unless ``LOCAL_SCHEDULER=off``). SIGINT (Ctrl-C) or SIGTERM
 stops all of it in the reverse order and exits 0; so does the death of the parent ``make``. A
 busy port fails fast, naming the variable that moves it. Variables: ``localdev/env.py`` and
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from localdev.env import PROJECT_DIR, StackConfig, StackConfigError, stack_config, url_port
@@ -37,6 +38,9 @@ from localdev.services import (
     redis_answers,
     require_free,
 )
+
+if TYPE_CHECKING:
+    from localdev.mailbox import Mailbox
 
 LOG = logging.getLogger("localdev.runner")
 
@@ -223,26 +227,42 @@ def start_stack(config: StackConfig, stack: contextlib.ExitStack) -> Started:
     app = _load_app()
 
     from localdev.api_server import ApiServer
+    from localdev.local_routes import LocalRoutes
 
-    api = ApiServer(app, "127.0.0.1", config.api_port)
+    mailbox = _mailbox(config)
+    api = ApiServer(app, "127.0.0.1", config.api_port, LocalRoutes(mailbox))
     api.start()
     stack.callback(_stopping("API server", api.stop))
     queues = _start_consumers(config, app, stack)
-    _start_mail_log(config, stack)
+    _start_mail_log(mailbox, stack)
     return Started(_start_scheduler(config, app, stack), queues, redis_server)
 
 
-def _start_mail_log(config: StackConfig, stack: contextlib.ExitStack) -> None:
-    """Print a ``[mail]`` line (with the link to click, for verification) per email sent."""
-    from localdev.mail_log import MailWatcher, localstack_sent, moto_sent
+def _mailbox(config: StackConfig) -> Mailbox:
+    """The local AWS endpoint's sent mail (``GET /_local/mail`` and the ``[mail]`` lines)."""
+    from localdev.mail_log import localstack_sent, moto_sent
+    from localdev.mailbox import Mailbox
 
     if config.backend == "moto":
-        read = moto_sent(config.app_env["AWS_REGION"])
-    else:
-        read = localstack_sent(config.aws_endpoint_url)
-    watcher = MailWatcher(read)
+        return Mailbox(moto_sent(config.app_env["AWS_REGION"]))
+    return Mailbox(localstack_sent(config.aws_endpoint_url))
+
+
+def _start_mail_log(mailbox: Mailbox, stack: contextlib.ExitStack) -> None:
+    """Print a ``[mail]`` line (with the link to click, for verification) per email sent."""
+    from localdev.mail_log import MailWatcher
+
+    watcher = MailWatcher(mailbox.read)
     watcher.start()
     stack.callback(_stopping("mail log", watcher.stop))
+
+
+def _console_admins(config: StackConfig) -> str:
+    """Who can sign in to the console: the banner's hint."""
+    admins = [a.strip() for a in config.app_env.get("ADMIN_EMAILS", "").split(",") if a.strip()]
+    if admins:
+        return f"sign in with an ADMIN_EMAILS account: {', '.join(admins)}"
+    return "sign in with an ADMIN_EMAILS account; none set: ADMIN_EMAILS=you@example.com make run"
 
 
 def _ready_banner(config: StackConfig, started: Started) -> str:
@@ -255,13 +275,15 @@ def _ready_banner(config: StackConfig, started: Started) -> str:
             "local stack ready",
             f"  API           {config.api_url}",
             f"  API docs      {config.api_url}/docs  (OpenAPI: {config.api_url}/openapi.json)",
+            f"  Console       {config.api_url}/console  ({_console_admins(config)})",
             f"  AWS endpoint  {config.aws_endpoint_url}  ({aws})",
             f"  Redis         {config.redis_url}  ({redis_owner})",
             f"  Queues        {queues[0]}",
             *(f"                {line}" for line in queues[1:]),
             f"  Scheduler     {schedules[0]}",
             *(f"                {line}" for line in schedules[1:]),
-            "  Mail          each email sent prints a [mail] line (verification links to click)",
+            "  Mail          each email sent prints a [mail] line (verification links to click);",
+            f"                all of them: the console's Mail view, {config.api_url}/_local/mail",
             "  Ctrl-C stops everything.",
         ]
     )

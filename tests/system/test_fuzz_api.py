@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.system.test_make_run import start_runner, stop_runner
+from tests.local_stack import start_runner, stop_runner
 
 CHECKS = ",".join(
     [

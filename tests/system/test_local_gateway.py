@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.system.test_make_run import start_runner, stop_runner
+from tests.local_stack import start_runner, stop_runner
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,12 @@ child is gone and every port is free; then a second run.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from email import message_from_string
 from email.utils import parseaddr
 from pathlib import Path
@@ -30,100 +26,15 @@ import pytest
 import requests
 
 from localdev.managed_process import free_port, port_free
+from tests.local_stack import (
+    ROOT,
+    RunningStack,
+    runner_env,
+    start_runner,
+    stop_runner,
+    wait_for_line,
+)
 from tests.processes import alive, child_processes
-
-ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 90  # a cold start imports the app and bootstraps every table
-
-
-@dataclass
-class RunningStack:
-    """One runner process and where it listens."""
-
-    process: subprocess.Popen[bytes]
-    log: Path
-    api_port: int
-    aws_port: int
-    redis_port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def ports(self) -> list[int]:
-        return [self.api_port, self.aws_port, self.redis_port]
-
-
-def _runner_env(api_port: int, aws_port: int, redis_port: int) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("AWS_ENDPOINT_URL") and k not in {"REDIS_URL", "BACKEND"}
-    }
-    env.update(
-        {
-            "API_PORT": str(api_port),
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}",
-            "REDIS_PORT": str(redis_port),
-            # Every rate divided by 60: bulk_insert fires each second, so the test sees it run.
-            "SCHEDULE_SPEEDUP": "60",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return env
-
-
-def start_runner(tmp_path: Path, ports: tuple[int, int, int] | None = None) -> RunningStack:
-    """Start ``python -m localdev.runner``; wait until ``GET /health`` answers 200 and the ready
-    banner is out (the API answers before the consumers and the scheduler have started)."""
-    api_port, aws_port, redis_port = ports or (free_port(), free_port(), free_port())
-    log = tmp_path / f"runner-{uuid.uuid4().hex[:6]}.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "localdev.runner"],
-            cwd=ROOT,
-            env=_runner_env(api_port, aws_port, redis_port),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    stack = RunningStack(process, log, api_port, aws_port, redis_port)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"runner exited with {process.returncode}:\n{stack.output()}")
-        try:
-            if requests.get(f"{stack.url}/health", timeout=2).status_code == 200:
-                wait_for_line(stack, "Ctrl-C stops everything.")
-                return stack
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    pytest.fail(f"runner did not become healthy:\n{stack.output()}")
-
-
-def stop_runner(stack: RunningStack) -> int:
-    """SIGINT, as Ctrl-C sends; return the exit code."""
-    stack.process.send_signal(signal.SIGINT)
-    try:
-        return stack.process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        stack.process.kill()
-        pytest.fail(f"runner ignored SIGINT:\n{stack.output()}")
-
-
-def wait_for_line(stack: RunningStack, text: str, timeout: float = 30) -> None:
-    """Wait until the runner's output contains ``text``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in stack.output():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"{text!r} never appeared in the runner's output:\n{stack.output()}")
 
 
 @pytest.fixture
@@ -208,7 +119,7 @@ def invoke(stack: RunningStack, *arguments: str) -> subprocess.CompletedProcess[
     return subprocess.run(
         [sys.executable, "-m", "localdev.invoke", *arguments],
         cwd=ROOT,
-        env=_runner_env(stack.api_port, stack.aws_port, stack.redis_port),
+        env=runner_env(stack.api_port, stack.aws_port, stack.redis_port),
         capture_output=True,
         text=True,
         timeout=120,
@@ -218,7 +129,7 @@ def invoke(stack: RunningStack, *arguments: str) -> subprocess.CompletedProcess[
 
 def check_make_invoke(stack: RunningStack) -> None:
     """``make invoke``'s command against this stack: the summary as JSON on stdout."""
-    env = _runner_env(stack.api_port, stack.aws_port, stack.redis_port)
+    env = runner_env(stack.api_port, stack.aws_port, stack.redis_port)
     done = invoke(stack, "bulk_insert")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
@@ -289,6 +200,11 @@ def check_bulk_file_to_report_email_through_the_queues(stack: RunningStack) -> N
         if any(part.get_content_type() == "application/pdf" for part in message.walk())
     ]
     assert reports.count(email) == 1, reports
+    # The same emails, parsed, from the runner's local-only mail route (the console's Mail view).
+    held = _json(requests.get(f"{stack.url}/_local/mail", timeout=10))["items"]
+    mine = [m for m in held if m["to"] == [email]]
+    assert [a["content_type"] for m in mine for a in m["attachments"]] == ["application/pdf"]
+    assert any("/auth/verify-email?token=" in (m["text"] or "") for m in mine), mine
     output = stack.output()
     assert "[consumers] bulk_worker: 1 message(s), 1 done, 0 left" in output
     assert "[consumers] report_worker: 1 message(s), 1 done, 0 left" in output
@@ -301,6 +217,7 @@ def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
     output = stack.output()
     assert f"API           {stack.url}" in output
     assert f"API docs      {stack.url}/docs" in output
+    assert f"Console       {stack.url}/console  (sign in with an ADMIN_EMAILS account" in output
     assert f"AWS endpoint  http://127.0.0.1:{stack.aws_port}" in output
     assert f"Redis         redis://127.0.0.1:{stack.redis_port}/0" in output
     assert "Queues        books-api-local-bulk-jobs -> bulk_worker (batch 1, concurrency 2)" in (
@@ -308,6 +225,7 @@ def test_make_run_serves_the_api_and_stops_every_child_on_sigint(
     )
     assert "books-api-local-report-requests -> report_worker (batch 10, concurrency 2)" in output
     assert "Mail          each email sent prints a [mail] line" in output
+    assert f"all of them: the console's Mail view, {stack.url}/_local/mail" in output
     # Every schedule of the app: rates sped up (SCHEDULE_SPEEDUP=60), the cron one at its time.
     assert "Scheduler     bulk_insert     rate(1 minute)       every 1 s" in output
     assert "send_reports    rate(5 minutes)      every 5 s" in output
@@ -354,7 +272,7 @@ def test_a_busy_port_fails_fast_naming_its_variable(tmp_path: Path) -> None:
             cwd=ROOT,
             capture_output=True,
             text=True,
-            env=_runner_env(api_port, busy, redis_port),
+            env=runner_env(api_port, busy, redis_port),
             timeout=60,
             check=False,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from localdev.mail_log import MailWatcher, mail_line
+from localdev.mail_log import MailWatcher, SentMail, mail_line
 
 LINK = "http://127.0.0.1:8000/auth/verify-email?token=abc_DEF-123"
 
@@ -33,13 +33,13 @@ def test_a_report_mail_line_says_a_pdf_is_attached() -> None:
 
 
 def test_the_watcher_prints_each_new_mail_once_and_survives_bad_ones() -> None:
-    sent = [("old", _raw("Before", "sent before the stack started"))]
+    sent = [SentMail("old", _raw("Before", "sent before the stack started"))]
     lines: list[str] = []
     watcher = MailWatcher(lambda: list(sent), emit=lines.append)
     watcher.start()
     try:
-        sent.append(("new", _raw("Verify your email address", LINK)))
-        sent.append(("bad", "\x00 not a mail"))
+        sent.append(SentMail("new", _raw("Verify your email address", LINK)))
+        sent.append(SentMail("bad", "\x00 not a mail"))
         watcher.poll()
         watcher.poll()
     finally:
