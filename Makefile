@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # Processes for the functional tier (pytest-xdist): each has its own redis-server and moto.
 FUNCTIONAL_WORKERS ?= 2
 
-.PHONY: help venv system-deps run invoke ses-event test test-unit test-functional test-integration test-system fuzz lint bench localstack tier-deps
+.PHONY: help venv system-deps browser-deps run invoke ses-event test test-unit test-functional test-integration test-system test-browser screenshots fuzz lint bench localstack tier-deps
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -26,6 +26,13 @@ system-deps: ## install redis-server with apt if it is missing
 	@command -v redis-server >/dev/null || { \
 	  echo "installing redis-server (apt)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+# The browser tier drives Debian's own Chromium through its chromedriver: nothing is downloaded
+# at run time (tests/browser/support.py gives Selenium both paths, so Selenium Manager never runs).
+browser-deps: ## install chromium and chromium-driver with apt if either is missing
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+	  echo "installing chromium and chromium-driver (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 lint: venv ## ruff check, ruff format --check, mypy, lint-imports (the dependency rule)
 	$(BIN)/ruff check .
@@ -46,17 +53,24 @@ test-integration: tier-deps ## integration tier: the whole flow on the LocalStac
 test-system: venv system-deps ## system tier: `make run` as a process; schemathesis; chalice package + cfn-lint
 	$(BIN)/pytest -q -m system tests/system
 
+test-browser: venv system-deps browser-deps ## browser tier: the admin console in headless Chromium on `make run`'s stack
+	$(BIN)/pytest -q -m browser tests/browser
+
+screenshots: venv system-deps browser-deps ## docs/console/<view>.png of each console view, with seeded data (not in make test)
+	CONSOLE_SCREENSHOTS=1 $(BIN)/pytest -q -m browser tests/browser/test_screenshots.py
+
 FUZZ_MAX_TIME ?= 1800
 fuzz: venv system-deps ## long runs: schemathesis for FUZZ_MAX_TIME s (1800), then the properties x300
 	FUZZ_MAX_TIME=$(FUZZ_MAX_TIME) $(BIN)/pytest -q -s tests/system/test_fuzz_api.py
 	HYPOTHESIS_PROFILE=long $(BIN)/pytest -q tests/functional/test_bulk_properties.py
 
 # One tier after the other (never in parallel, even under make -j): each installs what it needs.
-test: lint ## lint, then every tier: unit, functional, integration, system
+test: lint ## lint, then every tier: unit, functional, integration, system, browser
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-functional
 	@$(MAKE) --no-print-directory test-integration
 	@$(MAKE) --no-print-directory test-system
+	@$(MAKE) --no-print-directory test-browser
 
 run: venv system-deps ## start the local stack (moto, redis-server, API, queue consumers, scheduler); Ctrl-C stops it
 	exec $(BIN)/python -m localdev.runner
