@@ -393,7 +393,8 @@ def mail_dependencies() -> MailDeps:
 
 
 def mail_policy(context: object) -> MailPolicy:
-    """The claim lease (the run's remaining time plus a margin) and the pacing wait."""
+    """The claim lease (the run's remaining time plus a margin), the pacing wait, and one SES
+    call's worst case (together, the least time a worker must have left to claim an email)."""
     from chalicelib.mail.service import MailPolicy
     from chalicelib.platform.deadline import remaining_ms
 
@@ -401,6 +402,7 @@ def mail_policy(context: object) -> MailPolicy:
     return MailPolicy(
         lease_seconds=run_seconds + MAIL_LEASE_MARGIN_SECONDS,
         pace_wait_seconds=min(MAIL_PACE_WAIT_SECONDS, run_seconds / 4),
+        ses_call_seconds=get_settings().aws_client.worst_case_seconds(),
     )
 
 

@@ -14,7 +14,8 @@ failed (SES refused it) or was deferred, and a bulk job paused at a checkpoint, 
 their own machinery (backoff, the next dispatch), so their messages succeed. An email that was
 not sent (SES refused, in doubt, held by another worker) fails its message, after postponing its
 next receive: the mail queues retry with exponential backoff (``mail_worker``), and so does an
-export that failed or is held by another worker (``export_worker``).
+export that failed or is held by another worker (``export_worker``). An email the worker has no
+time left to send is not a failure: it is handed back for another receive (``_hand_back``).
 """
 
 from __future__ import annotations
@@ -25,16 +26,24 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.observability import logger
 from chalicelib.platform.clock import now_iso
+from chalicelib.platform.errors import DependencyUnavailable
 from chalicelib.platform.queues import MAX_RECEIVES, DispatchMarks, PoisonMessage, WorkItem
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from chalicelib.mail.ports import RetryDelay
 
 WorkerFunction = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 class WorkFailed(RuntimeError):
     """A unit failed in a way another receive may fix: its message is retried."""
+
+
+class LeftForLater(RuntimeError):
+    """A unit not started (too little Lambda time): its message is back on the queue at once.
+    Reported as a batch item failure, so the mapping keeps it, but not a failure: not noted."""
 
 
 def _process(event: dict[str, Any], context: Any, handle: Callable[[SQSRecord], None]) -> Any:
@@ -54,6 +63,12 @@ def _process(event: dict[str, Any], context: Any, handle: Callable[[SQSRecord], 
     def noted(record: SQSRecord) -> None:
         try:
             handle(record)
+        except LeftForLater as exc:
+            logger.info(
+                "queued unit left for another receive",
+                extra={"message_id": record.message_id, "why": str(exc)},
+            )
+            raise
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             logger.warning(
@@ -67,6 +82,32 @@ def _process(event: dict[str, Any], context: Any, handle: Callable[[SQSRecord], 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return process_partial_response(
         event=event, record_handler=noted, processor=processor, context=context
+    )
+
+
+def _hand_back(record: SQSRecord, delays: RetryDelay, why: str) -> None:
+    """Leave a message whose unit was not started for another receive, without a failure.
+
+    SQS counts every receive toward the dead-letter threshold (``MAX_RECEIVES``), a message
+    handed back included. Before the last receive the message is made visible at once and
+    reported failed (``LeftForLater``, no failure note): another invocation receives it, its
+    ``ApproximateReceiveCount`` one higher. At the last receive, handing it back would send it
+    to the dead-letter queue at its next receive though it never failed: a copy of its body is
+    queued instead (a new message, its receive count and age from zero) and this one succeeds,
+    so the mapping deletes it. ``DependencyUnavailable`` if SQS refuses the copy: noted as a
+    failure, the message then reaches the dead-letter queue after its visibility timeout.
+    """
+    from chalicelib import wiring
+
+    if int(record.attributes.approximate_receive_count) < MAX_RECEIVES:
+        delays.delay(record.event_source_arn, record.receipt_handle, 0)
+        raise LeftForLater(why)
+    queue = wiring.queue(record.event_source_arn.rsplit(":", 1)[-1])
+    if queue.send([record.body]):
+        raise DependencyUnavailable(f"{queue.name} refused the copy of a message left unstarted")
+    logger.info(
+        "queued unit left for a copy of its message (its last receive)",
+        extra={"message_id": record.message_id, "why": why},
     )
 
 
@@ -138,11 +179,15 @@ def mail_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     Runs for both mail queues (``mail_worker`` and ``mail_bulk_worker`` in ``app.py``). A message
     that fails is first postponed by ``MAIL_RETRY_BASE_SECONDS * 2**(receives - 1)`` (30, 60,
     120, 240 s by default); at its last receive it is not postponed, so it reaches the
-    dead-letter queue at once.
+    dead-letter queue at once. Before each claim the Lambda's remaining time is read: below the
+    longest pacing wait plus one SES call at its worst (``MailPolicy.claim_margin_seconds``),
+    the email is not claimed, and its message (like every later one of the batch) is handed
+    back (``_hand_back``), so no email is left in doubt by the timeout.
     """
     from chalicelib import wiring
     from chalicelib.mail.domain import MailRequest, retry_delay_seconds
-    from chalicelib.mail.service import MailNotSent, deliver
+    from chalicelib.mail.service import MailDeferred, MailNotSent, deliver
+    from chalicelib.platform.deadline import remaining_ms
 
     deps = wiring.mail_dependencies()
     policy = wiring.mail_policy(context)
@@ -151,7 +196,10 @@ def mail_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     def handle(record: SQSRecord) -> None:
         try:
-            deliver(deps, policy, MailRequest.parse(record.body), time.time())
+            request = MailRequest.parse(record.body)
+            deliver(deps, policy, request, time.time(), remaining_ms(context) / 1000)
+        except MailDeferred as exc:
+            _hand_back(record, delays, str(exc))
         except Exception as exc:
             receives = int(record.attributes.approximate_receive_count)
             last = receives >= MAX_RECEIVES

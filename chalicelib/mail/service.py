@@ -22,6 +22,11 @@ mail that comes next, not for this one.
 
 SES refusing, or no send slot in time (pacing), releases the claim and raises ``MailNotSent``:
 a later receive claims and sends it.
+
+A claim is made only with time to finish: with less Lambda time left than the longest pacing
+wait plus one SES call at its worst (``MailPolicy.claim_margin_seconds``), ``deliver`` raises
+``MailDeferred`` before it claims, so a worker that runs out of time never leaves an email in
+doubt; the message is left for another receive (``workers.py`` ``mail_worker``).
 """
 
 from __future__ import annotations
@@ -47,6 +52,10 @@ class MailNotSent(RuntimeError):
     """Not sent on this receive, for a reason a later receive may not have: retried."""
 
 
+class MailDeferred(RuntimeError):
+    """Not claimed: too little Lambda time left to send it. Nothing was written."""
+
+
 class Delivered(StrEnum):
     """What one message came to."""
 
@@ -70,10 +79,18 @@ class MailDeps:
 class MailPolicy:
     """``lease_seconds``: how long a claim keeps other workers away (longer than a worker can
     hold it: the pacing wait plus the SES call); ``pace_wait_seconds``: the longest wait for a
-    send slot before the message is retried later instead."""
+    send slot before the message is retried later instead; ``ses_call_seconds``: the longest one
+    SES call can take, its retries included (``AwsClientSettings.worst_case_seconds``)."""
 
     lease_seconds: float
     pace_wait_seconds: float
+    ses_call_seconds: float
+
+    @property
+    def claim_margin_seconds(self) -> float:
+        """The least Lambda time left for claiming an email: the longest pacing wait plus one
+        SES call at its worst, so a claimed email is sent (or released) before the timeout."""
+        return self.pace_wait_seconds + self.ses_call_seconds
 
 
 def _claimed(deps: MailDeps, request: MailRequest, policy: MailPolicy, now: float) -> Claim:
@@ -111,13 +128,27 @@ def _suppressed(deps: MailDeps, request: MailRequest, claim: Claim) -> bool:
     return True
 
 
-def deliver(deps: MailDeps, policy: MailPolicy, request: MailRequest, now: float) -> Delivered:
+def deliver(
+    deps: MailDeps,
+    policy: MailPolicy,
+    request: MailRequest,
+    now: float,
+    seconds_left: float = float("inf"),
+) -> Delivered:
     """Send ``request`` unless its key was sent already (``now``: epoch seconds).
 
+    ``seconds_left``: the Lambda time left (unbounded by default, for a caller with no Lambda
+    clock). ``MailDeferred``, before anything is read or written, when it is below
+    ``policy.claim_margin_seconds``.
     ``Delivered.SUPPRESSED`` (nothing sent) when the address bounced or complained.
     ``PoisonMessage`` when its template lacks a value; ``MailNotSent`` (held, in doubt, SES
     refused, no send slot); ``DependencyUnavailable`` when the send log cannot answer.
     """
+    if seconds_left < policy.claim_margin_seconds:
+        raise MailDeferred(
+            f"{request.key}: {seconds_left:.1f} s left, under the "
+            f"{policy.claim_margin_seconds:.1f} s a send may take"
+        )
     try:
         raw = deps.composer.compose(request)
     except MailValuesError as exc:

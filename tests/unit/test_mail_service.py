@@ -18,12 +18,19 @@ from chalicelib.mail.domain import (
     retry_delay_seconds,
     ses_tag_value,
 )
-from chalicelib.mail.service import Delivered, MailDeps, MailNotSent, MailPolicy, deliver
+from chalicelib.mail.service import (
+    Delivered,
+    MailDeferred,
+    MailDeps,
+    MailNotSent,
+    MailPolicy,
+    deliver,
+)
 from chalicelib.platform.errors import DependencyUnavailable
 from chalicelib.platform.queues import DeadMessage, PoisonMessage, QueueDepth
 from chalicelib.templates.mail import MailValuesError
 
-POLICY = MailPolicy(lease_seconds=90, pace_wait_seconds=5)
+POLICY = MailPolicy(lease_seconds=90, pace_wait_seconds=5, ses_call_seconds=27)
 NOW = 1_000_000.0
 
 
@@ -140,6 +147,27 @@ def test_an_email_is_claimed_sent_and_recorded() -> None:
 
     assert deps.transport.sent == [b"mail welcome:u1"]  # type: ignore[attr-defined]
     assert deps.sends.items["welcome:u1"][0] == "sent"  # type: ignore[attr-defined]
+
+
+def test_the_claim_margin_is_the_pacing_wait_plus_one_ses_call_at_its_worst() -> None:
+    assert POLICY.claim_margin_seconds == 5 + 27
+
+
+def test_an_email_is_not_claimed_with_less_time_left_than_the_margin() -> None:
+    deps = _deps()
+
+    with pytest.raises(MailDeferred, match=r"welcome:u1: 31\.9 s left, under the 32\.0 s"):
+        deliver(deps, POLICY, _request(), NOW, seconds_left=31.9)
+
+    assert deps.sends.items == {}  # type: ignore[attr-defined]
+    assert deps.transport.sent == []  # type: ignore[attr-defined]
+    assert deps.recipients.reads == 0  # type: ignore[attr-defined]
+
+
+def test_an_email_is_sent_with_exactly_the_margin_left() -> None:
+    deps = _deps()
+
+    assert deliver(deps, POLICY, _request(), NOW, seconds_left=32.0) is Delivered.SENT
 
 
 def test_an_email_carries_its_kind_and_user_as_ses_tags() -> None:
