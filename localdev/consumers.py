@@ -17,11 +17,18 @@ anything, so the local stack reads every ``@app.on_sqs_message`` function from t
   retried, each logged once, so neither stops the stack;
 - a stop lets every batch in flight finish (within a grace period; a batch still running after
   it is abandoned and its messages come back after their visibility timeout), and a batch that
-  arrives after the stop was asked for is handed back at once (visibility 0): no message is lost.
+  arrives after the stop was asked for is handed back at once (visibility 0): no message is lost;
+- a paused consumer receives nothing: before each receive the poller reads the queue's event
+  source mapping on the local endpoint (``ListEventSourceMappings`` by the queue's ARN, at most
+  once a second; the bootstrap creates one per queue, ``POST /admin/queues/{consumer}/pause``
+  disables it), as Lambda polls only through an enabled mapping. Messages wait in the queue, and
+  no receive counts towards its dead-letter queue. A queue without a mapping (the LocalStack
+  tier, which runs no Lambda), or a mapping that cannot be read, is consumed as before.
 
 Concurrency is the number of poller threads per function (``LOCAL_QUEUE_CONCURRENCY`` and
 ``LOCAL_QUEUE_CONCURRENCY_<FUNCTION>``, ``localdev/env.py``). :func:`drain` runs the same
-receive-invoke-delete code in the caller's thread until a queue is empty, for tests.
+receive-invoke-delete code in the caller's thread until a queue is empty, for tests (it runs the
+function on demand, whatever the mapping's state).
 
 Standalone, against the running ``make run`` stack (same environment), until SIGINT/SIGTERM::
 
@@ -32,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 import threading
@@ -48,6 +56,7 @@ from localdev.scheduler import DEFAULT_TIMEOUT_SECONDS
 from localdev.sqs_event import MalformedResponse, failed_message_ids, sqs_event
 
 if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_sqs import SQSClient
 
 LOG = logging.getLogger("localdev.consumers")
@@ -60,6 +69,10 @@ RETRY_SECONDS = 2.0
 STOP_GRACE_SECONDS = 10.0
 # ReceiveMessage, DeleteMessageBatch and ChangeMessageVisibilityBatch take at most 10.
 SQS_MAX_BATCH = 10
+# Seconds a read of the queue's event source mapping state is kept: a pause takes effect within
+# about this (and a receive's wait), every poller thread of a function sharing the read.
+STATE_SECONDS = 1.0
+_PAUSED_STATES = frozenset({"Disabled", "Disabling"})
 _MISSING_QUEUE_CODES = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 _DEPTH_ATTRIBUTES: Any = [
     "ApproximateNumberOfMessages",
@@ -138,6 +151,17 @@ def sqs_client(region: str | None = None, threads: int = 1) -> SQSClient:
     return boto3.session.Session().client("sqs", region_name=region, config=config)
 
 
+def lambda_client(region: str | None = None) -> LambdaClient:
+    """A Lambda client for reading the queues' event source mappings: short timeouts, one
+    attempt (an unreadable state means "consume", and the next look is a second away)."""
+    import boto3
+    from botocore.config import Config
+
+    retries: Any = {"total_max_attempts": 1}
+    config = Config(connect_timeout=1, read_timeout=2, retries=retries, max_pool_connections=20)
+    return boto3.session.Session().client("lambda", region_name=region, config=config)
+
+
 def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
@@ -154,14 +178,19 @@ class Poller:
         function: QueueFunction,
         client: SQSClient,
         clock: Callable[[], float] = time.monotonic,
+        mappings: LambdaClient | None = None,
     ) -> None:
         self.app = app
         self.function = function
         self._client = client
         self._clock = clock
+        self._mappings = mappings
         self._lock = threading.Lock()
         self._url = ""
         self._arn = ""
+        self._state_lock = threading.Lock()
+        self._enabled = (True, -math.inf)  # (last read, when)
+        self.state_problem = ""
 
     def resolve(self) -> str:
         """The queue URL (looked up once). ``QueueMissing`` if the queue does not exist;
@@ -180,6 +209,38 @@ class Poller:
                     raise
                 self._url, self._arn = url, attributes["QueueArn"]
             return self._url
+
+    def enabled(self) -> bool:
+        """Whether the queue's event source mapping lets the function consume now: not when
+        every mapping of the queue is disabled (or disabling). True without a mappings
+        client, without a mapping, or when the mapping cannot be read (``state_problem`` says
+        why); read at most once every ``STATE_SECONDS``."""
+        if self._mappings is None:
+            return True
+        with self._state_lock:
+            value, read_at = self._enabled
+            if self._clock() - read_at < STATE_SECONDS:
+                return value
+            value = self._read_enabled()
+            self._enabled = (value, self._clock())
+            return value
+
+    def _read_enabled(self) -> bool:
+        assert self._mappings is not None
+        try:
+            self.resolve()
+        except (QueueMissing, ClientError, BotoCoreError):
+            return True  # the receive says what is wrong with the queue
+        try:
+            found = self._mappings.list_event_source_mappings(EventSourceArn=self._arn)
+        except (ClientError, BotoCoreError) as exc:
+            if not self.state_problem:  # logged once while it lasts
+                LOG.warning("%s: mapping state unreadable (%s); consuming", self.function.name, exc)
+            self.state_problem = str(exc)
+            return True
+        self.state_problem = ""
+        states = {str(m.get("State", "")) for m in found.get("EventSourceMappings", [])}
+        return not (states and states <= _PAUSED_STATES)
 
     def receive(self, wait_seconds: int) -> list[dict[str, Any]]:
         """Up to ``batch_size`` messages, with every system and message attribute; waits up to
@@ -316,6 +377,7 @@ class QueueConsumer:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._problem = ""
+        self._paused = False
         self.batches = 0
         self.deleted = 0
         self.left = 0
@@ -336,6 +398,9 @@ class QueueConsumer:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
+            if not self._consuming():
+                self._stopping.wait(self._wait_seconds)
+                continue
             messages = self._receive()
             if not messages:
                 continue
@@ -347,6 +412,26 @@ class QueueConsumer:
                 self.batches += 1
                 self.deleted += outcome.deleted
                 self.left += outcome.left
+
+    def _consuming(self) -> bool:
+        """Whether the mapping is enabled; a pause and a resume are logged once each."""
+        enabled = self.poller.enabled()
+        with self._lock:
+            changed, self._paused = self._paused == enabled, not enabled
+        if changed and not enabled:
+            LOG.info(
+                "%s: paused (its event source mapping is disabled); messages wait in %s",
+                self.name,
+                self.poller.function.queue,
+            )
+        elif changed:
+            LOG.info("%s: resumed; consuming %s", self.name, self.poller.function.queue)
+        return enabled
+
+    @property
+    def paused(self) -> bool:
+        """Whether the consumer found its mapping disabled at its last look."""
+        return self._paused
 
     def _receive(self) -> list[dict[str, Any]]:
         try:
@@ -440,10 +525,11 @@ def build_consumers(
             )
         functions = [f for f in functions if f.name in wanted]
     consumers = []
+    mappings = lambda_client(region)
     for function in functions:
         threads = concurrency(function.name)
         if threads > 0:
-            poller = Poller(app, function, sqs_client(region, threads))
+            poller = Poller(app, function, sqs_client(region, threads), mappings=mappings)
             consumers.append(QueueConsumer(poller, threads))
     return Consumers(consumers)
 

@@ -61,9 +61,13 @@ def schedule_names(app: Any) -> list[str]:
     return sorted(s.name for s in app.event_sources if isinstance(s, ScheduledEventConfig))
 
 
-def scheduled_event(name: str, region: str, at: datetime | None = None) -> dict[str, Any]:
+def scheduled_event(
+    name: str, region: str, at: datetime | None = None, invoked: bool = False
+) -> dict[str, Any]:
     """An EventBridge "Scheduled Event" for the rule of ``name``; its ``time`` is ``at`` (the
-    time the run was due, an aware datetime) or now."""
+    time the run was due, an aware datetime) or now. ``invoked``: a run asked for by ``make
+    invoke``, which the event's ``detail`` says (``{"trigger": "invoke"}``; EventBridge's is
+    empty), so the schedule's run history tells the two apart."""
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
@@ -73,7 +77,7 @@ def scheduled_event(name: str, region: str, at: datetime | None = None) -> dict[
         "time": (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
         "resources": [f"arn:aws:events:{region}:{ACCOUNT}:rule/books-api-{STAGE}-{name}"],
-        "detail": {},
+        "detail": {"trigger": "invoke"} if invoked else {},
     }
 
 
@@ -83,13 +87,15 @@ def invoke_scheduled(
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS,
     region: str = "us-east-1",
     at: datetime | None = None,
+    invoked: bool = False,
 ) -> Any:
     """Run the scheduled function ``name`` once, through the app's middleware, like Lambda;
-    ``at`` is the event's time (the due time; default now)."""
+    ``at`` is the event's time (the due time; default now); ``invoked`` marks a run asked for
+    by ``make invoke``."""
     if name not in schedule_names(app):
         raise UnknownFunction(
             f"no scheduled function named {name!r}; expected one of {schedule_names(app)}"
         )
     return app.handler_map[name](
-        scheduled_event(name, region, at), lambda_context(name, timeout_seconds)
+        scheduled_event(name, region, at, invoked), lambda_context(name, timeout_seconds)
     )

@@ -9,7 +9,8 @@ prints its summary as JSON on stdout. The schedules are dispatchers: they queue 
 their workers, which the running stack's queue consumers run. With ``--wait`` (``WAIT=1``) the
 dispatcher runs as ``run_schedule(name, context, wait=True)`` and the summary adds ``drained``:
 whether the queue emptied, i.e. the dispatched work was done, within the function's
-``lambda_timeout`` (or ``--timeout`` seconds).
+``lambda_timeout`` (or ``--timeout`` seconds). The run is remembered with the trigger ``invoke``
+among the schedule's last runs (``GET /admin/schedules``); a paused schedule runs all the same.
 
 The app's logs go to stderr, so stdout is only the JSON (``make -s invoke FN=bulk_insert | jq .``
 works). Exit codes: 0 done, 1 the run failed, 2 unknown function or the local stack is not
@@ -50,7 +51,7 @@ def _dispatch_and_wait(app: Any, name: str, timeout_seconds: int) -> dict[str, A
     from chalicelib.schedules import run_schedule
     from localdev.invocation import lambda_context
 
-    return run_schedule(name, lambda_context(name, timeout_seconds), wait=True)
+    return run_schedule(name, lambda_context(name, timeout_seconds), wait=True, trigger="invoke")
 
 
 def run(name: str, wait: bool = False, timeout_seconds: int | None = None) -> tuple[int, Any]:
@@ -78,7 +79,9 @@ def run(name: str, wait: bool = False, timeout_seconds: int | None = None) -> tu
     # The metrics middleware prints its EMF line with print(): keep stdout for the summary.
     with contextlib.redirect_stdout(sys.stderr):
         if not wait:
-            return 0, invoke_scheduled(app, name, timeout, config.app_env["AWS_REGION"])
+            return 0, invoke_scheduled(
+                app, name, timeout, config.app_env["AWS_REGION"], invoked=True
+            )
         summary = _dispatch_and_wait(app, name, timeout)
     return (0 if summary["drained"] else NOT_DRAINED), summary
 

@@ -13,6 +13,14 @@ Either way, a run still going when the next one is due is skipped (and logged), 
 like a Lambda with reserved concurrency 1; due times missed while nothing ticked (a laptop
 asleep) give one run, not a burst.
 
+A paused schedule is skipped too: before each fire the scheduler asks its ``gate`` whether the
+schedule may run, and ``make run``'s gate is :class:`RuleStates`, which reads the state of the
+schedule's EventBridge rule on the local endpoint (``<RESOURCE_PREFIX>-<schedule>``, created by
+the bootstrap; ``POST /admin/schedules/{name}/pause`` disables it), as EventBridge fires only an
+enabled rule. A paused schedule's due time is logged and skipped, not kept for later (EventBridge
+does not catch up either). ``POST /admin/jobs/{name}/run`` and ``make invoke`` run it anyway:
+they never go through the scheduler.
+
 The timing logic (:meth:`Scheduler.tick`) takes its time from injected clocks (a monotonic one
 for rates, a wall clock returning an aware UTC datetime for crons), so tests drive it with fake
 clocks; :meth:`Scheduler.start` runs it on a thread against the real ones.
@@ -43,6 +51,8 @@ _RATE = re.compile(r"^\s*rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s
 
 WallClock = Callable[[], datetime]
 Fire = Callable[["ScheduledFunction", datetime], object]
+# Whether the schedule of this name may fire now (False: it is paused).
+Gate = Callable[[str], bool]
 
 
 class ScheduleError(ValueError):
@@ -207,7 +217,8 @@ class Scheduler:
     the function's last run is going.
 
     ``clock`` (monotonic seconds) times rates, ``wall_clock`` (an aware UTC datetime) crons;
-    cron fire times are computed from ``wall_clock`` when the scheduler is made.
+    cron fire times are computed from ``wall_clock`` when the scheduler is made. ``gate`` is
+    asked before each fire; a paused function's due time is skipped (counted in ``paused``).
     """
 
     def __init__(
@@ -216,9 +227,11 @@ class Scheduler:
         fire: Fire,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: WallClock = utc_now,
+        gate: Gate | None = None,
     ) -> None:
         self.functions = {f.name: f for f in functions}
         self._fire = fire
+        self._gate = gate
         self._timers = {f.name: _timer(f, clock, wall_clock) for f in self.functions.values()}
         self._workers: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
@@ -226,6 +239,7 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self.started: dict[str, int] = dict.fromkeys(self.functions, 0)
         self.skipped: dict[str, int] = dict.fromkeys(self.functions, 0)
+        self.paused: dict[str, int] = dict.fromkeys(self.functions, 0)
 
     def running(self, name: str) -> bool:
         """Whether a run of ``name`` is in progress."""
@@ -233,7 +247,8 @@ class Scheduler:
         return worker is not None and worker.is_alive()
 
     def tick(self) -> list[str]:
-        """Start every function that is due (or skip it if still running); return those started."""
+        """Start every function that is due (or skip it if still running or paused); return
+        those started."""
         fired: list[str] = []
         with self._lock:
             if self._stopping.is_set():
@@ -245,6 +260,10 @@ class Scheduler:
                 if self.running(name):
                     self.skipped[name] += 1
                     LOG.warning("%s: previous run still going, this tick is skipped", name)
+                    continue
+                if self._gate is not None and not self._gate(name):
+                    self.paused[name] += 1
+                    LOG.info("%s: paused (its EventBridge rule is disabled); skipped", name)
                     continue
                 self._start_run(function, due)
                 fired.append(name)
@@ -331,3 +350,47 @@ class Scheduler:
                 "%s: still running at shutdown; abandoned (its thread dies with the process)", name
             )
         return left
+
+
+class RuleStates:
+    """The scheduler's gate in ``make run``: a schedule may fire unless its EventBridge rule on
+    the local endpoint is ``DISABLED``.
+
+    A rule that cannot be read (not bootstrapped, an endpoint without EventBridge, the endpoint
+    down) lets the schedule fire, as before rules existed locally; that is logged once a rule.
+    """
+
+    def __init__(self, client: Any, prefix: str) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._unreadable: set[str] = set()
+
+    def __call__(self, name: str) -> bool:
+        """Whether the schedule ``name`` may fire now."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from chalicelib.admin.controls import rule_name
+
+        rule = rule_name(self._prefix, name)
+        try:
+            state = self._client.describe_rule(Name=rule).get("State", "")
+        except (ClientError, BotoCoreError) as exc:
+            if rule not in self._unreadable:
+                self._unreadable.add(rule)
+                LOG.warning("%s: rule %s unreadable (%s); it fires as if enabled", name, rule, exc)
+            return True
+        self._unreadable.discard(rule)
+        return bool(state != "DISABLED")
+
+
+def rule_states(region: str, prefix: str) -> RuleStates:
+    """The gate on the local endpoint's EventBridge (``AWS_ENDPOINT_URL``): short timeouts, one
+    attempt, so a fire is never held up long by an endpoint that does not answer."""
+    import boto3
+    from botocore.config import Config
+
+    retries: Any = {"total_max_attempts": 1}
+    config = Config(connect_timeout=1, read_timeout=2, retries=retries)
+    return RuleStates(
+        boto3.session.Session().client("events", region_name=region, config=config), prefix
+    )
