@@ -86,11 +86,14 @@ def _event(count: int) -> dict[str, Any]:
     return sqs_event(messages, arn["Attributes"]["QueueArn"])
 
 
-def _run(recorder: Recorder, event: dict[str, Any]) -> tuple[list[Call], dict[str, Any]]:
+def _run(
+    recorder: Recorder, event: dict[str, Any], context: Any = None
+) -> tuple[list[Call], dict[str, Any]]:
+    """The calls ``mail_worker`` makes for ``event`` (a fresh 60 s Lambda unless ``context``)."""
     recorder.calls.clear()
     recorder.recording = True
     try:
-        answer = mail_worker(event, lambda_context("mail_worker", 60))
+        answer = mail_worker(event, context or lambda_context("mail_worker", 60))
     finally:
         recorder.recording = False
     return list(recorder.calls), answer
@@ -183,3 +186,36 @@ def test_an_email_to_a_bounced_address_costs_the_claim_the_status_and_its_record
     assert second == [CLAIM]
     assert answer == {"batchItemFailures": []}
     assert sent_messages() == []
+
+
+class AlmostOutOfTime:
+    """A Lambda context with less time left than any claim needs (pacing wait plus SES)."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 5_000
+
+
+def test_an_email_left_for_lack_of_time_costs_one_call(recorder: Recorder) -> None:
+    # Given an email received by a worker with too little time left to send it
+    wiring.outbox().put(_welcome(1))
+    event = _event(1)
+
+    # When the worker handles it
+    calls, answer = _run(recorder, event, AlmostOutOfTime())
+
+    # Then it is not claimed: made visible again at once, handed back
+    assert calls == [BACK_OFF]
+    assert answer == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert sent_messages() == []
+
+
+def test_an_email_left_at_its_last_receive_costs_the_send_of_its_copy(recorder: Recorder) -> None:
+    wiring.outbox().put(_welcome(1))
+    event = _event(1)
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
+
+    calls, answer = _run(recorder, event, AlmostOutOfTime())
+
+    # The copy goes to the queue the message came from (its URL kept since the outbox's send).
+    assert calls == [("sqs", "SendMessageBatch")]
+    assert answer == {"batchItemFailures": []}
