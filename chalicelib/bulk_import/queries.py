@@ -18,9 +18,11 @@ from chalicelib.platform.cursor import decode_cursor, encode_cursor
 from chalicelib.platform.errors import BadRequest, NotFound
 from chalicelib.platform.ids import is_ulid
 from chalicelib.platform.paging import ascii_whole_number
+from chalicelib.platform.response_size import escaped_length
 
 ERROR_COLUMNS = ("row", "isbn", "reason")
-# One errors answer at most: far inside Lambda's 6 MB response limit (JSON escapes included).
+# One errors answer at most, as escaped in Lambda's response (platform/response_size.py): far
+# inside its 6 MB limit, with room for the envelope, the headers and the CSV's header line.
 ERRORS_PAGE_BYTES = 4 * 1024 * 1024
 
 
@@ -41,7 +43,8 @@ def get_job(jobs: JobStore, user_id: str, job_id: str) -> Job:
 
 
 def _page_length(sizes: Sequence[int]) -> int:
-    """How many items of these sizes (bytes) fit in ``ERRORS_PAGE_BYTES`` (at least one)."""
+    """How many items of these sizes (escaped characters) fit in ``ERRORS_PAGE_BYTES`` (at
+    least one)."""
     used = 0
     for count, size in enumerate(sizes):
         used += size
@@ -59,9 +62,10 @@ def job_errors(
 ) -> ErrorExport:
     """Row errors by row number: JSON ``{"items", "next_cursor"}`` or, with ``format=csv``, a file.
 
-    One answer holds at most ``ERRORS_PAGE_BYTES`` of errors, well inside Lambda's 6 MB
-    response limit; a job's errors that do not fit (only hostile files come near) continue on
-    the next page: ``next_cursor`` in JSON, a ``Link: <...>; rel="next"`` header with the CSV.
+    One answer holds at most ``ERRORS_PAGE_BYTES`` of errors, measured as Lambda's response
+    escapes them (an emoji in a reason takes 12 characters there), well inside its 6 MB limit;
+    a job's errors that do not fit (only hostile files come near) continue on the next page:
+    ``next_cursor`` in JSON, a ``Link: <...>; rel="next"`` header with the CSV.
     ``BadRequest`` for a malformed or tampered cursor.
     """
     query = JobErrorsQuery.parse(params, "query string")
@@ -75,11 +79,12 @@ def job_errors(
         errors = [e for e in errors if e.row > after]
     if query.format == "json":
         items = [e.to_dict() for e in errors]
-        sizes = [len(json.dumps(item).encode()) + 1 for item in items]
+        # The item as the body holds it (ASCII), then escaped again inside the response; + ",".
+        sizes = [escaped_length(json.dumps(item)) + 1 for item in items]
     else:
         # Reasons and isbns echo client text: csv_lines neutralises formula cells (OWASP).
         lines = csv_lines([e.row, e.isbn, e.reason] for e in errors)
-        sizes = [len(line.encode()) for line in lines]
+        sizes = [escaped_length(line) for line in lines]
     count = _page_length(sizes)
     more = count < len(errors)
     next_cursor = (

@@ -31,7 +31,6 @@ The PDF reads the catalogue twice: once to count it (``CatalogueTally``), once t
 from __future__ import annotations
 
 import datetime as dt
-import json
 import tempfile
 import time
 import uuid
@@ -64,11 +63,12 @@ from chalicelib.platform.deadline import Deadline, remaining_ms
 from chalicelib.platform.errors import DependencyUnavailable, PayloadTooLarge
 from chalicelib.platform.ids import new_ulid
 from chalicelib.platform.queues import WorkItem, WorkQueue
+from chalicelib.platform.response_size import escaped_length
 
 # Books per DynamoDB query while exporting (a page of ~500 KB for ordinary books).
 PAGE_SIZE = 500
 # The direct download answers at most this many characters of CSV once escaped into Lambda's
-# JSON response (non-ASCII text takes up to 12 characters a code point there): Lambda answers
+# JSON response (platform/response_size.py: an emoji takes 12 characters there): Lambda answers
 # at most 6 MB, and the rest is margin for the envelope and headers, like the errors page.
 DIRECT_DOWNLOAD_CHARS = 4 * 1024 * 1024
 QUEUE_REFUSED_ERROR = "the export could not be queued; ask again"
@@ -328,7 +328,7 @@ def catalogue_csv(pages: BookPages, user_id: str, page_size: int = PAGE_SIZE) ->
     size = 0
     for chunk in csv_chunks(catalogue(pages, user_id, page_size)):
         text = chunk.decode()
-        size += len(json.dumps(text)) - 2
+        size += escaped_length(text)
         if size > DIRECT_DOWNLOAD_CHARS:
             raise PayloadTooLarge(
                 "the catalogue is too large to download in one answer; ask for an export with "
