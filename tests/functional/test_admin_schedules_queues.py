@@ -106,6 +106,33 @@ def test_each_run_is_remembered_with_its_trigger_newest_first_ten_shown(
     assert [r["started_at"] for r in runs] == sorted((r["started_at"] for r in runs), reverse=True)
 
 
+def test_the_run_history_is_a_capped_list_and_fails_soft(aws: Any) -> None:
+    import redis
+
+    from chalicelib import wiring
+    from chalicelib.admin.adapters.redis_run_history import RedisRunHistory, runs_key
+    from chalicelib.admin.controls import RUNS_KEPT, ScheduleRunRecord
+    from chalicelib.clients import get_redis
+
+    history = wiring.run_history()
+    for n in range(RUNS_KEPT + 5):
+        history.record("send_reports", ScheduleRunRecord.of(f"t{n:02d}", n, {"n": n}, "schedule"))
+    get_redis().lpush(runs_key("send_reports"), "not a record")
+
+    runs = history.recent(["send_reports", "bulk_insert"], 100)
+
+    assert get_redis().llen(runs_key("send_reports")) == RUNS_KEPT + 1
+    assert [r.summary["n"] for r in runs["send_reports"]] == list(range(RUNS_KEPT + 4, 4, -1))[
+        :RUNS_KEPT
+    ]
+    assert runs["bulk_insert"] == []
+    nowhere = RedisRunHistory(
+        lambda: redis.Redis(port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    )
+    nowhere.record("bulk_insert", ScheduleRunRecord.of("t", 1, {}, "admin"))  # never raises
+    assert nowhere.recent(["bulk_insert"], 10) == {"bulk_insert": []}
+
+
 def test_a_paused_schedule_still_runs_on_demand(api: Any, admin: str) -> None:
     assert api.call("POST", "/admin/schedules/bulk_insert/pause", token=admin).status_code == 200
 
