@@ -54,7 +54,18 @@ def request_export(body: ExportRequest) -> Response:
     )
 
 
-@route(exports_bp, "/books/export.csv", ["GET"], ok={200: CSV_DOWNLOAD}, errors=(413,))
+@route(
+    exports_bp,
+    "/books/export.csv",
+    ["GET"],
+    ok={200: CSV_DOWNLOAD},
+    errors=(413,),
+    error_descriptions={
+        413: "The catalogue is too large to download in one answer (its CSV passes 4 MB once "
+        "escaped as Lambda answers it): ask for an export with `POST /books/export` and "
+        "download its file from the job."
+    },
+)
 def download_csv() -> Response:
     """The whole catalogue as a CSV download, when it fits in one answer.
 

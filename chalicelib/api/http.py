@@ -137,6 +137,7 @@ def route(
     tag: str = "",
     links: Mapping[str, tuple[str, Mapping[str, str]]] | None = None,
     path_params: Mapping[str, Mapping[str, object]] | None = None,
+    error_descriptions: Mapping[int, str] | None = None,
 ) -> Callable[[View], View]:
     """Register a view on ``bp``, declared once for validation and the OpenAPI document.
 
@@ -148,6 +149,9 @@ def route(
     unless ``public``; every exception is mapped to the API's JSON error here. ``links``
     (OpenAPI links of the first success answer) name the operations that take this answer's
     values: ``{"GetBook": ("get_book", {"book_id": "$response.body#/book_id"})}``.
+    ``error_descriptions`` replaces the document's generic description of some of the route's
+    error statuses (``{413: "..."}`` where 413 means something else than a body too large);
+    ``ValueError`` at registration for a status the route does not answer.
     """
     # Chalice would answer 415 itself for any Content-Type a route does not list, on a GET
     # too; the body readers (api/body.py, the bulk envelope) decide instead, for bodies only.
@@ -163,6 +167,9 @@ def route(
             declared=errors,
             stores=stores,
         )
+        undeclared = set(error_descriptions or {}) - set(all_errors)
+        if undeclared:
+            raise ValueError(f"{path}: described statuses {sorted(undeclared)} are not answered")
         for method in methods:
             spec = RouteSpec(
                 path=path,
@@ -179,6 +186,7 @@ def route(
                 max_body_bytes=max_body_bytes,
                 links=links or {},
                 path_params=path_params or {},
+                error_descriptions=error_descriptions or {},
             )
             ROUTES.append(spec)
         registered: View = bp.route(path, **kwargs)(_guarded(bp, spec, view))

@@ -170,7 +170,7 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         responses[str(status)] = entry
     for status in spec.errors:
         responses[str(status)] = {
-            "description": STATUS_TEXT[status],
+            "description": spec.error_descriptions.get(status, STATUS_TEXT[status]),
             "content": _content(ErrorBody),
         }
         if status == 429:

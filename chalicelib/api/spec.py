@@ -59,6 +59,8 @@ class RouteSpec:
     links: Mapping[str, tuple[str, Mapping[str, str]]] = field(default_factory=dict)
     # JSON Schemas of path parameters that are more than any string (an enum of names).
     path_params: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    # What an error status means for this route, where the document's generic text is wrong.
+    error_descriptions: Mapping[int, str] = field(default_factory=dict)
 
 
 ROUTES: list[RouteSpec] = []

@@ -58,3 +58,42 @@ def test_book_creation_links_to_the_book_operations(document):
     assert {"get_book", "replace_book", "patch_book", "delete_book"} <= {
         link["operationId"] for link in links.values()
     }
+
+
+def test_the_direct_csv_download_describes_its_own_413(document):
+    from chalicelib.api.openapi import STATUS_TEXT
+
+    too_large = document["paths"]["/books/export.csv"]["get"]["responses"]["413"]
+    assert "POST /books/export" in too_large["description"]
+    assert too_large["description"] != STATUS_TEXT[413]
+    assert too_large["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+
+
+def test_every_other_413_keeps_the_generic_description(document):
+    from chalicelib.api.openapi import STATUS_TEXT
+
+    described = {
+        (path, method): operation["responses"]["413"]["description"]
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if "413" in operation["responses"] and path != "/books/export.csv"
+    }
+    assert described
+    assert set(described.values()) == {STATUS_TEXT[413]}
+
+
+def test_a_route_cannot_describe_a_status_it_does_not_answer():
+    from chalice import Blueprint
+
+    from chalicelib.api.http import route
+    from chalicelib.api.spec import ROUTES
+
+    before = len(ROUTES)
+    register = route(
+        Blueprint("nowhere"), "/nowhere", ["GET"], ok={204: None}, error_descriptions={409: "x"}
+    )
+
+    with pytest.raises(ValueError, match=r"/nowhere: described statuses \[409\]"):
+        register(lambda: None)
+
+    assert len(ROUTES) == before
