@@ -1,5 +1,6 @@
 """SES deliverability resources: the configuration set, its SNS event destination, the topic
-``ses_events`` is subscribed to, and the two reputation alarms.
+``ses_events`` is subscribed to, the two reputation alarms and the alarm on ``ses_events``'s
+errors.
 
 Every send names the configuration set (``SES_CONFIGURATION_SET``, ``<prefix>-emails``); it has
 reputation metrics on and publishes Bounce, Complaint, Delivery and Reject events to the SNS
@@ -10,6 +11,11 @@ subscription after the topic (as ``event_sources.py`` does for the queues).
 
 SES reviews an account at a 5 % bounce or 0.1 % complaint rate and may pause its sending at
 10 % / 0.5 %; the alarms fire well before, at 2 % and 0.05 % (docs/deploy.md says what to do).
+
+``ses_events`` has no queue, hence no dead-letter or age alarm: SNS invokes it asynchronously,
+Lambda retries a failed invocation twice and then drops the event, and a bounce or complaint
+dropped so leaves its address unmarked. Its ``AWS/Lambda`` ``Errors`` alarm says so at the
+first failed invocation.
 """
 
 from __future__ import annotations
@@ -28,11 +34,17 @@ BOUNCE_RATE_THRESHOLD = 0.02
 COMPLAINT_RATE_THRESHOLD = 0.0005
 # SES updates the reputation metrics a few times an hour; an hour's maximum is what it reviews.
 REPUTATION_PERIOD_SECONDS = 3600
+# Lambda publishes its metrics every minute; five minutes take in an invocation and its first
+# retry (a minute later, AWS's default), so a failure that keeps coming back stays one alarm.
+ERRORS_PERIOD_SECONDS = 300
 
 CONFIGURATION_SET_ID = "SesConfigurationSet"
 TOPIC_ID = "SesEventTopic"
 TOPIC_POLICY_ID = "SesEventTopicPolicy"
 DESTINATION_ID = "SesEventDestination"
+ERRORS_ALARM_ID = "SesEventsErrorsAlarm"
+# The logical id ``chalice package`` gives the function.
+FUNCTION_ID = to_cfn_resource_name(SES_EVENTS_FUNCTION)
 
 
 def stage_topic(stage: str) -> str:
@@ -60,8 +72,39 @@ def _reputation_alarm(metric: str, threshold: float, description: str) -> dict[s
     }
 
 
+def _errors_alarm(topic: str) -> dict[str, Any]:
+    """``ses_events`` failed an invocation (its ``Errors``, summed over five minutes, above 0)."""
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": f"{topic}-errors",
+            "AlarmDescription": (
+                "ses_events failed to record an SES event (an invocation raised: the users table "
+                "unreachable or throttled, say). Lambda retries it up to twice; an event whose "
+                "three attempts fail is dropped, and a bounce or complaint dropped so leaves its "
+                "address unmarked: mail keeps going to it. The function's logs show each failed "
+                "invocation's error; see docs/background-jobs.md#ses_events."
+            ),
+            "Namespace": "AWS/Lambda",
+            "MetricName": "Errors",
+            # A SAM function's Ref is its name, as the metric's dimension wants it.
+            "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": FUNCTION_ID}}],
+            "Statistic": "Sum",
+            "Period": ERRORS_PERIOD_SECONDS,
+            "EvaluationPeriods": 1,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            # No invocation, no data: nothing failed.
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [{"Ref": "AlarmTopic"}],
+            "OKActions": [{"Ref": "AlarmTopic"}],
+        },
+    }
+
+
 def ses_event_resources(settings: Settings, topic: str) -> dict[str, dict[str, Any]]:
-    """The configuration set, the topic and its policy, the event destination and the alarms."""
+    """The configuration set, the topic and its policy, the event destination and the alarms
+    (the reputation alarms, and ``ses_events``'s errors)."""
     name = settings.ses_configuration_set
     return {
         CONFIGURATION_SET_ID: {
@@ -122,12 +165,12 @@ def ses_event_resources(settings: Settings, topic: str) -> dict[str, dict[str, A
             "The account's SES complaint rate reached 0.05% (SES reviews it at 0.1%, may pause "
             "sending at 0.5%). See docs/deploy.md.",
         ),
+        ERRORS_ALARM_ID: _errors_alarm(topic),
     }
 
 
 def subscription_override() -> dict[str, Any]:
     """The ``ses_events`` function's SNS event, pointed at the topic resource."""
-    function = to_cfn_resource_name(SES_EVENTS_FUNCTION)
     event = to_cfn_resource_name(f"{SES_EVENTS_FUNCTION}-sns-subscription")
     topic = {"Topic": {"Fn::Sub": "${" + TOPIC_ID + "}"}}
-    return {function: {"Properties": {"Events": {event: {"Properties": topic}}}}}
+    return {FUNCTION_ID: {"Properties": {"Events": {event: {"Properties": topic}}}}}

@@ -419,6 +419,42 @@ def test_reputation_alarms_fire_at_two_percent_bounces_and_half_a_permille_compl
 
 
 @pytest.mark.parametrize("stage", STAGES)
+def test_a_failed_ses_events_invocation_raises_an_alarm_at_once(stage: str) -> None:
+    resources = template.deploy_template(stage)["Resources"]
+    config = stage_config(stage)
+
+    alarm = resources["SesEventsErrorsAlarm"]
+    props = alarm["Properties"]
+    assert alarm["Type"] == "AWS::CloudWatch::Alarm" and "DeletionPolicy" not in alarm
+    assert props["AlarmName"] == f"books-api-{stage}-ses-events-errors"
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Errors")
+    # The function chalice package writes for ses_events (a SAM function's Ref is its name).
+    assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "SesEvents"}}]
+    assert "SesEvents" in template._function_ids(config)
+    assert (props["Statistic"], props["Period"], props["EvaluationPeriods"]) == ("Sum", 300, 1)
+    assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert props["TreatMissingData"] == "notBreaching"
+    assert props["AlarmActions"] == props["OKActions"] == [{"Ref": "AlarmTopic"}]
+    assert "Lambda retries" in props["AlarmDescription"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_template_holds_fifteen_alarms(stage: str) -> None:
+    resources = template.deploy_template(stage)["Resources"]
+
+    namespaces = [
+        r["Properties"]["Namespace"]
+        for r in resources.values()
+        if r.get("Type") == "AWS::CloudWatch::Alarm"
+    ]
+    # Two per work queue, the two SES reputation alarms, ses_events's errors.
+    assert sorted(namespaces) == sorted(
+        ["AWS/SQS"] * 2 * len(WORK_QUEUES) + ["AWS/SES"] * 2 + ["AWS/Lambda"]
+    )
+    assert len(namespaces) == 15
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_every_function_gets_the_apis_address_for_links_in_emails(stage: str) -> None:
     resources = template.deploy_template(stage)["Resources"]
     functions = ["APIHandler", "JwtAuthorizer", "SesEvents", "MailWorker", "ReportWorker"]
