@@ -37,7 +37,6 @@ from chalicelib.platform.adapters import dynamodb_models
 from chalicelib.platform.adapters.health import HealthChecks
 from chalicelib.platform.adapters.redis_failure_notes import RedisFailureNotes
 from chalicelib.platform.adapters.redis_marks import RedisDispatchMarks
-from chalicelib.platform.adapters.redis_minute_counters import RedisMinuteCounters
 from chalicelib.platform.adapters.redis_rate_limits import RedisRateWindows
 from chalicelib.platform.adapters.sqs_queue import SqsQueue
 from chalicelib.platform.rate_limits import RateLimiter
@@ -59,6 +58,7 @@ if TYPE_CHECKING:
     from chalicelib.admin.adapters.redis_run_history import RedisRunHistory
     from chalicelib.admin.stats import StatsSources, WatchedQueue
     from chalicelib.bulk_import.insert import BulkDeps, BulkOptions
+    from chalicelib.platform.adapters.redis_minute_counters import RedisMinuteCounters
     from chalicelib.reports.service import ReportDeps, ReportPolicy
 
 
@@ -324,6 +324,8 @@ def dead_letter_queues() -> dict[str, tuple[SqsQueue, DeadLetterQueue]]:
 
 def minute_counters() -> RedisMinuteCounters:
     """The fleet-wide per-minute counters (Redis) of reports and imported rows, for the stats."""
+    from chalicelib.platform.adapters.redis_minute_counters import RedisMinuteCounters
+
     return RedisMinuteCounters(get_redis)
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from chalicelib.accounts.domain import User
-from chalicelib.admin.job_records import AdminJob, IdRange, JobKey, JobSearch
-from chalicelib.bulk_import.domain import RowError
 from chalicelib.platform.queues import DeadMessage, WorkQueue
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the API's cold start does not load them for the ports
+    from chalicelib.accounts.domain import User
     from chalicelib.admin.controls import RuleView, ScheduleRunRecord, State
+    from chalicelib.admin.job_records import AdminJob, IdRange, JobKey, JobSearch
+    from chalicelib.bulk_import.domain import RowError
 
 
 class DeadLetterQueue(Protocol):

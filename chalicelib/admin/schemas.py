@@ -7,15 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
 )
 
-from chalicelib.admin.job_records import parse_moment
-from chalicelib.platform.schema import QueryModel, page_size
+from chalicelib.platform.clock import parse_moment
+from chalicelib.platform.schema import QueryModel, ResponseModel, page_size
 
 # The longest an admin request waits for the work: API Gateway ends a request at 29 s.
 API_WAIT_SECONDS = 25
@@ -132,11 +130,7 @@ class StatsQuery(QueryModel):
     )
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AdminJob(_Answer):
+class AdminJob(ResponseModel):
     """A job of either type, any user's. Fields that do not apply to its type are null."""
 
     job_id: str
@@ -157,14 +151,14 @@ class AdminJob(_Answer):
     error: str | None
 
 
-class AdminJobPage(_Answer):
+class AdminJobPage(ResponseModel):
     """``GET /admin/jobs``: newest first."""
 
     items: list[AdminJob]
     next_cursor: str | None = Field(description="null on the last page")
 
 
-class AdminRowError(_Answer):
+class AdminRowError(ResponseModel):
     """Why one row (1-based) of a bulk import was not inserted."""
 
     row: int
@@ -179,7 +173,7 @@ class AdminJobDetail(AdminJob):
     error_count: int = Field(description="Failed rows in all (an export has none).")
 
 
-class JobCounts(_Answer):
+class JobCounts(ResponseModel):
     """Jobs of both types by status: queued and processing now (whenever created); completed
     and failed among those created since `jobs_since`."""
 
@@ -189,21 +183,21 @@ class JobCounts(_Answer):
     failed: int
 
 
-class TwoWindows(_Answer):
+class TwoWindows(ResponseModel):
     """A count over the last hour and over the last 24 hours."""
 
     last_hour: int
     last_24_hours: int
 
 
-class ReportCounts(_Answer):
+class ReportCounts(ResponseModel):
     """Report emails SES accepted, and delivery attempts that failed (each retry counts)."""
 
     sent: TwoWindows
     failed: TwoWindows
 
 
-class QueueLine(_Answer):
+class QueueLine(ResponseModel):
     """A work queue now (SQS's approximate counts)."""
 
     name: str
@@ -213,7 +207,7 @@ class QueueLine(_Answer):
     dead_letter_depth: int = Field(description="Messages in its dead-letter queue.")
 
 
-class SesQuotaOut(_Answer):
+class SesQuotaOut(ResponseModel):
     """SES's sending quota (``GetSendQuota``)."""
 
     max_24_hour_send: float
@@ -221,7 +215,7 @@ class SesQuotaOut(_Answer):
     max_send_rate: float = Field(description="Emails a second.")
 
 
-class SeriesPoint(_Answer):
+class SeriesPoint(ResponseModel):
     """One bucket of the chart, from `at` for `bucket_seconds`."""
 
     at: str
@@ -229,14 +223,14 @@ class SeriesPoint(_Answer):
     rows_imported: int
 
 
-class Series(_Answer):
+class Series(ResponseModel):
     """Reports sent and bulk rows imported over the window, oldest point first."""
 
     bucket_seconds: Literal[60, 3600]
     points: list[SeriesPoint]
 
 
-class AdminStats(_Answer):
+class AdminStats(ResponseModel):
     """``GET /admin/stats``: each part is null when what it reads could not answer, and is
     named in `unavailable`."""
 

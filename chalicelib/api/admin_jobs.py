@@ -1,7 +1,8 @@
 """Admin routes over every user's jobs and the system's numbers: search, a job's detail, stats.
 
 Admin only (403 for anyone else); each read is logged with the admin's user id (a searched
-address masked, as in every log line).
+address masked, as in every log line). The use cases are imported when a route is called: an
+API cold start does not pay for them (``tests/system/test_cold_start.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib import wiring
-from chalicelib.admin import jobs, stats
 from chalicelib.api.http import admin_caller, route
 from chalicelib.api.schemas import (
     AdminJobDetail,
@@ -48,6 +48,8 @@ def search_jobs(query: AdminJobsQuery) -> dict[str, Any]:
     bound the creation time (a bare date is that whole day). Indexed: no table scan. Follow
     `next_cursor` with the same filters (another search's cursor is a 400).
     """
+    from chalicelib.admin import jobs
+
     admin = admin_caller(admin_jobs_bp.current_request)
     logger.info(
         "admin searches jobs",
@@ -73,6 +75,8 @@ def get_any_job(name: str) -> dict[str, Any]:
 
     The path's `name` is the job's id (`POST /admin/jobs/{name}/run` shares the path level).
     """
+    from chalicelib.admin import jobs
+
     admin = admin_caller(admin_jobs_bp.current_request)
     logger.info("admin reads a job", extra={"admin_user_id": admin.user_id, "job_id": name})
     return jobs.job_detail(wiring.job_index(), wiring.job_repository(), name)
@@ -87,6 +91,8 @@ def get_stats(query: StatsQuery) -> dict[str, Any]:
 
     Each part whose source cannot answer now is null and named in `unavailable`.
     """
+    from chalicelib.admin import stats
+
     admin = admin_caller(admin_jobs_bp.current_request)
     logger.info("admin reads the stats", extra={"admin_user_id": admin.user_id})
     return stats.stats(wiring.stats_sources(), utc_now(), query.window)

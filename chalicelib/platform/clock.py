@@ -18,3 +18,17 @@ def iso(moment: dt.datetime) -> str:
 def now_iso() -> str:
     """``iso(utc_now())``."""
     return iso(utc_now())
+
+
+def parse_moment(text: str, *, end: bool) -> dt.datetime:
+    """An ISO-8601 date or date-time as an aware UTC datetime (naive means UTC).
+
+    A bare date is its first millisecond, or with ``end`` its last, so ``to=2026-01-31`` takes
+    that whole day in. ``ValueError`` for anything else.
+    """
+    if len(text) == len("YYYY-MM-DD"):
+        day = dt.date.fromisoformat(text)
+        moment = dt.datetime.combine(day, dt.time(), dt.UTC)
+        return moment + dt.timedelta(days=1, milliseconds=-1) if end else moment
+    moment = dt.datetime.fromisoformat(text)
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)

@@ -25,10 +25,10 @@ from chalicelib.admin.job_records import (
     JobKey,
     admin_job,
     merge_newest_first,
-    parse_moment,
 )
 from chalicelib.admin.schemas import AdminJobsQuery
 from chalicelib.bulk_import.domain import RowError
+from chalicelib.platform.clock import parse_moment
 from chalicelib.platform.errors import BadRequest, NotFound, ValidationFailed
 from chalicelib.platform.job_index import id_ceiling, id_floor, state_key
 from tests.unit.admin_fakes import FakeJobIndex, FakeRowErrors
