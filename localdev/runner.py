@@ -162,8 +162,15 @@ def _load_app() -> Any:
 def _start_scheduler(config: StackConfig, app: Any, stack: contextlib.ExitStack) -> list[str]:
     """Start the local scheduler; return the banner's lines about it. An expression EventBridge
     would refuse is a :class:`StartupError`, also with the scheduler off."""
+    from chalicelib.config import resource_prefix
     from localdev.invocation import invoke_scheduled, lambda_timeouts
-    from localdev.scheduler import ScheduledFunction, ScheduleError, Scheduler, scheduled_functions
+    from localdev.scheduler import (
+        ScheduledFunction,
+        ScheduleError,
+        Scheduler,
+        rule_states,
+        scheduled_functions,
+    )
 
     try:
         functions = scheduled_functions(app, config.schedule_speedup, lambda_timeouts(app))
@@ -177,7 +184,8 @@ def _start_scheduler(config: StackConfig, app: Any, stack: contextlib.ExitStack)
     def fire(function: ScheduledFunction, due: datetime) -> object:
         return invoke_scheduled(app, function.name, function.timeout_seconds, region, at=due)
 
-    scheduler = Scheduler(functions, fire)
+    # A paused schedule (its rule disabled through the admin API) is skipped, as in AWS.
+    scheduler = Scheduler(functions, fire, gate=rule_states(region, resource_prefix()))
     scheduler.start()
     stack.callback(_stopping("scheduler", scheduler.stop))
     return scheduler.describe()
@@ -222,7 +230,9 @@ def start_stack(config: StackConfig, stack: contextlib.ExitStack) -> Started:
 
     from infra.bootstrap import ensure_all
 
-    done = ensure_all()
+    # With the schedules' EventBridge rules and the queues' event source mappings: the admin
+    # API pauses and resumes them, and the scheduler and the queue consumers honour that.
+    done = ensure_all(controls=True)
     LOG.info("resources ready (tables created now: %s)", len(done["tables_created"]))
     app = _load_app()
 

@@ -52,6 +52,24 @@ def require_free(port: int, variable: str, hint: str = "") -> None:
         )
 
 
+def _data_json_without_docker_models() -> None:
+    """Keep ``GET /moto-api/data.json`` answering once the stack has Lambda functions.
+
+    That dump reads every attribute of every model moto tracks; a Lambda function's
+    ``docker_client`` starts a Docker client, and without Docker the whole dump is a 500. The
+    stack's functions are stand-ins behind the queues' event source mappings
+    (``infra/bootstrap_controls.py``), never run: their models are left out of the dump.
+    """
+    import moto.awslambda.models  # noqa: F401  (registers the Lambda models)
+    from moto.core.model_instances import model_data
+    from moto.utilities.docker_utilities import DockerModel
+
+    for models in model_data.values():
+        for name, model in list(models.items()):
+            if isinstance(model, type) and issubclass(model, DockerModel):
+                del models[name]
+
+
 class MotoServer:
     """moto's threaded server: every AWS service on one local endpoint, like LocalStack."""
 
@@ -61,6 +79,7 @@ class MotoServer:
         from localdev import moto_tuning
 
         moto_tuning.apply()
+        _data_json_without_docker_models()
         # werkzeug logs every request at INFO: far too chatty next to the app's own logs.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.port = port
