@@ -24,11 +24,17 @@ def parse_moment(text: str, *, end: bool) -> dt.datetime:
     """An ISO-8601 date or date-time as an aware UTC datetime (naive means UTC).
 
     A bare date is its first millisecond, or with ``end`` its last, so ``to=2026-01-31`` takes
-    that whole day in. ``ValueError`` for anything else.
+    that whole day in. ``ValueError`` for anything else, a time whose UTC falls outside years
+    1-9999 included (``9999-12-31T23:59:00-01:00``).
     """
     if len(text) == len("YYYY-MM-DD"):
         day = dt.date.fromisoformat(text)
         moment = dt.datetime.combine(day, dt.time(), dt.UTC)
         return moment + dt.timedelta(days=1, milliseconds=-1) if end else moment
     moment = dt.datetime.fromisoformat(text)
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{text} is outside the years a date can have in UTC") from exc

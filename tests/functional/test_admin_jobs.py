@@ -298,6 +298,7 @@ HOSTILE = (
     {"from": "yesterday"},
     {"from": "2026-13-01"},
     {"to": "2026-11-02T25:00"},
+    {"to": "9999-12-31T23:59:59-01:00"},  # past the last year once in UTC
     {"from": "2026-11-03", "to": "2026-11-02"},
     {"limit": "0"},
     {"limit": "101"},

@@ -113,7 +113,18 @@ def test_moments_are_read_as_utc_and_a_date_is_the_whole_day(text, end, expected
     assert parse_moment(text, end=end) == expected
 
 
-@pytest.mark.parametrize("text", ["yesterday", "2026-13-01", "2026-11-02T25:00", "", "1e9"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yesterday",
+        "2026-13-01",
+        "2026-11-02T25:00",
+        "",
+        "1e9",
+        "9999-12-31T23:59:59-01:00",
+        "0001-01-01T00:30:00+01:00",
+    ],
+)
 def test_anything_else_is_not_a_moment(text: str) -> None:
     with pytest.raises(ValueError):
         parse_moment(text, end=False)
