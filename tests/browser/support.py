@@ -63,7 +63,17 @@ def chromium(window: tuple[int, int] = WINDOW) -> WebDriver:
     options.add_argument(f"--window-size={window[0]},{window[1]}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(executable_path=CHROMEDRIVER, env={**os.environ, "TZ": "UTC"})
-    return webdriver.Chrome(service=service, options=options)
+    driver = webdriver.Chrome(service=service, options=options)
+    fit_viewport(driver, *window)
+    return driver
+
+
+def fit_viewport(driver: WebDriver, width: int, height: int) -> None:
+    """Size the window so the page's viewport is ``width`` x ``height`` CSS pixels (the window
+    is larger than its viewport, even headless)."""
+    driver.set_window_size(width, height)
+    inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+    driver.set_window_size(2 * width - inner[0], 2 * height - inner[1])
 
 
 @dataclass(frozen=True)
@@ -218,18 +228,18 @@ class ConsolePage:
         return [e["message"] for e in self.browser_log() if e["level"] == "SEVERE"]
 
     def screenshot(self, path: Path, height: int | None = None) -> None:
-        """Save the viewport as a PNG at ``path``; with ``height``, the window is that tall for
+        """Save the viewport as a PNG at ``path``; with ``height``, the viewport is that tall for
         the shot (a long view in one image), then back to its size."""
         path.parent.mkdir(parents=True, exist_ok=True)
         if height is None:
             self.driver.save_screenshot(str(path))
             return
-        size = self.driver.get_window_size()
-        self.driver.set_window_size(size["width"], height)
+        width, was = self.driver.execute_script("return [window.innerWidth, window.innerHeight]")
+        fit_viewport(self.driver, width, height)
         try:
             self.driver.save_screenshot(str(path))
         finally:
-            self.driver.set_window_size(size["width"], size["height"])
+            fit_viewport(self.driver, width, was)
 
     def reset(self) -> None:
         """Sign out (sessionStorage cleared), leave the page, and forget the log so far."""
