@@ -182,7 +182,9 @@ def mail_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     dead-letter queue at once. Before each claim the Lambda's remaining time is read: below the
     longest pacing wait plus one SES call at its worst (``MailPolicy.claim_margin_seconds``),
     the email is not claimed, and its message (like every later one of the batch) is handed
-    back (``_hand_back``), so no email is left in doubt by the timeout.
+    back (``_hand_back``): a claimed email has the time its pacing wait and SES call can take,
+    so the timeout does not cut it off between claim and record (only DynamoDB calls far slower
+    than usual could).
     """
     from chalicelib import wiring
     from chalicelib.mail.domain import MailRequest, retry_delay_seconds
