@@ -116,6 +116,23 @@ def test_scheduled_functions_and_workers_get_their_own_timeout_and_memory(packag
     assert (summaries["Timeout"], summaries.get("ReservedConcurrentExecutions")) == (120, None)
 
 
+def test_each_schedules_rule_is_named_as_the_admin_api_finds_it(packaged: Any) -> None:
+    stage, _, sam = packaged
+    resources = sam["Resources"]
+
+    names = {
+        function: resources[function]["Properties"]["Events"][f"{function}Event"]["Properties"]
+        for function in ("BulkInsert", "SendReports", "WeeklySummary")
+    }
+
+    # Chalice's Schedule event with the merge template's Name, which SAM gives the rule.
+    assert {f: (p["Schedule"], p["Name"]) for f, p in names.items()} == {
+        "BulkInsert": ("rate(1 minute)", f"books-api-{stage}-bulk_insert"),
+        "SendReports": ("rate(5 minutes)", f"books-api-{stage}-send_reports"),
+        "WeeklySummary": ("cron(0 8 ? * MON *)", f"books-api-{stage}-weekly_summary"),
+    }
+
+
 def test_functions_run_in_the_vpc_and_reach_redis_over_tls_with_auth(packaged: Any) -> None:
     _, _, sam = packaged
     resources = sam["Resources"]
@@ -157,6 +174,7 @@ def test_each_worker_is_fed_by_its_stage_queue_with_partial_batch_failures(packa
             "mail_worker": 10,
             "mail_bulk_worker": 10,
             "weekly_summary_worker": 10,
+            "export_worker": 1,
         }
         assert props["BatchSize"] == batch_sizes[queue.consumer]
 
@@ -270,8 +288,16 @@ def test_policy_grants_only_the_stage_resources(stage: str) -> None:
     )
     wildcard_resources = {s["Sid"] for s in document["Statement"] if s["Resource"] == "*"}
     # Only actions without resource-level permissions may name "*".
-    assert wildcard_resources == {"XRayTraces", "VpcNetworkInterfaces", "ReadSendQuota"}
+    assert wildcard_resources == {
+        "XRayTraces",
+        "VpcNetworkInterfaces",
+        "ReadSendQuota",
+        "ReadEventSourceMappings",
+    }
     assert _as_list(statements["ReadSendQuota"]["Action"]) == ["ses:GetSendQuota"]
+    assert _as_list(statements["ReadEventSourceMappings"]["Action"]) == [
+        "lambda:ListEventSourceMappings"
+    ]
     queue_names = {
         arn.rsplit(":", 1)[1]
         for s in document["Statement"]
