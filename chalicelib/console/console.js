@@ -6,7 +6,7 @@
 // <section> to show. Only an admin (GET /users/me says role "admin") gets past the sign-in.
 
 import { api, session, whenUnauthorized, describe } from "./api.js";
-import { byId, say, busy } from "./dom.js";
+import { byId, say, busy, viewOf } from "./dom.js";
 import * as overview from "./view-overview.js";
 import * as jobs from "./view-jobs.js";
 import * as deadLetters from "./view-dead-letters.js";
@@ -22,7 +22,7 @@ const VIEWS = {
   schedules,
   mail,
 };
-const DEFAULT_VIEW = "overview";
+const DEFAULT_VIEW = "overview"; // what an empty hash opens (dom.js viewOf)
 
 let me = null; // GET /users/me of the signed-in user, once read
 
@@ -67,10 +67,14 @@ async function route() {
     return;
   }
   showChrome(true, true);
-  const [name, ...rest] = decodeURIComponent(location.hash.slice(1)).split("/");
-  const view = Object.hasOwn(VIEWS, name) ? name : DEFAULT_VIEW;
+  const view = viewOf(location.hash);
+  if (!Object.hasOwn(VIEWS, view)) {
+    location.replace(`#${DEFAULT_VIEW}`); // an unknown view: the default one (hashchange)
+    return;
+  }
+  const argument = decodeURIComponent(location.hash.slice(1)).split("/").slice(1).join("/");
   markCurrent(view);
-  showSection(VIEWS[view].open(rest.join("/")));
+  showSection(VIEWS[view].open(argument));
 }
 
 async function signIn(event) {

@@ -122,3 +122,18 @@ export function say(message, kind = "info") {
   status.className = `status ${kind}`;
   status.textContent = message;
 }
+
+/** The view a location hash names: "#jobs/01J..." is "jobs", an empty hash "overview". */
+export function viewOf(hash) {
+  return decodeURIComponent(hash.slice(1)).split("/")[0] || "overview";
+}
+
+/**
+ * `say` for one view's messages: announced only while that view is open, so the late answer
+ * of a view the user has left never overwrites the status of the one they are on.
+ */
+export function announcer(view) {
+  return (message, kind) => {
+    if (viewOf(location.hash) === view) say(message, kind);
+  };
+}

@@ -3,7 +3,9 @@
 // (DELETE /admin/dlq/{id}). The list is read again after each action.
 
 import { api, describe } from "./api.js";
-import { h, byId, fill, table, when, say, formValues, busy } from "./dom.js";
+import { h, byId, fill, table, when, formValues, busy, announcer } from "./dom.js";
+
+const say = announcer("dead-letters"); // this view's messages, while it is open
 
 let discarding = null; // the entry id the discard dialog is about
 

@@ -2,7 +2,9 @@
 // and one job's detail with its failed rows (GET /admin/jobs/{id}, #jobs/<id>).
 
 import { api, describe } from "./api.js";
-import { h, byId, fill, table, fields, count, when, say, formValues, busy } from "./dom.js";
+import { h, byId, fill, table, fields, count, when, formValues, busy, announcer } from "./dom.js";
+
+const say = announcer("jobs"); // this view's messages, while it is open
 
 let filters = {}; // the last search's filters: the next page must use the same
 let cursor = null;

@@ -7,7 +7,9 @@
 // styles every email has. The frame has an opaque origin, so nothing in it can reach this page.
 
 import { api, describe } from "./api.js";
-import { h, byId, fill, table, fields, when, say, busy, linkified, externalLink } from "./dom.js";
+import { h, byId, fill, table, fields, when, busy, linkified, externalLink, announcer } from "./dom.js";
+
+const say = announcer("mail"); // this view's messages, while it is open
 
 const MAIL = "_local/mail";
 let messages = []; // the last list read: a message's view is found in it

@@ -3,8 +3,10 @@
 // (GET /admin/stats?window=hour|day, GET /admin/schedules).
 
 import { api, describe } from "./api.js";
-import { h, byId, fill, table, count, when, say, busy } from "./dom.js";
+import { h, byId, fill, table, count, when, busy, announcer } from "./dom.js";
 import { barChart } from "./chart.js";
+
+const say = announcer("overview"); // this view's messages, while it is open
 
 const UNAVAILABLE = "Unavailable now.";
 

@@ -2,7 +2,9 @@
 // opens its PDF (a presigned URL, valid 15 minutes) in a new tab.
 
 import { api, describe } from "./api.js";
-import { h, byId, fill, table, count, when, say, formValues, busy, externalLink } from "./dom.js";
+import { h, byId, fill, table, count, when, formValues, busy, externalLink, announcer } from "./dom.js";
+
+const say = announcer("reports"); // this view's messages, while it is open
 
 let user = "";
 let cursor = null;

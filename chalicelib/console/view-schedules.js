@@ -3,8 +3,10 @@
 // queue's consumer (its event source mapping). Lists: GET /admin/schedules, GET /admin/queues.
 
 import { api, describe } from "./api.js";
-import { h, byId, fill, fields, say, busy } from "./dom.js";
+import { h, byId, fill, fields, busy, announcer } from "./dom.js";
 import { queuesTable, runsTable } from "./view-overview.js";
+
+const say = announcer("schedules"); // this view's messages, while it is open
 
 function switchButton(kind, name, state) {
   const verb = state === "paused" ? "resume" : "pause";
