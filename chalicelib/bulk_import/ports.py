@@ -29,6 +29,10 @@ class JobStore(Protocol):
     def get(self, user_id: str, job_id: str) -> Job | None:
         """The user's job, or None."""
 
+    def job_type(self, user_id: str, job_id: str) -> str | None:
+        """The type of the user's job of any type (``"bulk_import"``, ``"export"``), or None
+        when the user has no such job."""
+
     def recent(self, user_id: str, limit: int) -> list[Job]:
         """The user's newest jobs, newest first."""
 

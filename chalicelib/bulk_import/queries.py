@@ -1,6 +1,6 @@
-"""Use cases: read a user's bulk job and its row errors (JSON or CSV).
+"""Use cases: read a user's bulk job's row errors (JSON or CSV).
 
-Listing jobs of every type (bulk imports and exports) is ``exports/queries.py``.
+Listing and reading jobs of every type (bulk imports and exports) is ``exports/queries.py``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.bulk_import.domain import Job
+from chalicelib.bulk_import.domain import JOB_TYPE
 from chalicelib.bulk_import.ports import JobStore
 from chalicelib.bulk_import.schemas import JobErrorsQuery
 from chalicelib.platform.csv_safety import csv_lines, render_csv
@@ -34,12 +34,19 @@ class ErrorExport:
     headers: dict[str, str | list[str]]
 
 
-def get_job(jobs: JobStore, user_id: str, job_id: str) -> Job:
-    """The caller's bulk job; 404 for a malformed id, someone else's job, an export, or none."""
-    job = jobs.get(user_id, job_id) if is_ulid(job_id) else None
-    if job is None:
-        raise NotFound("job not found")
-    return job
+def _no_row_errors(jobs: JobStore, user_id: str, job_id: str) -> NotFound:
+    """The 404 for a job without row errors: the user's job of another type (an export) is
+    named as such; a malformed id, someone else's job or none is "job not found" alike.
+
+    The type is read only on this path: a bulk job's errors cost no read more.
+    """
+    kind = jobs.job_type(user_id, job_id) if is_ulid(job_id) else None
+    if kind is None or kind == JOB_TYPE:  # gone between the two reads, or never there
+        return NotFound("job not found")
+    return NotFound(
+        f"{kind} jobs have no row errors (only bulk imports do); "
+        f"the job itself is at GET /jobs/{job_id}"
+    )
 
 
 def _page_length(sizes: Sequence[int]) -> int:
@@ -66,10 +73,13 @@ def job_errors(
     escapes them (an emoji in a reason takes 12 characters there), well inside its 6 MB limit;
     a job's errors that do not fit (only hostile files come near) continue on the next page:
     ``next_cursor`` in JSON, a ``Link: <...>; rel="next"`` header with the CSV.
-    ``BadRequest`` for a malformed or tampered cursor.
+    ``BadRequest`` for a malformed or tampered cursor; ``NotFound`` for a job the user does not
+    have, and for their export job, whose message says export jobs have no row errors.
     """
     query = JobErrorsQuery.parse(params, "query string")
-    job = get_job(jobs, user_id, job_id)
+    job = jobs.get(user_id, job_id) if is_ulid(job_id) else None
+    if job is None:
+        raise _no_row_errors(jobs, user_id, job_id)
     errors = jobs.errors(job.job_id)
     if query.cursor:
         position = decode_cursor(cursor_secret, job.job_id, query.cursor)

@@ -189,7 +189,7 @@ def test_the_jobs_list_reads_two_pages_of_limit_items_whatever_the_mix(
         assert queries.count("Query") == 2, limit
 
 
-def test_another_users_export_is_404_everywhere(api: Api) -> None:
+def test_another_users_export_is_404_everywhere_and_ones_own_has_no_row_errors(api: Api) -> None:
     owner, owner_token = api.new_user()
     seed(owner["user_id"], catalogue(3))
     job = export(api, owner_token, "csv")
@@ -198,7 +198,16 @@ def test_another_users_export_is_404_everywhere(api: Api) -> None:
     for path in (f"/jobs/{job['job_id']}", f"/jobs/{job['job_id']}/errors"):
         answer = api.call("GET", path, token=stranger_token)
         assert (answer.status_code, answer.json_body["error"]) == (404, "not_found"), path
+        assert answer.json_body["message"] == "job not found", path  # nothing says it exists
     assert api.call("GET", "/jobs", token=stranger_token).json_body == {"items": []}
+
+    # The owner's own export: still a 404 (it has no rows), saying why
+    own = api.call("GET", f"/jobs/{job['job_id']}/errors", token=owner_token)
+    assert (own.status_code, own.json_body["error"]) == (404, "not_found")
+    assert own.json_body["message"] == (
+        "export jobs have no row errors (only bulk imports do); "
+        f"the job itself is at GET /jobs/{job['job_id']}"
+    )
 
 
 def test_each_read_presigns_a_link_for_fifteen_minutes_until_the_file_is_deleted(

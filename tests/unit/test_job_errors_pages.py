@@ -2,7 +2,8 @@
 
 ``GET /jobs/{id}/errors`` answers through Lambda, whose JSON response escapes every non-ASCII
 code point (an emoji: 12 characters for its 4 UTF-8 bytes). The pages are measured that way
-(``platform/response_size.py``), at the real ``ERRORS_PAGE_BYTES``, for both formats.
+(``platform/response_size.py``), at the real ``ERRORS_PAGE_BYTES``, for both formats. The
+errors of one's own export job are a 404 that says exports have no row errors.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import pytest
 from chalicelib.bulk_import.domain import Job, RowError
 from chalicelib.bulk_import.ports import JobStore
 from chalicelib.bulk_import.queries import ERRORS_PAGE_BYTES, job_errors
+from chalicelib.platform.errors import NotFound
 from chalicelib.platform.response_size import escaped_length
 
 USER = "01JDQ8JZ0Q4B8C2D6E9F1G3H5K"
 JOB = "01JDQ8K4ZQ4B8C2D6E9F1G3H5M"
+EXPORT = "01JDQ8K4ZQ4B8C2D6E9F1G3H5N"
 SECRET = b"s" * 32
 # 1,000 emoji a reason: 4,000 UTF-8 bytes, 12,000 characters once escaped.
 REASON = "\U0001f4da" * 1000
@@ -94,6 +97,38 @@ def test_a_json_page_of_emoji_reasons_stays_under_the_limit_once_escaped(
         assert escaped_length(body) <= ERRORS_PAGE_BYTES + 2 * envelope
     assert len(pages) >= 3
     assert [e["row"] for page in pages for e in page.body["items"]] == list(range(1, ROWS + 1))
+
+
+class TypedJobStore(FakeJobStore):
+    """``USER`` also has ``EXPORT``, a job of another type (an export)."""
+
+    def job_type(self, user_id: str, job_id: str) -> str | None:
+        types = {JOB: "bulk_import", EXPORT: "export"}
+        return types.get(job_id) if user_id == USER else None
+
+
+def test_the_errors_of_ones_own_export_are_a_404_saying_exports_have_no_row_errors() -> None:
+    store = TypedJobStore([])
+
+    with pytest.raises(NotFound) as raised:
+        job_errors(store, USER, EXPORT, {}, SECRET)
+
+    assert raised.value.message == (
+        "export jobs have no row errors (only bulk imports do); "
+        f"the job itself is at GET /jobs/{EXPORT}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("user_id", "job_id"),
+    [("01JDQ8JZ0Q4B8C2D6E9F1G3H5Z", EXPORT), (USER, "01JDQ8K4ZQ4B8C2D6E9F1G3H5P"), (USER, "x")],
+    ids=["another users export", "no such job", "malformed id"],
+)
+def test_a_job_the_user_does_not_have_is_just_not_found(user_id: str, job_id: str) -> None:
+    with pytest.raises(NotFound) as raised:
+        job_errors(TypedJobStore([]), user_id, job_id, {}, SECRET)
+
+    assert raised.value.message == "job not found"
 
 
 @pytest.mark.parametrize(

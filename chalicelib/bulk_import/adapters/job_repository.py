@@ -11,7 +11,8 @@ checkpoints leave it alone, so they write nothing to that index.
 
 The table also holds catalogue exports (``job_type = "export"``, never in the active index). This
 repository reads and lists bulk imports only: ``get`` answers None for an export's id and
-``recent`` skips exports, so the reports and the weekly summary see bulk jobs alone.
+``recent`` skips exports, so the reports and the weekly summary see bulk jobs alone; ``job_type``
+only says which type a job is (a 404 for an export's row errors says why).
 
 The reports read a snapshot's jobs in their own ``BatchGetItem`` (with the user,
 ``reports/adapters/job_reader.py``) and their failed rows through ``first_errors(job_id, limit)``.
@@ -142,6 +143,16 @@ class DynamoJobRepository:
             except JobModel.DoesNotExist:
                 return None
             return to_job(item) if is_bulk_import(item) else None
+
+    def job_type(self, user_id: str, job_id: str) -> str | None:
+        """The type of the user's job, bulk import or export (one read of that attribute), or
+        None when the user has no such job."""
+        with dynamo_unavailable_as_domain_error("read job"):
+            try:
+                item = JobModel.get(user_id, job_id, attributes_to_get=["job_type"])
+            except JobModel.DoesNotExist:
+                return None
+            return item.job_type or JOB_TYPE
 
     def recent(self, user_id: str, limit: int) -> list[Job]:
         """The user's newest ``limit`` bulk jobs, newest first (job ids are ULIDs: key order).
