@@ -293,34 +293,47 @@ def test_the_direct_download_of_a_large_catalogue_is_a_413_decided_early(
     assert len(pages) == 2  # the third page was never read
 
 
-HOSTILE_BODIES = [
-    '{"format": "xml"}',
-    '{"format": "CSV"}',
-    '{"format": "csv", "filter": "all"}',
-    "{}",
-    '{"format": null}',
-    '{"format": ["csv"]}',
-    '{"format": 1}',
-    "[]",
-    '"csv"',
-    '{"format": "csv", "format": "json"}',
-    "{",
-    "",
-    '{"format": "c\\u0000sv"}',
-    '{"format": "csv"' + " " * 70_000 + "}",
+NOT_ONE_OF = "format must be one of 'csv', 'json' or 'pdf'"
+# Each body and what it answers: (status, error, details) as docs/api.md lists them.
+HOSTILE_BODIES: list[tuple[str, tuple[int, str, dict[str, str] | None]]] = [
+    ('{"format": "xml"}', (400, "validation_error", {"format": NOT_ONE_OF})),
+    ('{"format": "CSV"}', (400, "validation_error", {"format": NOT_ONE_OF})),
+    ('{"format": "csv", "filter": "all"}', (400, "validation_error", {"filter": "unknown field"})),
+    ("{}", (400, "validation_error", {"format": "format is required"})),
+    ('{"format": null}', (400, "validation_error", {"format": NOT_ONE_OF})),
+    ('{"format": ["csv"]}', (400, "validation_error", {"format": NOT_ONE_OF})),
+    ('{"format": 1}', (400, "validation_error", {"format": NOT_ONE_OF})),
+    ("[]", (400, "validation_error", {"body": "must be a JSON object"})),
+    ('"csv"', (400, "validation_error", {"body": "must be a JSON object"})),
+    ('{"format": "csv", "format": "json"}', (400, "bad_request", None)),
+    ("{", (400, "bad_request", None)),
+    ("", (400, "bad_request", None)),
+    ('{"format": NaN}', (400, "bad_request", None)),
+    ('{"format": "c\\u0000sv"}', (400, "validation_error", {"format": NOT_ONE_OF})),
+    ('{"format": "csv"' + " " * 70_000 + "}", (413, "payload_too_large", None)),
 ]
 
 
 def test_hostile_export_requests_are_refused_as_json_and_queue_nothing(api: Api) -> None:
     _, token = api.new_user()
 
-    for body in HOSTILE_BODIES:
+    for body, (status, error, details) in HOSTILE_BODIES:
         answer = api.call("POST", "/books/export", raw=body, token=token)
 
-        expected = 413 if len(body) > 65_536 else 400
-        assert answer.status_code == expected, (body[:40], answer.body)
+        assert answer.status_code == status, (body[:40], answer.body)
         assert answer.headers["Content-Type"] == "application/json"
-        assert answer.json_body["error"] in {"validation_error", "bad_request", "payload_too_large"}
+        assert answer.json_body["error"] == error, body[:40]
+        if details is not None:
+            assert answer.json_body["details"] == details, answer.json_body
+    for media in ("text/plain", "application/json; charset=latin-1"):
+        answer = api.call(
+            "POST",
+            "/books/export",
+            raw='{"format": "csv"}',
+            token=token,
+            headers={"Content-Type": media},
+        )
+        assert (answer.status_code, answer.json_body["error"]) == (415, "unsupported_media_type")
     assert api.call("GET", "/jobs", token=token).json_body == {"items": []}
     assert drain_worker("export_worker") == 0
 
