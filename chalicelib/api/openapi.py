@@ -143,7 +143,7 @@ def _query_schema(prop: dict[str, Any]) -> dict[str, Any]:
         }
     elif branches:
         prop["anyOf"] = branches
-    if prop.get("type") == "string" and "enum" not in prop:
+    if prop.get("type") == "string" and not ({"enum", "pattern", "minLength"} & prop.keys()):
         return prop  # "" is already a string of this schema
     description = prop.pop("description", "")
     default = prop.pop("default", None)

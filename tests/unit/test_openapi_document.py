@@ -97,3 +97,28 @@ def test_a_route_cannot_describe_a_status_it_does_not_answer():
         register(lambda: None)
 
     assert len(ROUTES) == before
+
+
+def test_every_query_parameter_admits_the_empty_value_the_app_reads_as_absent(document):
+    """A query model reads ``?q=`` as "not given", so the document must allow ``""`` too: a
+    parameter whose schema refuses it (a pattern, a minimum length, an enum) gets an empty
+    alternative, or a fuzzer's valid request would be answered 200 against the document."""
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for param in operation.get("parameters", []):
+                if param["in"] != "query":
+                    continue
+                schema = param["schema"]
+                branches = schema.get("anyOf", [schema])
+                assert any(_admits_empty(branch) for branch in branches), (
+                    f"{method.upper()} {path} ?{param['name']}= is refused by {schema}"
+                )
+
+
+def _admits_empty(schema: dict[str, object]) -> bool:
+    return (
+        schema.get("type") == "string"
+        and "enum" not in schema
+        and "pattern" not in schema
+        and not schema.get("minLength")
+    )
