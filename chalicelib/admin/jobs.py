@@ -23,7 +23,6 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from chalicelib.accounts.rules import normalize_email
 from chalicelib.admin.job_records import (
     JOB_TYPES,
     STATUSES,
@@ -35,8 +34,9 @@ from chalicelib.admin.job_records import (
 )
 from chalicelib.admin.ports import JobIndex, RowErrors, UserDirectory
 from chalicelib.admin.schemas import AdminJobsQuery
+from chalicelib.admin.user_lookup import find_user
 from chalicelib.platform.cursor import decode_cursor, encode_cursor
-from chalicelib.platform.errors import BadRequest, NotFound, ValidationFailed
+from chalicelib.platform.errors import BadRequest, NotFound
 from chalicelib.platform.ids import is_ulid
 
 DETAIL_ERRORS = 100
@@ -67,28 +67,6 @@ def _page_after(search: JobSearch, secret: bytes, owner: str, cursor: str | None
     return replace(search, ids=search.ids.below(after))
 
 
-def _user(users: UserDirectory, given: str) -> tuple[str, str | None] | None:
-    """``(user id, email)`` of the ``user`` filter; None for an address nobody registered.
-
-    A user id is taken as it is (the account may be gone while its jobs remain).
-    """
-    if is_ulid(given):
-        user = users.get(given)
-        return given, user.email if user else None
-    if "@" not in given:
-        raise ValidationFailed(
-            "the query string is invalid",
-            details={"user": "user must be an email address or a user id"},
-        )
-    try:
-        email = normalize_email(given)
-    except ValidationFailed as exc:
-        reason = (exc.details or {}).get("email", exc.message)
-        raise ValidationFailed("the query string is invalid", details={"user": reason}) from exc
-    user = users.find_by_email(email)
-    return (user.user_id, user.email) if user else None
-
-
 def _locate(index: JobIndex, search: JobSearch, job_id: str) -> JobKey | None:
     for partition in search.partitions():
         key = index.find(partition, job_id)
@@ -112,7 +90,7 @@ def search_jobs(
     """
     owner = _cursor_owner(query)
     search = _page_after(_search(query), secret, owner, query.cursor)
-    user = _user(users, query.user) if query.user else None
+    user = find_user(users, query.user) if query.user else None
     if (query.user and user is None) or search.ids.empty:
         return _page([], None)
     if query.q:

@@ -11,37 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.accounts.rules import normalize_email
 from chalicelib.admin.ports import UserDirectory
+from chalicelib.admin.user_lookup import find_user
 from chalicelib.observability import logger
 from chalicelib.platform.cursor import decode_cursor, encode_cursor
-from chalicelib.platform.errors import BadRequest, NotFound, ValidationFailed
+from chalicelib.platform.errors import BadRequest, NotFound
 from chalicelib.platform.ids import is_ulid
 from chalicelib.reports.domain import ReportRecord
 from chalicelib.reports.ports import ReportArchive, ReportRepository
 
 LINK_SECONDS = 900
-
-
-def _user_id(users: UserDirectory, given: str) -> str:
-    """The user id ``given`` names: a user id as it is (the account may be gone while its
-    reports remain), or the id of the user registered with that address (``NotFound``)."""
-    if is_ulid(given):
-        return given
-    try:
-        email = normalize_email(given) if "@" in given else ""
-    except ValidationFailed as exc:
-        reason = (exc.details or {}).get("email", exc.message)
-        raise ValidationFailed("the query string is invalid", details={"user": reason}) from exc
-    if not email:
-        raise ValidationFailed(
-            "the query string is invalid",
-            details={"user": "user must be an email address or a user id"},
-        )
-    user = users.find_by_email(email)
-    if user is None:
-        raise NotFound("no user is registered with that email address")
-    return user.user_id
 
 
 def _item(record: ReportRecord, archive: ReportArchive) -> dict[str, Any]:
@@ -77,7 +56,10 @@ def user_reports(
     registered, ``BadRequest`` for a cursor that does not verify for this user,
     ``DependencyUnavailable``.
     """
-    user_id = _user_id(users, who)
+    user = find_user(users, who)
+    if user is None:
+        raise NotFound("no user is registered with that email address")
+    user_id = user[0]
     owner = f"admin-reports:{user_id}"
     before = decode_cursor(secret, owner, cursor).get("before") if cursor else None
     if cursor and not (before and is_ulid(before)):
