@@ -17,6 +17,7 @@ from chalicelib.api.http import caller, route
 from chalicelib.api.schemas import ExportAccepted, ExportRequest
 from chalicelib.api.spec import Media
 from chalicelib.platform.clock import utc_now
+from chalicelib.platform.deadline import has_lambda_clock
 
 exports_bp = Blueprint(__name__)
 
@@ -62,22 +63,24 @@ def request_export(body: ExportRequest) -> Response:
     errors=(413,),
     error_descriptions={
         413: "The catalogue is too large to download in one answer (its CSV passes 4 MB once "
-        "escaped as Lambda answers it): ask for an export with `POST /books/export` and "
-        "download its file from the job."
+        "escaped as Lambda answers it, or reading it takes more than 20 s): ask for an export "
+        "with `POST /books/export` and download its file from the job."
     },
 )
 def download_csv() -> Response:
     """The whole catalogue as a CSV download, when it fits in one answer.
 
     The CSV of `POST /books/export`, as an attachment named `books-<YYYY-MM-DD>.csv`. A
-    catalogue whose CSV passes 4 MB (escaped as Lambda answers it) is a 413 naming
-    `POST /books/export`, decided without reading the rest.
+    catalogue whose CSV passes 4 MB (escaped as Lambda answers it), or that takes more than
+    20 s to read, is a 413 naming `POST /books/export`, decided without reading the rest.
     """
     from chalicelib.exports import service as exports
     from chalicelib.exports.domain import FORMATS, attachment, download_filename
 
     user_id = caller(exports_bp.current_request).user_id
-    text = exports.catalogue_csv(wiring.book_repository(), user_id)
+    context = exports_bp.lambda_context
+    deadline = exports.direct_download_deadline(context if has_lambda_clock(context) else None)
+    text = exports.catalogue_csv(wiring.book_repository(), user_id, deadline=deadline)
     filename = download_filename("csv", utc_now().date())
     return Response(
         body=text,

@@ -26,6 +26,11 @@ checked between pages), so a too-large catalogue fails cleanly rather than dying
 The PDF reads the catalogue twice: once to count it (``CatalogueTally``), once to draw its table
 (``CataloguePdf``, fed lazily), into a temporary file that is then uploaded (in parts above
 5 MiB).
+
+**Downloading now** (``catalogue_csv``, ``GET /books/export.csv``) answers the CSV in the API's
+response while it is small and quick: past ``DIRECT_DOWNLOAD_CHARS``, or once reading it has
+taken ``DIRECT_DOWNLOAD_SECONDS`` (``direct_download_deadline``: API Gateway cuts a request at
+29 s), it stops and answers the 413 that names ``POST /books/export``.
 """
 
 from __future__ import annotations
@@ -71,6 +76,17 @@ PAGE_SIZE = 500
 # JSON response (platform/response_size.py: an emoji takes 12 characters there): Lambda answers
 # at most 6 MB, and the rest is margin for the envelope and headers, like the errors page.
 DIRECT_DOWNLOAD_CHARS = 4 * 1024 * 1024
+# How long the direct download may read: API Gateway ends every request at 29 s, whatever the
+# API Lambda's timeout (30 s), so a read still going at 20 s stops before its next page and
+# answers the 413: the page in flight (well under a second in AWS) and the answer fit in the 9 s
+# left.
+DIRECT_DOWNLOAD_SECONDS = 20
+# Kept back from a Lambda context's remaining time when that is shorter than the above.
+DIRECT_DOWNLOAD_MARGIN_MS = 5_000
+TOO_LARGE_TO_DOWNLOAD = (
+    "the catalogue is too large to download in one answer; ask for an export with "
+    'POST /books/export {"format": "csv"} and download it from its job'
+)
 QUEUE_REFUSED_ERROR = "the export could not be queued; ask again"
 
 
@@ -317,22 +333,40 @@ def _measure(run: ExportRun, job: ExportJob, file: ExportFile, duration_ms: floa
 # --- the direct download ---------------------------------------------------------------------
 
 
-def catalogue_csv(pages: BookPages, user_id: str, page_size: int = PAGE_SIZE) -> str:
+def direct_download_deadline(context: Any, clock: Callable[[], float] = time.monotonic) -> Deadline:
+    """When the direct download stops reading: ``DIRECT_DOWNLOAD_SECONDS`` from now, or sooner
+    when the Lambda ``context`` has less time left than that plus ``DIRECT_DOWNLOAD_MARGIN_MS``
+    (without a Lambda clock, the seconds alone). ``clock``: monotonic seconds (tests fake it)."""
+    budget_ms = min(
+        DIRECT_DOWNLOAD_SECONDS * 1000, remaining_ms(context) - DIRECT_DOWNLOAD_MARGIN_MS
+    )
+    return Deadline(ends_at=clock() + max(0.0, budget_ms) / 1000, safety_ms=0, clock=clock)
+
+
+def catalogue_csv(
+    pages: BookPages, user_id: str, page_size: int = PAGE_SIZE, deadline: Deadline | None = None
+) -> str:
     """The whole catalogue as the export's CSV text, if it fits in one Lambda response.
 
     ``PayloadTooLarge`` (413, naming ``POST /books/export``) as soon as the text, escaped as
     Lambda's JSON response escapes it, passes ``DIRECT_DOWNLOAD_CHARS``: nothing past that
-    limit (and one page) is read or held.
+    limit (and one page) is read or held; and the same 413 when ``deadline`` comes before the
+    last page is read (``direct_download_deadline``): a catalogue too slow to read in one
+    request is too big to answer directly, and the client gets an answer, not a gateway timeout.
     """
     parts: list[str] = []
     size = 0
-    for chunk in csv_chunks(catalogue(pages, user_id, page_size)):
-        text = chunk.decode()
-        size += escaped_length(text)
-        if size > DIRECT_DOWNLOAD_CHARS:
-            raise PayloadTooLarge(
-                "the catalogue is too large to download in one answer; ask for an export with "
-                'POST /books/export {"format": "csv"} and download it from its job'
-            )
-        parts.append(text)
+    try:
+        for chunk in csv_chunks(catalogue(pages, user_id, page_size, deadline)):
+            text = chunk.decode()
+            size += escaped_length(text)
+            if size > DIRECT_DOWNLOAD_CHARS:
+                raise PayloadTooLarge(TOO_LARGE_TO_DOWNLOAD)
+            parts.append(text)
+    except ExportTooSlow:
+        logger.info(
+            "direct download out of time",
+            extra={"user_id": user_id, "characters_read": size, "limit_s": DIRECT_DOWNLOAD_SECONDS},
+        )
+        raise PayloadTooLarge(TOO_LARGE_TO_DOWNLOAD) from None
     return "".join(parts)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 # Outside Lambda (make invoke, the admin route) there is no context: allow this much.
@@ -27,13 +28,17 @@ def remaining_ms(context: Any) -> int:
 
 @dataclass
 class Deadline:
-    """A point in (monotonic) time, with a safety margin for finishing the current step."""
+    """A point in time on ``clock`` (seconds, monotonic by default), with a safety margin for
+    finishing the current step. Tests give a fake ``clock``."""
 
     ends_at: float
     safety_ms: int
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
     @classmethod
-    def from_context(cls, context: Any, safety_ms: int | None = None) -> Deadline:
+    def from_context(
+        cls, context: Any, safety_ms: int | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> Deadline:
         """From a Lambda context's remaining time (``DEFAULT_BUDGET_MS`` without a context).
 
         ``safety_ms`` is the time kept back for finishing the work in flight; by default a fifth
@@ -42,11 +47,11 @@ class Deadline:
         remaining = remaining_ms(context)
         if safety_ms is None:
             safety_ms = min(10_000, max(200, remaining // 5))
-        return cls(ends_at=time.monotonic() + remaining / 1000, safety_ms=safety_ms)
+        return cls(ends_at=clock() + remaining / 1000, safety_ms=safety_ms, clock=clock)
 
     def remaining_ms(self) -> int:
         """Milliseconds left before the margin."""
-        return int((self.ends_at - time.monotonic()) * 1000) - self.safety_ms
+        return int((self.ends_at - self.clock()) * 1000) - self.safety_ms
 
     def near(self) -> bool:
         """True when new work should not be started."""

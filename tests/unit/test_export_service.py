@@ -1,5 +1,5 @@
 """The export use cases with hand-written fakes: asking, running once per job, failing cleanly,
-and the direct download's size decision."""
+and the direct download's size and time decisions (a fake clock)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from chalicelib.exports.service import (
     ExportPolicy,
     ExportRun,
     catalogue_csv,
+    direct_download_deadline,
     request_export,
     run_export,
 )
@@ -418,3 +419,90 @@ def test_a_catalogue_just_under_the_limit_is_answered_whole() -> None:
     text = catalogue_csv(books, USER, page_size=1000)
 
     assert len(text.splitlines()) == len(books.books) + 1
+
+
+class FakeClock:
+    """Monotonic seconds that move only when told."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class SlowBooks(CountingBooks):
+    """Each page read takes ``seconds`` on ``clock`` (a slow store: moto, a throttled table)."""
+
+    def __init__(self, clock: FakeClock, seconds: float) -> None:
+        super().__init__()
+        self.clock, self.seconds = clock, seconds
+
+    def list(self, *args: Any, **kwargs: Any) -> Any:
+        self.clock.now += self.seconds
+        return super().list(*args, **kwargs)
+
+
+class LambdaClock:
+    """A Lambda context with ``left_ms`` milliseconds left (read once, at the start)."""
+
+    def __init__(self, left_ms: int) -> None:
+        self.left_ms = left_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.left_ms
+
+
+def _slow_catalogue(clock: FakeClock, pages: int, seconds: float) -> SlowBooks:
+    books = SlowBooks(clock, seconds)
+    for n in range(1, pages * 10 + 1):
+        _put(books, _book(n))
+    return books
+
+
+def test_a_direct_download_still_reading_at_20_seconds_stops_with_the_413() -> None:
+    # Given a small catalogue (50 pages, ~3 KB) whose pages take 3 s each: 150 s to read
+    clock = FakeClock()
+    books = _slow_catalogue(clock, pages=50, seconds=3.0)
+    deadline = direct_download_deadline(LambdaClock(30_000), clock=clock)
+
+    # When it is downloaded directly within API Gateway's 29 s
+    with pytest.raises(PayloadTooLarge, match="POST /books/export"):
+        catalogue_csv(books, USER, page_size=10, deadline=deadline)
+
+    # Then pages start until 20 s have gone (at 0, 3, ... 18 s): the 7th ends at 21 s, the
+    # last moment read, and nothing after it
+    assert books.pages == 7
+    assert clock.now - 1000.0 == 21.0
+
+
+def test_a_lambda_with_less_time_left_stops_the_direct_download_sooner() -> None:
+    clock = FakeClock()
+    books = _slow_catalogue(clock, pages=50, seconds=1.0)
+    deadline = direct_download_deadline(LambdaClock(12_000), clock=clock)
+
+    with pytest.raises(PayloadTooLarge):
+        catalogue_csv(books, USER, page_size=10, deadline=deadline)
+
+    # 12 s left, 5 s kept back to answer: pages start at 0 to 6 s
+    assert books.pages == 7
+
+
+def test_without_a_lambda_clock_the_direct_download_has_its_20_seconds() -> None:
+    clock = FakeClock()
+    deadline = direct_download_deadline(None, clock=clock)
+
+    clock.now += 19.9
+    assert not deadline.near()
+    clock.now += 0.1
+    assert deadline.near()
+
+
+def test_a_direct_download_read_in_time_is_answered_whole() -> None:
+    clock = FakeClock()
+    books = _slow_catalogue(clock, pages=5, seconds=3.0)
+    deadline = direct_download_deadline(LambdaClock(30_000), clock=clock)
+
+    text = catalogue_csv(books, USER, page_size=10, deadline=deadline)
+
+    assert len(text.splitlines()) == 50 + 1
