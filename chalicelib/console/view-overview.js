@@ -66,12 +66,15 @@ function renderCharts(series) {
     barChart({ ...common, title: "Rows imported", key: "rows_imported", className: "rows" }));
 }
 
+// A run's name and duration have their own columns: not repeated in its summary.
+const SHOWN_APART = new Set(["name", "duration_ms"]);
+
 /** A schedule run's summary as short text: "dispatched: 3, refused: 0, ...". */
 export function summaryText(summary) {
   if (summary === null || summary === undefined) return "—";
   if (typeof summary !== "object") return String(summary);
   return Object.entries(summary)
-    .filter(([, value]) => value === null || typeof value !== "object")
+    .filter(([name, value]) => !SHOWN_APART.has(name) && (value === null || typeof value !== "object"))
     .map(([name, value]) => `${name}: ${value}`)
     .join(", ");
 }
