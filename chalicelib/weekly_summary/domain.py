@@ -145,6 +145,12 @@ class Totals:
         return self.counts.get(activity, 0)
 
     @property
+    def books_added(self) -> int:
+        """Books added to the catalogue in all: one at a time (``POST /books``,
+        ``Activity.BOOKS_ADDED``) and by bulk import (``Activity.BULK_ROWS_INSERTED``)."""
+        return self[Activity.BOOKS_ADDED] + self[Activity.BULK_ROWS_INSERTED]
+
+    @property
     def quiet(self) -> bool:
         """Nothing was counted at all."""
         return not any(self.counts.values())

@@ -118,6 +118,10 @@ def compose(
         "period_start": day_text(window.first_day),
         "period_end": day_text(window.last_day),
         **{str(activity): str(counts[activity]) for activity in Activity},
+        # What the reader calls books added: one at a time and by bulk import, in all (the
+        # subject's number); the counter of the ones added one at a time is shown beside it.
+        "books_added": str(counts.books_added),
+        "books_added_singly": str(counts[Activity.BOOKS_ADDED]),
         "quiet": "yes" if counts.quiet and not jobs else "",
         "more_jobs": str(len(jobs) - MAX_JOBS_LISTED) if len(jobs) > MAX_JOBS_LISTED else "",
         "requested": "yes" if requested else "",

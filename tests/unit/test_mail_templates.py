@@ -43,6 +43,7 @@ VALUES = {
         "period_start",
         "period_end",
         "books_added",
+        "books_added_singly",
         "books_updated",
         "books_deleted",
         "bulk_jobs",
@@ -59,7 +60,7 @@ VALUES = {
 ROW_CELLS = ("submitted", "job_id", "status", "error", "total", "imported", "failed")
 # Every email, hostile values included, stays under this (the templates are about 2 KB)...
 MAX_MESSAGE_BYTES = 40_000
-# ... but a weekly summary, which has 14 values and a table of jobs: with every value and cell at
+# ... but a weekly summary, which has 15 values and a table of jobs: with every value and cell at
 # its cap (2,000 characters, in both parts, base64) it is still bounded.
 MAX_SUMMARY_BYTES = 120_000
 
@@ -172,7 +173,7 @@ def test_each_template_has_its_subject() -> None:
         "signin_alert": "New sign-in to your Books API account",
         "email_changed": "The email address of your Books API account was changed",
         "report": "Your books import report: 1 added, 1 failed",
-        "weekly_summary": "Your week in Books API: 1 books added, 1 updated, 1 deleted",
+        "weekly_summary": "Your week in Books API: 1 book added, 1 updated, 1 deleted",
     }
 
 

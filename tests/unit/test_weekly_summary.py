@@ -310,6 +310,67 @@ def test_a_scheduled_summary_holds_the_weeks_numbers_and_jobs_once_per_week() ->
     assert mail.values["unsubscribe_url"].endswith(ada.user_id)
 
 
+def _summary_of(added: int, imported: int) -> EmailMessage:
+    """The scheduled summary of a week with ``added`` books added one at a time and ``imported``
+    rows imported in bulk, as sent."""
+    users, activity = FakeUserRepository(), MemoryActivity()
+    ada = _user()
+    users.users[ada.user_id] = ada
+    day = MONDAY - dt.timedelta(days=3)
+    activity.count(ada.user_id, Activity.BOOKS_ADDED, added, day=day)
+    activity.count(ada.user_id, Activity.BULK_JOBS, 1 if imported else 0, day=day)
+    activity.count(ada.user_id, Activity.BULK_ROWS_INSERTED, imported, day=day)
+    deps = _deps(users, activity, MemoryJobs())
+    summarise(deps, SummaryRequest(ada.user_id, week_of(MONDAY), MONDAY.isoformat()))
+    outbox = deps.outbox
+    assert isinstance(outbox, FakeOutbox)
+    (mail,) = outbox.queued
+    return _parse(MimeComposer("reports@books.local", "Books API").compose(mail))
+
+
+def _text(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_books_imported_in_bulk_are_books_added_in_the_subject_and_the_body() -> None:
+    message = _summary_of(added=3, imported=301)
+
+    assert message["Subject"] == "Your week in Books API: 304 books added, 0 updated, 0 deleted"
+    text = _text(message)
+    assert "Books added: 304 (3 one at a time, 301 by bulk import)\n" in text
+    assert "Rows imported: 301\n" in text
+    html = message.get_body(preferencelist=("html",))
+    assert html is not None
+    assert "<strong>304</strong> (3 one at a time, 301 by bulk import)" in html.get_content()
+
+
+@pytest.mark.parametrize(
+    ("added", "imported", "subject", "line"),
+    [
+        (0, 301, "301 books added", "Books added: 301 (0 one at a time, 301 by bulk import)"),
+        (1, 0, "1 book added", "Books added: 1"),
+        (0, 1, "1 book added", "Books added: 1 (0 one at a time, 1 by bulk import)"),
+        (2, 0, "2 books added", "Books added: 2"),
+        (
+            0,
+            0,
+            "0 books added",
+            "A quiet week: no books were added, changed or deleted, no bulk"
+            " imports ran and no reports were sent.",
+        ),
+    ],
+)
+def test_the_books_added_are_counted_and_pluralised_alike_in_subject_and_body(
+    added: int, imported: int, subject: str, line: str
+) -> None:
+    message = _summary_of(added, imported)
+
+    assert message["Subject"] == f"Your week in Books API: {subject}, 0 updated, 0 deleted"
+    assert f"{line}\n" in _text(message)
+
+
 @pytest.mark.parametrize(
     ("changes", "result"),
     [

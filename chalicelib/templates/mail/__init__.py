@@ -50,8 +50,9 @@ SUBJECTS: Mapping[str, str] = {
     "email_changed": "The email address of your {{ sender_name }} account was changed",
     # Numbers only: nothing a user typed reaches the report's subject.
     "report": "Your books import report: {{ ok }} added, {{ failed }} failed",
-    # Numbers only, as the report's.
-    "weekly_summary": "Your week in {{ sender_name }}: {{ books_added }} books added, "
+    # Numbers only, as the report's; books added one at a time and by bulk import, in all.
+    "weekly_summary": "Your week in {{ sender_name }}: {{ books_added }} "
+    "{{ 'book' if books_added == '1' else 'books' }} added, "
     "{{ books_updated }} updated, {{ books_deleted }} deleted",
 }
 MAX_VALUE_CHARACTERS = 2000
