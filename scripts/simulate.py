@@ -36,6 +36,8 @@ from typing import Any
 import redis
 import requests
 from pypdf import PdfReader
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_EMAIL = os.environ.get("SIM_ADMIN_EMAIL", "admin@example.com")
@@ -43,6 +45,20 @@ ADMIN_PASSWORD = os.environ.get("SIM_ADMIN_PASSWORD", "simulate-admin-password")
 PASSWORD = "simulate-password"
 VERIFY_LINK = re.compile(r"https?://\S+/auth/verify-email\?token=[A-Za-z0-9_\-%]+")
 TIMEOUT = 600  # a send_reports run paced at the emulator's 1 email/s quota takes a while
+# moto's GET /moto-api/data.json serialises every service's state and can answer a 5xx that
+# the next call does not: moto 5.2.1 answers 500 (MissingBucket, raised by FakeKey.status) while
+# a multipart upload is in progress and on the first call after one completes (an export's
+# file), and 500 when another request changes the state it is reading. The same kind of 500 was
+# reported for an overwritten object in getmoto/moto#6407 (fixed by getmoto/moto#6410); none
+# was found for multipart parts. So 5xx answers are retried: 5 more tries, the first at once,
+# then 0.5, 1, 2 and 4 s later.
+MOTO_API_RETRY = Retry(
+    total=5,
+    backoff_factor=0.5,
+    status_forcelist=(500, 502, 503, 504),
+    allowed_methods=frozenset({"GET"}),
+    raise_on_status=False,
+)
 
 
 @dataclass
@@ -100,6 +116,7 @@ class Stack:
         self.aws = aws.rstrip("/")
         self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
         self.session = requests.Session()
+        self.session.mount(f"{self.aws}/moto-api/", HTTPAdapter(max_retries=MOTO_API_RETRY))
         self.admin_token = ""
 
     def call(self, method: str, path: str, token: str = "", **kwargs: Any) -> requests.Response:
@@ -165,13 +182,13 @@ class Stack:
 
     def sent_raw_messages(self) -> list[tuple[list[str], str]]:
         """(destinations, raw MIME) of every email the endpoint accepted."""
-        # moto serialises its whole state here (slow with big tables) and answers 500 when
-        # another request changes that state meanwhile: retry a few times.
-        for _ in range(5):
-            moto = self.session.get(f"{self.aws}/moto-api/data.json", timeout=TIMEOUT)
-            if moto.status_code != 500:
-                break
-            time.sleep(2)
+        # Retried on a 5xx by the session (MOTO_API_RETRY); still one: moto is not answering.
+        moto = self.session.get(f"{self.aws}/moto-api/data.json", timeout=TIMEOUT)
+        if moto.status_code >= 500:
+            raise RuntimeError(
+                f"{self.aws}/moto-api/data.json answered {moto.status_code} after "
+                f"{MOTO_API_RETRY.total} retries: {moto.text[-500:]}"
+            )
         if moto.status_code == 200:
             raw = moto.json().get("ses", {}).get("RawMessage", [])
             return [(list(m.get("destinations") or []), m["raw_data"]) for m in raw]
