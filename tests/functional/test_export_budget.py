@@ -9,12 +9,9 @@ answers at most 1 MB a query).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import botocore.client
 import pytest
-from botocore.exceptions import ClientError
 
 from chalicelib import wiring
 from chalicelib.clients import get_sqs
@@ -25,6 +22,7 @@ from chalicelib.exports.service import ExportPolicy, request_export
 from chalicelib.workers import export_worker
 from localdev.invocation import lambda_context
 from localdev.sqs_event import sqs_event
+from tests.functional.aws_calls import AwsCalls
 from tests.functional.export_support import catalogue, seed
 from tests.functional.queue_support import queue_url
 
@@ -40,32 +38,6 @@ FAIL: Call = ("dynamodb", "UpdateItem")
 READ_OWNER: Call = ("dynamodb", "GetItem")
 BACK_OFF: Call = ("sqs", "ChangeMessageVisibility")
 USER = "01JDQ8JZ0Q4B8C2D6E9F1G3H5K"
-
-
-class Recorder:
-    """The AWS calls made while recording; S3 refuses ``PutObject`` while ``s3_down``."""
-
-    def __init__(self) -> None:
-        self.calls: list[Call] = []
-        self.recording = False
-        self.s3_down = False
-
-
-@pytest.fixture
-def recorder(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
-    log = Recorder()
-    original = botocore.client.BaseClient._make_api_call
-
-    def recorded(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        if log.recording:
-            log.calls.append((client.meta.service_model.service_name, operation))
-        if operation == "PutObject" and log.s3_down:
-            error: Any = {"Error": {"Code": "ServiceUnavailable", "Message": "down"}}
-            raise ClientError(error, operation)
-        return original(client, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recorded)
-    yield log
 
 
 def _queue(fmt: str = "csv") -> str:
@@ -87,25 +59,21 @@ def _event(receives: int = 1) -> dict[str, Any]:
     return sqs_event(messages, arn["Attributes"]["QueueArn"])
 
 
-def _run(recorder: Recorder, event: dict[str, Any]) -> tuple[list[Call], dict[str, Any]]:
-    recorder.calls.clear()
-    recorder.recording = True
-    try:
+def _run(aws_calls: AwsCalls, event: dict[str, Any]) -> tuple[list[Call], dict[str, Any]]:
+    with aws_calls.recording():
         answer = export_worker(event, lambda_context("export_worker", 900))
-    finally:
-        recorder.recording = False
-    return list(recorder.calls), answer
+    return aws_calls.calls, answer
 
 
 @pytest.mark.parametrize(("books", "pages"), [(0, 1), (1, 1), (500, 1), (1200, 3)])
 def test_a_csv_export_costs_five_calls_and_a_query_a_page(
-    recorder: Recorder, books: int, pages: int
+    aws_calls: AwsCalls, books: int, pages: int
 ) -> None:
     seed(USER, catalogue(books))
     _queue()
     event = _event()
 
-    calls, answer = _run(recorder, event)
+    calls, answer = _run(aws_calls, event)
 
     # The job read and claimed, the catalogue a page at a time, one PutObject (under 5 MiB),
     # the job completed; the mapping deletes the message.
@@ -114,7 +82,7 @@ def test_a_csv_export_costs_five_calls_and_a_query_a_page(
 
 
 def test_a_pdf_export_reads_the_catalogue_twice_and_its_owner_once(
-    recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+    aws_calls: AwsCalls, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Pages of 50 books: three pages without drawing a thousand rows.
     monkeypatch.setattr(wiring, "export_policy", lambda: ExportPolicy(page_size=50))
@@ -122,31 +90,31 @@ def test_a_pdf_export_reads_the_catalogue_twice_and_its_owner_once(
     _queue("pdf")
     event = _event()
 
-    calls, answer = _run(recorder, event)
+    calls, answer = _run(aws_calls, event)
 
     assert calls == [READ_JOB, CLAIM, *[PAGE] * 3, READ_OWNER, *[PAGE] * 3, PUT, COMPLETE]
     assert answer == {"batchItemFailures": []}
 
 
-def test_a_redelivered_completed_export_costs_one_read(recorder: Recorder) -> None:
+def test_a_redelivered_completed_export_costs_one_read(aws_calls: AwsCalls) -> None:
     seed(USER, catalogue(10))
     _queue()
     event = _event()
-    _run(recorder, event)
+    _run(aws_calls, event)
 
-    calls, answer = _run(recorder, event)
+    calls, answer = _run(aws_calls, event)
 
     assert calls == [READ_JOB]
     assert answer == {"batchItemFailures": []}
 
 
-def test_a_failed_attempt_costs_its_release_and_the_backoff(recorder: Recorder) -> None:
+def test_a_failed_attempt_costs_its_release_and_the_backoff(aws_calls: AwsCalls) -> None:
     seed(USER, catalogue(10))
     _queue()
     event = _event()
-    recorder.s3_down = True
+    aws_calls.refuse("PutObject", "ServiceUnavailable", "down")
 
-    calls, answer = _run(recorder, event)
+    calls, answer = _run(aws_calls, event)
 
     # s3transfer makes one PutObject (botocore's retries are inside it, unseen here)
     assert calls == [READ_JOB, CLAIM, PAGE, PUT, RELEASE, BACK_OFF]
@@ -154,14 +122,14 @@ def test_a_failed_attempt_costs_its_release_and_the_backoff(recorder: Recorder) 
 
 
 def test_the_last_attempt_marks_the_job_failed_and_sends_the_message_on_at_once(
-    recorder: Recorder,
+    aws_calls: AwsCalls,
 ) -> None:
     seed(USER, catalogue(10))
     job_id = _queue()
     event = _event(receives=5)
-    recorder.s3_down = True
+    aws_calls.refuse("PutObject", "ServiceUnavailable", "down")
 
-    calls, answer = _run(recorder, event)
+    calls, answer = _run(aws_calls, event)
 
     assert calls == [READ_JOB, CLAIM, PAGE, PUT, FAIL, BACK_OFF]
     assert answer["batchItemFailures"]

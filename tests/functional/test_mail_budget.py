@@ -8,12 +8,7 @@ as Lambda builds it. Redis (the SES pacing) is not an AWS call.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import botocore.client
-import pytest
-from botocore.exceptions import ClientError
 
 from chalicelib import wiring
 from chalicelib.accounts.adapters.models import UserModel
@@ -23,6 +18,7 @@ from chalicelib.mail.domain import MailKind, MailRequest
 from chalicelib.workers import mail_worker
 from localdev.invocation import lambda_context
 from localdev.sqs_event import sqs_event
+from tests.functional.aws_calls import AwsCalls
 from tests.functional.queue_support import queue_url
 from tests.functional.reports_support import sent_messages
 
@@ -34,32 +30,6 @@ SEND: Call = ("ses", "SendRawEmail")
 SENT_RECORD: Call = ("dynamodb", "UpdateItem")
 RELEASE: Call = ("dynamodb", "DeleteItem")
 BACK_OFF: Call = ("sqs", "ChangeMessageVisibility")
-
-
-class Recorder:
-    """The AWS calls made while recording; SES refuses while ``ses_down``."""
-
-    def __init__(self) -> None:
-        self.calls: list[Call] = []
-        self.recording = False
-        self.ses_down = False
-
-
-@pytest.fixture
-def recorder(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
-    log = Recorder()
-    original = botocore.client.BaseClient._make_api_call
-
-    def recorded(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        if log.recording:
-            log.calls.append((client.meta.service_model.service_name, operation))
-        if operation == "SendRawEmail" and log.ses_down:
-            error: Any = {"Error": {"Code": "ServiceUnavailable", "Message": "down"}}
-            raise ClientError(error, operation)
-        return original(client, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recorded)
-    yield log
 
 
 def _welcome(n: int) -> MailRequest:
@@ -87,25 +57,21 @@ def _event(count: int) -> dict[str, Any]:
 
 
 def _run(
-    recorder: Recorder, event: dict[str, Any], context: Any = None
+    aws_calls: AwsCalls, event: dict[str, Any], context: Any = None
 ) -> tuple[list[Call], dict[str, Any]]:
     """The calls ``mail_worker`` makes for ``event`` (a fresh 60 s Lambda unless ``context``)."""
-    recorder.calls.clear()
-    recorder.recording = True
-    try:
+    with aws_calls.recording():
         answer = mail_worker(event, context or lambda_context("mail_worker", 60))
-    finally:
-        recorder.recording = False
-    return list(recorder.calls), answer
+    return aws_calls.calls, answer
 
 
-def test_an_email_costs_four_aws_calls(recorder: Recorder) -> None:
+def test_an_email_costs_four_aws_calls(aws_calls: AwsCalls) -> None:
     # Given one email queued and received
     wiring.outbox().put(_welcome(1))
     event = _event(1)
 
     # When the worker handles it
-    calls, answer = _run(recorder, event)
+    calls, answer = _run(aws_calls, event)
 
     # Then: the claim, the recipient's status, the send, the sent record; nothing else (the
     # mapping deletes it)
@@ -114,26 +80,26 @@ def test_an_email_costs_four_aws_calls(recorder: Recorder) -> None:
     assert len(sent_messages()) == 1
 
 
-def test_ten_emails_cost_four_calls_each(recorder: Recorder) -> None:
+def test_ten_emails_cost_four_calls_each(aws_calls: AwsCalls) -> None:
     for n in range(10):
         wiring.outbox().put(_welcome(n))
     event = _event(10)
 
-    calls, answer = _run(recorder, event)
+    calls, answer = _run(aws_calls, event)
 
     assert calls == [CLAIM, STATUS, SEND, SENT_RECORD] * 10
     assert answer == {"batchItemFailures": []}
 
 
-def test_a_redelivered_email_costs_one_call(recorder: Recorder) -> None:
+def test_a_redelivered_email_costs_one_call(aws_calls: AwsCalls) -> None:
     # Given an email that was sent, delivered again
     wiring.outbox().put(_welcome(1))
     wiring.outbox().put(_welcome(1))
     event = _event(2)
-    _run(recorder, {"Records": event["Records"][:1]})
+    _run(aws_calls, {"Records": event["Records"][:1]})
 
     # When the second copy is handled
-    calls, answer = _run(recorder, {"Records": event["Records"][1:]})
+    calls, answer = _run(aws_calls, {"Records": event["Records"][1:]})
 
     # Then its refused claim says it was sent: one call, no email
     assert calls == [CLAIM]
@@ -142,13 +108,13 @@ def test_a_redelivered_email_costs_one_call(recorder: Recorder) -> None:
 
 
 def test_an_email_ses_refused_costs_the_claim_its_release_and_the_backoff(
-    recorder: Recorder,
+    aws_calls: AwsCalls,
 ) -> None:
     wiring.outbox().put(_welcome(1))
     event = _event(1)
-    recorder.ses_down = True
+    aws_calls.refuse("SendRawEmail", "ServiceUnavailable", "down")
 
-    calls, answer = _run(recorder, event)
+    calls, answer = _run(aws_calls, event)
 
     # The queue's URL was looked up once, by the outbox, and kept for the process.
     assert calls == [CLAIM, STATUS, SEND, RELEASE, BACK_OFF]
@@ -157,7 +123,7 @@ def test_an_email_ses_refused_costs_the_claim_its_release_and_the_backoff(
 
 
 def test_an_email_to_a_bounced_address_costs_the_claim_the_status_and_its_record(
-    recorder: Recorder,
+    aws_calls: AwsCalls,
 ) -> None:
     # Given a user whose address bounced, and an email to it queued twice
     request = _welcome(1)
@@ -178,8 +144,8 @@ def test_an_email_to_a_bounced_address_costs_the_claim_the_status_and_its_record
     event = _event(2)
 
     # When both copies are handled
-    first, answer = _run(recorder, {"Records": event["Records"][:1]})
-    second, _ = _run(recorder, {"Records": event["Records"][1:]})
+    first, answer = _run(aws_calls, {"Records": event["Records"][:1]})
+    second, _ = _run(aws_calls, {"Records": event["Records"][1:]})
 
     # Then nothing is sent: the claim, the status, the suppressed record; the copy: its claim
     assert first == [CLAIM, STATUS, SENT_RECORD]
@@ -195,13 +161,13 @@ class AlmostOutOfTime:
         return 5_000
 
 
-def test_an_email_left_for_lack_of_time_costs_one_call(recorder: Recorder) -> None:
+def test_an_email_left_for_lack_of_time_costs_one_call(aws_calls: AwsCalls) -> None:
     # Given an email received by a worker with too little time left to send it
     wiring.outbox().put(_welcome(1))
     event = _event(1)
 
     # When the worker handles it
-    calls, answer = _run(recorder, event, AlmostOutOfTime())
+    calls, answer = _run(aws_calls, event, AlmostOutOfTime())
 
     # Then it is not claimed: made visible again at once, handed back
     assert calls == [BACK_OFF]
@@ -209,12 +175,12 @@ def test_an_email_left_for_lack_of_time_costs_one_call(recorder: Recorder) -> No
     assert sent_messages() == []
 
 
-def test_an_email_left_at_its_last_receive_costs_the_send_of_its_copy(recorder: Recorder) -> None:
+def test_an_email_left_at_its_last_receive_costs_the_send_of_its_copy(aws_calls: AwsCalls) -> None:
     wiring.outbox().put(_welcome(1))
     event = _event(1)
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
 
-    calls, answer = _run(recorder, event, AlmostOutOfTime())
+    calls, answer = _run(aws_calls, event, AlmostOutOfTime())
 
     # The copy goes to the queue the message came from (its URL kept since the outbox's send).
     assert calls == [("sqs", "SendMessageBatch")]
