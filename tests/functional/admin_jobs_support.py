@@ -9,11 +9,8 @@ with ``created_at`` the same instant, as the submissions make them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import botocore.client
 from ulid import ULID
 
 from chalicelib import wiring
@@ -76,25 +73,3 @@ def export_job(user_id: str, at: dt.datetime, status: str) -> dict[str, Any]:
         elif status == FAILED:
             assert store.fail(taken, OWNER, "seeded failure", done, EXPIRES) is not None
     return {"job_id": job.job_id, "user_id": user_id, "type": "export", "status": status}
-
-
-class AwsCalls:
-    """The operation names of every AWS call made while recording (PynamoDB's included)."""
-
-    def __init__(self) -> None:
-        self.operations: list[str] = []
-
-
-@contextmanager
-def recorded_aws_calls(monkeypatch: Any) -> Iterator[AwsCalls]:
-    """Record every AWS API call (``BaseClient._make_api_call``) made inside the block."""
-    calls = AwsCalls()
-    real: Callable[..., Any] = botocore.client.BaseClient._make_api_call
-
-    def recording(self: Any, operation: str, params: Any) -> Any:
-        calls.operations.append(operation)
-        return real(self, operation, params)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
-        yield calls

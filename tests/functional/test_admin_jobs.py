@@ -24,7 +24,6 @@ from tests.functional.admin_jobs_support import (
     bulk_job,
     export_job,
     job_id_at,
-    recorded_aws_calls,
 )
 from tests.functional.bulk_helpers import run_insert, submit_json
 
@@ -200,10 +199,10 @@ def _page_through(api: Any, history: dict[str, Any], filters: dict[str, str]) ->
     assert cursor is None  # the last page says so: no empty page after it
 
 
-def test_searches_and_details_never_scan(api, history, monkeypatch):
+def test_searches_and_details_never_scan(api, history, aws_calls):
     admin, first = history["admin"], history["users"][0]
     target = history["jobs"][0]["job_id"]
-    with recorded_aws_calls(monkeypatch) as calls:
+    with aws_calls.recording() as calls:
         for params in (
             {},
             {"status": FAILED},

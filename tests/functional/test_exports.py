@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-import botocore.client
 import pytest
-from botocore.exceptions import ClientError
 from pypdf import PdfReader
 
 from chalicelib import wiring
@@ -28,6 +26,7 @@ from chalicelib.config import get_settings
 from chalicelib.platform.clock import iso, utc_now
 from chalicelib.platform.queues import WorkItem
 from tests.conftest import Api
+from tests.functional.aws_calls import AwsCalls, Refusal
 from tests.functional.bulk_helpers import invoke_bulk_insert, submit_csv, submit_json
 from tests.functional.export_support import (
     by_isbn,
@@ -153,7 +152,7 @@ def test_jobs_list_both_types_newest_first_and_bulk_reads_see_bulk_jobs_only(
 
 
 def test_the_jobs_list_reads_two_pages_of_limit_items_whatever_the_mix(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, aws_calls: AwsCalls
 ) -> None:
     from chalicelib.bulk_import.domain import Job
     from chalicelib.exports.domain import ExportJob
@@ -171,22 +170,14 @@ def test_the_jobs_list_reads_two_pages_of_limit_items_whatever_the_mix(
         else:
             bulk.create(Job(job_id, user["user_id"], "queued", "json", "k", 1, stamp))
         made.append((job_id, kind))
-    queries: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def counted(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        queries.append(operation)
-        return original(client, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counted)
 
     for limit in (5, 60, 100):
-        queries.clear()
-        listed = api.call("GET", f"/jobs?limit={limit}", token=token).json_body["items"]
+        with aws_calls.recording():
+            listed = api.call("GET", f"/jobs?limit={limit}", token=token).json_body["items"]
 
         # Then the newest `limit` of the mix, from two queries of `limit` items each
         assert [(j["job_id"], j["type"]) for j in listed] == made[::-1][:limit]
-        assert queries.count("Query") == 2, limit
+        assert aws_calls.operations.count("Query") == 2, limit
 
 
 def test_another_users_export_is_404_everywhere_and_ones_own_has_no_row_errors(api: Api) -> None:
@@ -372,46 +363,28 @@ def test_a_redelivered_message_writes_no_second_file(api: Api) -> None:
     )
 
 
-class InjectedFailures:
-    """Refuses, once each, the first call of an operation made after the n-th
-    ``CreateMultipartUpload`` (the n-th attempt's upload), and records every AWS call."""
-
-    def __init__(self, plan: dict[int, str]) -> None:
-        self.plan = dict(plan)
-        self.calls: list[str] = []
-
-    def refuses(self, operation: str) -> bool:
-        attempt = self.calls.count("CreateMultipartUpload")
-        if self.plan.get(attempt) != operation:
-            return False
-        del self.plan[attempt]
-        return True
-
-
 @pytest.fixture
-def failures(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[InjectedFailures]:
+def failures(aws_calls: AwsCalls, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Refusal]]:
     """S3 refuses the first attempt's first part; the catalogue read fails during the second
-    attempt's upload, after its first part was sent. Retries come at once."""
+    attempt's upload, after its first part was sent (an attempt begins with its
+    ``CreateMultipartUpload``). Retries come at once. Every AWS call is recorded."""
     monkeypatch.setenv("EXPORT_RETRY_BASE_SECONDS", "0")
     get_settings.cache_clear()
     wiring.reset_dependencies()
-    failures = InjectedFailures({1: "UploadPart", 2: "Query"})
-    original = botocore.client.BaseClient._make_api_call
 
-    def failing(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        refuse = failures.refuses(operation)
-        failures.calls.append(operation)
-        if refuse:
-            error: Any = {"Error": {"Code": "InternalError", "Message": "injected"}}
-            raise ClientError(error, operation)
-        return original(client, operation, params)
+    def in_attempt(n: int) -> Callable[[], bool]:
+        return lambda: aws_calls.operations.count("CreateMultipartUpload") == n
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", failing)
-    yield failures
+    refusals = [
+        aws_calls.refuse("UploadPart", "InternalError", times=1, when=in_attempt(1)),
+        aws_calls.refuse("Query", "InternalError", times=1, when=in_attempt(2)),
+    ]
+    with aws_calls.recording():
+        yield refusals
 
 
 def test_failures_mid_upload_abort_it_and_the_retry_writes_one_good_file(
-    api: Api, failures: InjectedFailures
+    api: Api, aws_calls: AwsCalls, failures: list[Refusal]
 ) -> None:
     # Given a catalogue whose CSV (~7 MB) is past the 5 MiB multipart threshold: two parts,
     # the second read from the catalogue after the first was sent
@@ -424,13 +397,13 @@ def test_failures_mid_upload_abort_it_and_the_retry_writes_one_good_file(
     job = export(api, token, "csv")
 
     # Then each was aborted, the third attempt uploaded the file whole, and only it exists
-    uploads = [c for c in failures.calls if "Multipart" in c or c == "UploadPart"]
+    uploads = [c for c in aws_calls.operations if "Multipart" in c or c == "UploadPart"]
     assert uploads == [
         *("CreateMultipartUpload", "UploadPart", "AbortMultipartUpload"),
         *("CreateMultipartUpload", "UploadPart", "AbortMultipartUpload"),
         *("CreateMultipartUpload", "UploadPart", "UploadPart", "CompleteMultipartUpload"),
     ]
-    assert failures.plan == {}
+    assert [refusal.left for refusal in failures] == [0, 0]
     assert job["status"] == "completed" and job["result"]["record_count"] == 3200
     s3, bucket = get_s3(), get_settings().bucket
     assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
