@@ -16,34 +16,30 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
-import botocore.client
 import pytest
-from botocore.exceptions import ClientError
 
 from chalicelib import wiring
 from chalicelib.config import get_settings
 from chalicelib.mail.domain import MailKind, MailRequest
+from tests.functional.aws_calls import AwsCalls
 from tests.functional.queue_support import drain_worker, queue_url
 from tests.functional.reports_support import sent_messages
 
 LINK = "https://books.example/auth/verify-email?token=SECRET-TOKEN-0123456789"
 
 
-class AwsFaults:
-    """SES refusals and a record of ``ChangeMessageVisibility`` timeouts, at botocore's door."""
+def _ses_throttles(faults: AwsCalls, times: int | None = None) -> None:
+    """SES refuses the next ``times`` sends (None: every send until allowed again)."""
+    faults.refuse("SendRawEmail", "Throttling", "Maximum sending rate", times=times)
 
-    def __init__(self) -> None:
-        self.ses_failures_left = 0
-        self.visibilities: list[int] = []
 
-    def call(self, original: Any, client: Any, operation: str, params: dict[str, Any]) -> Any:
-        if operation == "SendRawEmail" and self.ses_failures_left > 0:
-            self.ses_failures_left -= 1
-            error: Any = {"Error": {"Code": "Throttling", "Message": "Maximum sending rate"}}
-            raise ClientError(error, operation)
-        if operation == "ChangeMessageVisibility":
-            self.visibilities.append(int(params["VisibilityTimeout"]))
-        return original(client, operation, params)
+def _visibilities(faults: AwsCalls) -> list[int]:
+    """The timeouts of the ``ChangeMessageVisibility`` calls so far, in order."""
+    return [
+        int(call.params["VisibilityTimeout"])
+        for call in faults.log
+        if call.operation == "ChangeMessageVisibility"
+    ]
 
 
 def _use_retry_base(monkeypatch: pytest.MonkeyPatch, seconds: str) -> None:
@@ -53,17 +49,12 @@ def _use_retry_base(monkeypatch: pytest.MonkeyPatch, seconds: str) -> None:
 
 
 @pytest.fixture
-def faults(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsFaults]:
-    """Injected SES refusals; retries a second apart (``MAIL_RETRY_BASE_SECONDS=1``)."""
+def faults(aws_calls: AwsCalls, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsCalls]:
+    """Every AWS call recorded, SES refusals injected; retries a second apart
+    (``MAIL_RETRY_BASE_SECONDS=1``)."""
     _use_retry_base(monkeypatch, "1")
-    faults = AwsFaults()
-    original = botocore.client.BaseClient._make_api_call
-
-    def patched(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        return faults.call(original, client, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", patched)
-    yield faults
+    with aws_calls.recording():
+        yield aws_calls
 
 
 def _verification(to: str = "ada@example.com", key: str = "verification:hash-1") -> MailRequest:
@@ -101,7 +92,7 @@ def _mail_entries(api: Any, admin: str) -> list[dict[str, Any]]:
     return [item for item in listed.json_body["items"] if item["source"] == queue]
 
 
-def test_a_queued_verification_email_is_sent_with_text_and_html(faults: AwsFaults) -> None:
+def test_a_queued_verification_email_is_sent_with_text_and_html(faults: AwsCalls) -> None:
     # Given a verification email in the outbox
     wiring.outbox().put(_verification())
 
@@ -120,14 +111,14 @@ def test_a_queued_verification_email_is_sent_with_text_and_html(faults: AwsFault
     assert LINK in text.get_content()
     assert f'href="{LINK}"' in html.get_content()
     assert list(message.iter_attachments()) == []
-    assert faults.visibilities == []
+    assert _visibilities(faults) == []
 
 
 def test_ses_refusals_are_retried_with_exponential_backoff_then_sent_once(
-    faults: AwsFaults,
+    faults: AwsCalls,
 ) -> None:
     # Given SES refuses the first two sends
-    faults.ses_failures_left = 2
+    _ses_throttles(faults, times=2)
     wiring.outbox().put(_verification())
 
     # When the worker drains the queue (each failure postpones the next receive)
@@ -135,12 +126,12 @@ def test_ses_refusals_are_retried_with_exponential_backoff_then_sent_once(
     drain_worker("mail_worker")
 
     # Then the retries waited 1 s, then 2 s (base 1 s, doubling), and one email went out
-    assert faults.visibilities == [1, 2]
+    assert _visibilities(faults) == [1, 2]
     assert time.monotonic() - started >= 3
     assert len(_mail_to("ada@example.com")) == 1
 
 
-def test_the_same_message_delivered_twice_sends_one_email(faults: AwsFaults) -> None:
+def test_the_same_message_delivered_twice_sends_one_email(faults: AwsCalls) -> None:
     # Given the same email queued twice (a producer's retry, or SQS's at-least-once delivery)
     wiring.outbox().put(_verification())
     wiring.outbox().put(_verification())
@@ -154,13 +145,13 @@ def test_the_same_message_delivered_twice_sends_one_email(faults: AwsFaults) -> 
 
 
 def test_an_email_failing_five_times_is_dead_lettered_listed_without_values_and_retried(
-    aws: Any, api: Any, monkeypatch: pytest.MonkeyPatch, faults: AwsFaults
+    aws: Any, api: Any, monkeypatch: pytest.MonkeyPatch, faults: AwsCalls
 ) -> None:
     _use_retry_base(monkeypatch, "0.01")  # every retry at once
     _, admin = api.new_user("admin@example.com")
     drain_worker("mail_worker")  # the admin's own verification email
     # Given SES refuses every send
-    faults.ses_failures_left = 10**6
+    _ses_throttles(faults)
     wiring.outbox().put(_verification(to="bob@example.com", key="verification:bob"))
 
     # When the worker has received it five times
@@ -178,7 +169,7 @@ def test_an_email_failing_five_times_is_dead_lettered_listed_without_values_and_
     assert _mail_to("bob@example.com") == []
 
     # When SES accepts again and the operator retries it
-    faults.ses_failures_left = 0
+    faults.allow("SendRawEmail")
     retried = api.call("POST", f"/admin/dlq/{entry['entry_id']}/retry", token=admin)
     assert retried.status_code == 202, retried.body
     drain_worker("mail_worker")
@@ -189,7 +180,7 @@ def test_an_email_failing_five_times_is_dead_lettered_listed_without_values_and_
 
 
 def test_an_in_doubt_email_is_never_resent_until_an_operator_retries_it(
-    aws: Any, api: Any, monkeypatch: pytest.MonkeyPatch, faults: AwsFaults
+    aws: Any, api: Any, monkeypatch: pytest.MonkeyPatch, faults: AwsCalls
 ) -> None:
     _use_retry_base(monkeypatch, "0.01")
     _, admin = api.new_user("admin@example.com")
@@ -216,7 +207,7 @@ def test_an_in_doubt_email_is_never_resent_until_an_operator_retries_it(
     assert len(_mail_to("carol@example.com")) == 1
 
 
-def test_a_live_claim_of_another_worker_is_left_alone_and_retried(faults: AwsFaults) -> None:
+def test_a_live_claim_of_another_worker_is_left_alone_and_retried(faults: AwsCalls) -> None:
     # Given another worker holds a live claim on the key (it may be sending right now)
     request = _verification()
     log = wiring.mail_send_log()
@@ -226,7 +217,7 @@ def test_a_live_claim_of_another_worker_is_left_alone_and_retried(faults: AwsFau
     # When this worker receives the message, it fails it with a backoff instead of sending
     with pytest.raises(Exception, match="still holds"):
         drain_worker("mail_worker", timeout_seconds=3)
-    assert faults.visibilities[:1] == [1]
+    assert _visibilities(faults)[:1] == [1]
     assert _mail_to("ada@example.com") == []
 
     # When the other worker gives the claim up (SES refused it), the retry sends it
@@ -235,7 +226,7 @@ def test_a_live_claim_of_another_worker_is_left_alone_and_retried(faults: AwsFau
     assert len(_mail_to("ada@example.com")) == 1
 
 
-def test_a_verification_email_is_not_delayed_by_a_bulk_mail_backlog(faults: AwsFaults) -> None:
+def test_a_verification_email_is_not_delayed_by_a_bulk_mail_backlog(faults: AwsCalls) -> None:
     # Given 500 bulk emails waiting in the bulk queue
     queues = get_settings().queues
     bulk = [

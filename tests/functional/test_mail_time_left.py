@@ -8,11 +8,7 @@ receive (the local consumers, as the event source mapping would) sends what was 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import botocore.client
-import pytest
 
 from chalicelib import wiring
 from chalicelib.clients import get_dynamodb, get_sqs
@@ -20,6 +16,7 @@ from chalicelib.config import get_settings
 from chalicelib.mail.domain import MailKind, MailRequest
 from chalicelib.workers import mail_worker
 from localdev.sqs_event import sqs_event
+from tests.functional.aws_calls import AwsCalls
 from tests.functional.queue_support import drain_worker, queue_url
 from tests.functional.reports_support import sent_messages
 
@@ -27,30 +24,16 @@ SEND_SECONDS = 15.0  # the clock's step at every SES send
 
 
 class RunningClock:
-    """A Lambda context whose remaining time falls by ``SEND_SECONDS`` at every SES send."""
+    """A Lambda context whose remaining time falls by ``SEND_SECONDS`` at every SES send
+    recorded by ``sends`` (a clock without it stands still)."""
 
-    def __init__(self, start_seconds: float) -> None:
+    def __init__(self, start_seconds: float, sends: AwsCalls | None = None) -> None:
         self.start_seconds = start_seconds
-        self.sends = 0
+        self.sends = sends
 
     def get_remaining_time_in_millis(self) -> int:
-        return int((self.start_seconds - self.sends * SEND_SECONDS) * 1000)
-
-
-@pytest.fixture
-def clock_of_sends(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[RunningClock]]:
-    """Every SES send moves the clock of the contexts in the list."""
-    clocks: list[RunningClock] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def counted(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        if operation == "SendRawEmail":
-            for clock in clocks:
-                clock.sends += 1
-        return original(client, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counted)
-    yield clocks
+        sends = self.sends.operations.count("SendRawEmail") if self.sends else 0
+        return int((self.start_seconds - sends * SEND_SECONDS) * 1000)
 
 
 def _welcome(n: int) -> MailRequest:
@@ -104,19 +87,20 @@ def _full_margin() -> float:
 
 
 def test_no_email_is_claimed_past_the_margin_and_the_rest_go_on_the_next_receive(
-    clock_of_sends: list[RunningClock],
+    aws_calls: AwsCalls,
 ) -> None:
     # Given ten emails received in one batch, by a worker with 20 s more than the margin,
     # whose every send takes 15 s
     for n in range(10):
         wiring.outbox().put(_welcome(n))
     messages = _receive(10)
-    context = RunningClock(_full_margin() + 20)
+    context = RunningClock(_full_margin() + 20, aws_calls)
     assert wiring.mail_policy(context).claim_margin_seconds == _full_margin()
-    clock_of_sends.append(context)
+    event = _event(messages)
 
     # When the worker handles the batch
-    answer = mail_worker(_event(messages), context)
+    with aws_calls.recording():
+        answer = mail_worker(event, context)
 
     # Then two emails are sent (20 s over, then 5 s over the margin), and the other eight are
     # neither claimed nor failed: handed back, with no failure noted against them
@@ -148,7 +132,7 @@ def test_no_email_is_claimed_past_the_margin_and_the_rest_go_on_the_next_receive
 
 
 def test_an_email_left_at_its_last_receive_is_queued_afresh_not_dead_lettered(
-    clock_of_sends: list[RunningClock],
+    aws: Any,
 ) -> None:
     # Given an email at its fifth receive (the last before the dead-letter queue), and a worker
     # with less time than the margin

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-import botocore.client
 import pytest
 
 from chalicelib.accounts.domain import User
@@ -24,6 +22,7 @@ from chalicelib.platform.errors import DependencyUnavailable
 from chalicelib.platform.queues import WorkItem
 from chalicelib.reports.service import Result, deliver_user, start_run
 from chalicelib.workers import report_worker
+from tests.functional.aws_calls import AwsCalls
 from tests.functional.reports_support import (
     FAST_POLICY,
     FakeClock,
@@ -49,44 +48,19 @@ READ_HISTORY: Call = ("dynamodb", "GetItem", "reports")
 ONE_REPORT = [BATCH_READ, PUT_PDF, CLAIM, SEND, SENT_RECORD]
 
 
-class AwsCallLog:
-    """Every AWS call made while recording, in order, with table names shortened to their role."""
+def _with_targets(aws_calls: AwsCalls) -> list[Call]:
+    """The recorded calls in order, each with what it touched: its tables' roles (joined by
+    ``+``, sorted), ``"bucket"`` for S3, ``""`` for SES."""
+    tables = get_settings().tables
+    roles = {getattr(tables, role): role for role in vars(tables)}
 
-    def __init__(self) -> None:
-        self.calls: list[Call] = []
-        self.recording = False
-        tables = get_settings().tables
-        self._roles = {getattr(tables, role): role for role in vars(tables)}
-
-    def _target(self, service: str, params: dict[str, Any]) -> str:
+    def target(service: str, params: dict[str, Any]) -> str:
         if service == "s3":
             return "bucket"
         names = [params["TableName"]] if "TableName" in params else params.get("RequestItems", {})
-        return "+".join(sorted(self._roles.get(name, name) for name in names))
+        return "+".join(sorted(roles.get(name, name) for name in names))
 
-    def record(self, service: str, operation: str, params: dict[str, Any]) -> None:
-        if self.recording:
-            self.calls.append((service, operation, self._target(service, params)))
-
-    def start(self) -> list[Call]:
-        """Forget what was recorded so far and record from now on; the list fills as calls go."""
-        self.calls.clear()
-        self.recording = True
-        return self.calls
-
-
-@pytest.fixture
-def aws_calls(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsCallLog]:
-    """Records every AWS call made through botocore (boto3 clients and PynamoDB alike)."""
-    log = AwsCallLog()
-    original = botocore.client.BaseClient._make_api_call
-
-    def recorded(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        log.record(client.meta.service_model.service_name, operation, params)
-        return original(client, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recorded)
-    yield log
+    return [(c.service, c.operation, target(c.service, c.params)) for c in aws_calls.log]
 
 
 class Crash(BaseException):
@@ -131,7 +105,7 @@ def _user(n: int) -> User:
     return add_user(user)  # verified: reports go to verified addresses only
 
 
-def test_a_report_without_failed_rows_costs_five_aws_calls(aws_calls: AwsCallLog) -> None:
+def test_a_report_without_failed_rows_costs_five_aws_calls(aws_calls: AwsCalls) -> None:
     # Given a user whose three jobs all went through
     user = _user(1)
     for ok in (3, 5, 8):
@@ -139,8 +113,9 @@ def test_a_report_without_failed_rows_costs_five_aws_calls(aws_calls: AwsCallLog
     run = start_run(report_deps(), FAST_POLICY)
 
     # When their report is delivered
-    calls = aws_calls.start()
-    outcome = deliver_user(run, user.user_id)
+    with aws_calls.recording():
+        outcome = deliver_user(run, user.user_id)
+    calls = _with_targets(aws_calls)
 
     # Then it took one read for the user and all jobs, the PDF, the claim, the email, the record
     assert outcome.result is Result.SENT
@@ -148,7 +123,7 @@ def test_a_report_without_failed_rows_costs_five_aws_calls(aws_calls: AwsCallLog
     assert len(mail_for(user.email)) == 1
 
 
-def test_failed_rows_cost_one_query_per_job_that_has_some(aws_calls: AwsCallLog) -> None:
+def test_failed_rows_cost_one_query_per_job_that_has_some(aws_calls: AwsCalls) -> None:
     # Given three jobs, only the second of which failed rows
     user = _user(2)
     publish(seed_job(user.user_id, ok=4, failed=0, created_at="2026-11-25T10:00:00.000Z"))
@@ -156,8 +131,9 @@ def test_failed_rows_cost_one_query_per_job_that_has_some(aws_calls: AwsCallLog)
     publish(seed_job(user.user_id, ok=6, failed=0, created_at="2026-11-25T10:02:00.000Z"))
     run = start_run(report_deps(), FAST_POLICY)
 
-    calls = aws_calls.start()
-    outcome = deliver_user(run, user.user_id)
+    with aws_calls.recording():
+        outcome = deliver_user(run, user.user_id)
+    calls = _with_targets(aws_calls)
 
     # Then the rows of that one job were read with one query, and nothing else was added
     assert outcome.result is Result.SENT
@@ -165,7 +141,7 @@ def test_failed_rows_cost_one_query_per_job_that_has_some(aws_calls: AwsCallLog)
 
 
 def test_a_report_left_behind_after_its_send_costs_two_reads_to_clean_up(
-    aws_calls: AwsCallLog,
+    aws_calls: AwsCalls,
 ) -> None:
     # Given a run that died after SES accepted and the send was recorded, before the clean-up
     user = _user(3)
@@ -179,8 +155,9 @@ def test_a_report_left_behind_after_its_send_costs_two_reads_to_clean_up(
     run = start_run(report_deps(), FAST_POLICY)
 
     # When the next run finds the snapshot
-    calls = aws_calls.start()
-    outcome = deliver_user(run, user.user_id)
+    with aws_calls.recording():
+        outcome = deliver_user(run, user.user_id)
+    calls = _with_targets(aws_calls)
 
     # Then it reads the delivery and the history item, and only deletes the snapshot
     assert outcome.result is Result.RECONCILED
@@ -189,7 +166,7 @@ def test_a_report_left_behind_after_its_send_costs_two_reads_to_clean_up(
 
 
 def test_a_send_in_doubt_costs_two_reads_and_the_dead_letter_write(
-    aws_calls: AwsCallLog,
+    aws_calls: AwsCalls,
 ) -> None:
     # Given a run that died between SES's acceptance and the record of it
     user = _user(4)
@@ -204,8 +181,9 @@ def test_a_send_in_doubt_costs_two_reads_and_the_dead_letter_write(
     clock.advance(FAST_POLICY.send_lease_seconds + 1)
     run = start_run(real, FAST_POLICY)
 
-    calls = aws_calls.start()
-    outcome = deliver_user(run, user.user_id)
+    with aws_calls.recording():
+        outcome = deliver_user(run, user.user_id)
+    calls = _with_targets(aws_calls)
 
     assert outcome.result is Result.DEAD_LETTERED
     assert calls == [READ_DELIVERY, READ_HISTORY, ("dynamodb", "UpdateItem", "deliveries")]
@@ -233,7 +211,7 @@ def _sqs_event(user_ids: list[str]) -> dict[str, Any]:
 
 
 def test_a_worker_batch_of_ten_users_costs_five_calls_each_plus_the_quota(
-    aws_calls: AwsCallLog, monkeypatch: pytest.MonkeyPatch
+    aws_calls: AwsCalls, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given ten users with a report due, queued as one SQS batch, and the run paced at SES's
     # quota as in production (no REPORT_SEND_RATE override; moto's quota is 1 email a second,
@@ -246,8 +224,9 @@ def test_a_worker_batch_of_ten_users_costs_five_calls_each_plus_the_quota(
     event = _sqs_event([user.user_id for user in users])
 
     # When the report worker takes the batch
-    calls = aws_calls.start()
-    response = report_worker(event, None)
+    with aws_calls.recording():
+        response = report_worker(event, None)
+    calls = _with_targets(aws_calls)
 
     # Then every message succeeded, each report cost its five calls, and the run asked SES for
     # its quota once (the queue itself is the event source mapping's, never the worker's)
@@ -274,7 +253,7 @@ class RefusesOnce:
 
 
 def test_retrying_a_failed_delivery_costs_the_two_reads_and_the_five(
-    aws_calls: AwsCallLog,
+    aws_calls: AwsCalls,
 ) -> None:
     # Given a report whose first send SES refused
     user = _user(5)
@@ -286,8 +265,9 @@ def test_retrying_a_failed_delivery_costs_the_two_reads_and_the_five(
     run = start_run(deps, FAST_POLICY)
 
     # When the retry is due
-    calls = aws_calls.start()
-    outcome = deliver_user(run, user.user_id)
+    with aws_calls.recording():
+        outcome = deliver_user(run, user.user_id)
+    calls = _with_targets(aws_calls)
 
     # Then it reads the delivery and the history, and the claim updates the delivery
     assert outcome.result is Result.SENT
