@@ -23,6 +23,9 @@ export const session = {
   clear: () => sessionStorage.removeItem(TOKEN_KEY),
 };
 
+/** What the page says once the token is refused (expired, or its user gone). */
+export const SESSION_ENDED = "Your session has ended: sign in again.";
+
 // Called on every 401: the token expired or its user is gone (console.js signs out).
 let onUnauthorized = () => {};
 export function whenUnauthorized(callback) {
@@ -62,7 +65,12 @@ export async function api(path, { method = "GET", query, body, auth = true } = {
   if (response.status === 204) return null;
   const answer = await response.json().catch(() => null);
   if (response.ok) return answer;
-  if (response.status === 401 && auth) onUnauthorized();
+  if (response.status === 401 && auth) {
+    onUnauthorized();
+    // The view that made the call shows this error too: say what the sign-in view says, not
+    // the API's "the access token is invalid".
+    throw new ApiError(401, answer?.error ?? "unauthorized", SESSION_ENDED);
+  }
   throw errorOf(response, answer);
 }
 

@@ -5,7 +5,7 @@
 // module exports `open(argument)`: it starts loading its data and returns the id of the
 // <section> to show. Only an admin (GET /users/me says role "admin") gets past the sign-in.
 
-import { api, session, whenUnauthorized, describe } from "./api.js";
+import { api, session, whenUnauthorized, describe, SESSION_ENDED } from "./api.js";
 import { byId, say, busy, viewOf } from "./dom.js";
 import * as overview from "./view-overview.js";
 import * as jobs from "./view-jobs.js";
@@ -108,11 +108,20 @@ function expired() {
   me = null;
   showChrome(false, false);
   showSection("view-sign-in");
-  say("Your session has ended: sign in again.", "error");
+  say(SESSION_ENDED, "error");
+}
+
+// The skip link moves focus to the open view's heading (or <main>) without touching the hash:
+// "#main" is no view, and following it would make the router open the default one.
+function skipToContent(event) {
+  event.preventDefault();
+  const section = document.querySelector("main > section:not([hidden])");
+  (section?.querySelector("h1") ?? byId("main")).focus();
 }
 
 function start() {
   whenUnauthorized(expired);
+  document.querySelector("a.skip").addEventListener("click", skipToContent);
   byId("sign-in-form").addEventListener("submit", signIn);
   byId("sign-out").addEventListener("click", signOut);
   for (const view of Object.values(VIEWS)) view.setUp();

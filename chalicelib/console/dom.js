@@ -33,14 +33,15 @@ export function fill(element, ...children) {
 export const byId = (id) => document.getElementById(id);
 
 /**
- * A table: `columns` is [{label, value: (row) => text or node}]; one row per item of `rows`.
+ * A table: `columns` is [{label, value: (row) => text or node, class}] (`class`: its cells'
+ * class, "nowrap" for short words); one row per item of `rows`.
  * `empty` is shown instead when there are no rows; `rowAttributes(row)` gives each <tr>'s
  * attributes (a `data-` id that tests and scripts find it by).
  */
 export function table(columns, rows, { empty = "Nothing to show.", caption, rowAttributes = () => ({}) } = {}) {
   if (!rows.length) return h("p", { class: "muted" }, empty);
   const head = h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c.label)));
-  const body = rows.map((row) => h("tr", rowAttributes(row), columns.map((c) => h("td", {}, display(c.value(row))))));
+  const body = rows.map((row) => h("tr", rowAttributes(row), columns.map((c) => h("td", { class: c.class }, display(c.value(row))))));
   return h("div", { class: "table-wrap" },
     h("table", {}, caption ? h("caption", {}, caption) : null, h("thead", {}, head), h("tbody", {}, body)));
 }

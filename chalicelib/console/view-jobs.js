@@ -22,7 +22,7 @@ function rows(job) {
 
 const COLUMNS = [
   { label: "Job", value: jobLink },
-  { label: "Type", value: (j) => j.type },
+  { label: "Type", value: (j) => j.type, class: "nowrap" },
   { label: "Status", value: (j) => h("span", { class: `badge ${j.status}` }, j.status) },
   { label: "User", value: (j) => j.email ?? j.user_id },
   { label: "Created", value: (j) => when(j.created_at) },

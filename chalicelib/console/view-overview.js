@@ -83,7 +83,7 @@ export function runsTable(runs) {
   return table([
     { label: "Started", value: (r) => when(r.started_at) },
     { label: "Took", value: (r) => (r.duration_ms === null || r.duration_ms === undefined ? null : `${Math.round(r.duration_ms)} ms`) },
-    { label: "Trigger", value: (r) => r.trigger },
+    { label: "Trigger", value: (r) => r.trigger, class: "nowrap" },
     { label: "Summary", value: (r) => summaryText(r.summary) },
   ], runs, { empty: "No runs recorded yet." });
 }

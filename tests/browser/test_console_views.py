@@ -424,3 +424,54 @@ def test_the_token_lives_in_session_storage_only_and_signing_out_forgets_it(
     assert console.driver.execute_script("return sessionStorage.length") == 0
     assert not console.find("#nav").is_displayed()
     assert token not in stack.output()
+
+
+def test_the_skip_link_moves_focus_into_the_open_view_without_changing_it(
+    console: ConsolePage, admin: Account
+) -> None:
+    _signed_in(console, admin, "jobs")
+    console.wait_visible("#view-jobs")
+    console.find(".brand").click()  # Tab starts from the top bar, as after a user's click
+    _active(console).send_keys(Keys.SHIFT, Keys.TAB)
+    assert _active(console).text == "Skip to the content"
+    _active(console).send_keys(Keys.ENTER)
+
+    assert console.driver.current_url.endswith("/console#jobs")
+    assert console.find("#view-jobs").is_displayed()
+    assert not console.find("#view-overview").is_displayed()
+    assert _active(console).get_attribute("id") == "jobs-title"
+    inside_main = "return document.querySelector('main').contains(document.activeElement)"
+    assert console.driver.execute_script(inside_main) is True
+
+
+def test_the_account_area_is_hidden_before_sign_in_and_after_sign_out(
+    console: ConsolePage, admin: Account
+) -> None:
+    console.open()
+    console.wait_visible("#view-sign-in")
+    assert not console.find("#account").is_displayed()
+    assert not console.find("#sign-out").is_displayed()
+
+    console.sign_in(admin)
+    console.wait_visible("#sign-out")
+    console.find("#sign-out").click()
+
+    console.wait_visible("#view-sign-in")
+    assert not console.find("#account").is_displayed()
+
+
+def test_a_token_refused_mid_session_says_the_session_has_ended(
+    console: ConsolePage, admin: Account
+) -> None:
+    _signed_in(console, admin, "jobs")
+    console.wait_text("#status", "shown")
+    # The token as an expired or revoked one is seen by the API: refused with a 401.
+    console.driver.execute_script(
+        "sessionStorage.setItem('books-api-console-token', 'not-a-valid-token')"
+    )
+    console.find("#jobs-form button[type=submit]").click()
+
+    console.wait_visible("#view-sign-in")
+    console.wait_text("#status", "Your session has ended: sign in again.")
+    assert "access token" not in console.status()
+    assert not console.find("#account").is_displayed()
