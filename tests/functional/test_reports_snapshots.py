@@ -194,8 +194,13 @@ def test_a_sent_or_dropped_record_leaves_the_waiting_set(r, store) -> None:
 
     assert store.complete("u1", "S2")
 
-    # No record, in neither set; the job stays counted in the weekly summary's activity.
-    assert sorted(r.keys("*")) == ["activity:u1:2026-11-25", "bulk:published:j1"]
+    # No record, in neither set; the job stays counted in the weekly summary's activity and
+    # in the admin stats' rows imported for its minute.
+    assert sorted(r.keys("*")) == [
+        "activity:u1:2026-11-25",
+        "bulk:published:j1",
+        "stats:rows_imported:202611251000",
+    ]
 
 
 def test_a_release_also_makes_due_a_waiting_record_a_stray_run_left_as_a_snapshot(r, store) -> None:
