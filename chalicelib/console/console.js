@@ -74,6 +74,7 @@ async function route() {
   }
   const argument = decodeURIComponent(location.hash.slice(1)).split("/").slice(1).join("/");
   markCurrent(view);
+  say(""); // the previous view's last message is not this one's
   showSection(VIEWS[view].open(argument));
 }
 

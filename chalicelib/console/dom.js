@@ -132,9 +132,18 @@ export function viewOf(hash) {
 /**
  * `say` for one view's messages: announced only while that view is open, so the late answer
  * of a view the user has left never overwrites the status of the one they are on.
+ * `.here()` gives a `say` bound to the location of the moment (hash and all): a call that
+ * outlives its page (#jobs's search answering once #jobs/<id> is open) says nothing.
  */
 export function announcer(view) {
-  return (message, kind) => {
+  const speak = (message, kind) => {
     if (viewOf(location.hash) === view) say(message, kind);
   };
+  speak.here = () => {
+    const at = location.hash;
+    return (message, kind) => {
+      if (location.hash === at) speak(message, kind);
+    };
+  };
+  return speak;
 }

@@ -9,6 +9,8 @@ const say = announcer("jobs"); // this view's messages, while it is open
 let filters = {}; // the last search's filters: the next page must use the same
 let cursor = null;
 let searched = false;
+let shownCount = 0; // jobs on screen: the pages read so far
+let pageNumber = 1;
 
 function jobLink(job) {
   return h("a", { href: `#jobs/${encodeURIComponent(job.job_id)}` }, job.job_id);
@@ -32,18 +34,33 @@ const COLUMNS = [
 
 async function search(more) {
   const next = byId("jobs-next");
-  say(more ? "Loading the next page…" : "Searching…");
+  const results = byId("jobs-results");
+  const speak = say.here();
+  speak(more ? "Loading the next page…" : "Searching…");
   try {
     const page = await api("admin/jobs", { query: { ...filters, cursor: more ? cursor : null } });
     cursor = page.next_cursor;
     next.hidden = !cursor;
-    const results = byId("jobs-results");
-    const shown = table(COLUMNS, page.items, { empty: "No job matches.", caption: more ? "Next page" : "Jobs, newest first" });
+    // Pages are appended under one another: the count announced is every job on screen.
+    shownCount = (more ? shownCount : 0) + page.items.length;
+    const shown = table(COLUMNS, page.items, {
+      empty: "No job matches.",
+      caption: more ? `Page ${++pageNumber}` : "Jobs, newest first",
+    });
     if (more) results.append(shown);
-    else fill(results, shown);
-    say(`${page.items.length} job${page.items.length === 1 ? "" : "s"} shown${cursor ? "; there are more" : ""}.`);
+    else {
+      pageNumber = 1;
+      fill(results, shown);
+    }
+    speak(`${shownCount} job${shownCount === 1 ? "" : "s"} shown${cursor ? "; there are more" : ""}.`);
   } catch (error) {
-    say(describe(error), "error");
+    if (!more) { // a refused search (from after to...): the previous results are not its own
+      fill(results);
+      cursor = null;
+      next.hidden = true;
+      shownCount = 0;
+    }
+    speak(describe(error), "error");
   }
 }
 
@@ -52,7 +69,8 @@ async function detail(jobId) {
   fill(byId("job-fields"));
   fill(byId("job-errors"));
   fill(byId("job-error-count"));
-  say("Loading the job…");
+  const speak = say.here();
+  speak("Loading the job…");
   try {
     const job = await api(`admin/jobs/${encodeURIComponent(jobId)}`);
     fill(byId("job-fields"), fields([
@@ -74,9 +92,9 @@ async function detail(jobId) {
       { label: "ISBN", value: (e) => e.isbn },
       { label: "Reason", value: (e) => e.reason },
     ], job.errors) : []);
-    say("Job loaded.");
+    speak("Job loaded.");
   } catch (error) {
-    say(describe(error), "error");
+    speak(describe(error), "error");
   }
 }
 

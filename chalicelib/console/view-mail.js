@@ -35,17 +35,17 @@ const COLUMNS = [
   { label: "Attachments", value: (m) => (m.attachments?.length ? String(m.attachments.length) : null) },
 ];
 
-async function load() {
-  say("Loading the mail…");
+async function load(speak = say.here()) {
+  speak("Loading the mail…");
   try {
     messages = (await api(MAIL)).items;
     fill(byId("mail-list"), table(COLUMNS, messages, {
       empty: "No email yet.",
       rowAttributes: (m) => ({ "data-mail-id": m.id }),
     }));
-    say(`${messages.length} email${messages.length === 1 ? "" : "s"}.`);
+    speak(`${messages.length} email${messages.length === 1 ? "" : "s"}.`);
   } catch (error) {
-    say(describe(error), "error");
+    speak(describe(error), "error");
   }
 }
 
@@ -71,12 +71,15 @@ function htmlFrame(html) {
 }
 
 async function showMessage(id) {
-  if (!messages.some((m) => m.id === id)) await load();
+  const at = location.hash;
+  const speak = say.here();
+  if (!messages.some((m) => m.id === id)) await load(speak);
+  if (location.hash !== at) return; // left while the list loaded: another page is on screen
   const message = messages.find((m) => m.id === id);
   if (!message) {
     fill(byId("mail-message-title"), "No such email");
     for (const part of ["mail-message-fields", "mail-message-attachments", "mail-message-text", "mail-message-html", "mail-message-source"]) fill(byId(part));
-    say("That email is no longer held by the local endpoint.", "error");
+    speak("That email is no longer held by the local endpoint.", "error");
     return;
   }
   fill(byId("mail-message-title"), message.subject || "(no subject)");
@@ -92,12 +95,12 @@ async function showMessage(id) {
   fill(byId("mail-message-text"), message.text ? linkified(message.text) : "(no text body)");
   fill(byId("mail-message-html"), message.html ? htmlFrame(message.html) : h("p", {}, "(no HTML body)"));
   fill(byId("mail-message-source"), message.html ?? "");
-  say("Email loaded.");
+  speak("Email loaded.");
 }
 
 export function setUp() {
   const refresh = byId("mail-refresh");
-  refresh.addEventListener("click", () => busy(refresh, load));
+  refresh.addEventListener("click", () => busy(refresh, () => load()));
 }
 
 export function open(id) {

@@ -475,3 +475,35 @@ def test_a_token_refused_mid_session_says_the_session_has_ended(
     console.wait_text("#status", "Your session has ended: sign in again.")
     assert "access token" not in console.status()
     assert not console.find("#account").is_displayed()
+
+
+def test_next_page_appends_and_counts_every_job_shown_and_a_refused_search_clears_them(
+    console: ConsolePage, admin: Account, world: World
+) -> None:
+    del world  # at least four jobs
+    _signed_in(console, admin, "jobs")
+    console.wait_text("#status", "shown")
+    # Pages of two jobs: the form sends every named field it holds, this one as `limit`.
+    console.driver.execute_script(
+        "const f = document.getElementById('jobs-form');"
+        "f.append(Object.assign(document.createElement('input'),"
+        " {type: 'hidden', name: 'limit', value: '2'}));"
+    )
+    console.find("#jobs-form button[type=submit]").click()
+    console.wait_until(lambda _: console.status() == "2 jobs shown; there are more.", "page 1")
+    console.find("#jobs-next").click()
+    console.wait_until(lambda _: console.status().startswith("4 jobs shown"), "page 2")
+    assert len(console.find_all("#jobs-results tbody tr")) == 4
+    captions = [c.text for c in console.find_all("#jobs-results caption")]
+    assert captions == ["Jobs, newest first", "Page 2"]
+
+    console.type("#jobs-from", "12/31/2026")  # Chromium's date field, en-US order
+    console.type("#jobs-to", "01/01/2026")
+    console.find("#jobs-form button[type=submit]").click()
+    console.wait_until(lambda _: "error" in console.find("#status").get_attribute("class"), "")
+    assert console.find_all("#jobs-results *") == []
+    assert not console.find("#jobs-next").is_displayed()
+
+    console.go("reports")  # a view that loads nothing until asked: its status line is empty
+    console.wait_visible("#view-reports")
+    assert console.status() == ""
