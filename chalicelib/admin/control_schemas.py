@@ -4,13 +4,14 @@ retry) and any user's reports."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
 from chalicelib.mail.domain import MailKind
 from chalicelib.platform.schema import QueryModel, RequestModel, ResponseModel, page_size
-from chalicelib.platform.text_rules import clean_text
+from chalicelib.platform.text_rules import TextRefused, clean_text
 
 if TYPE_CHECKING:
     from chalicelib.admin.controls import DeadLetterFilter
@@ -25,7 +26,25 @@ _MAX_SOURCE = 80
 
 
 def _reason(value: Any) -> str | None:
-    return clean_text(value, "reason", max_len=MAX_REASON_LENGTH, required=True)
+    """A discard's reason: one log line. Surrounding white space (a trailing newline a form
+    added included) is stripped first; a control character left inside (a newline between two
+    lines) is refused, as is a reason left empty or made only of invisible characters (format
+    characters such as U+200B, and spaces between them), which says nothing in the log."""
+    text = clean_text(
+        value.strip() if isinstance(value, str) else value,
+        "reason",
+        max_len=MAX_REASON_LENGTH,
+        required=True,
+    )
+    if text is not None and all(_invisible(char) for char in text):
+        raise TextRefused("reason must not be empty (it holds only invisible characters)")
+    return text
+
+
+def _invisible(char: str) -> bool:
+    """White space, or a format character (Unicode Cf: zero-width spaces and joiners, bidi
+    marks, the soft hyphen, U+FEFF)."""
+    return char.isspace() or unicodedata.category(char) == "Cf"
 
 
 def _error_piece(value: Any) -> str | None:

@@ -49,6 +49,7 @@ function askDiscard(entry) {
   discarding = entry.entry_id;
   byId("discard-entry").textContent = entry.entry_id;
   byId("discard-reason").value = "";
+  byId("discard-error").hidden = true;
   byId("discard-dialog").showModal();
 }
 
@@ -71,19 +72,31 @@ const COLUMNS = [
   { label: "Actions", value: actions },
 ];
 
+// The dialog closes once the API has taken the reason: a refusal (a 400 for the reason, a
+// 409 for an entry that changed meanwhile) is shown in the dialog, with the text kept.
 function discard(event) {
   event.preventDefault();
   const dialog = byId("discard-dialog");
+  const problem = byId("discard-error");
   const reason = byId("discard-reason").value.trim();
   if (!reason) {
-    say("Give a reason to discard it.", "error");
+    problem.textContent = "Give a reason to discard it.";
+    problem.hidden = false;
     return;
   }
   const entryId = discarding;
-  dialog.close();
-  act(byId("dead-letters-refresh"),
-    () => api(`admin/dlq/${encodeURIComponent(entryId)}`, { method: "DELETE", body: { reason } }),
-    () => `Discarded ${entryId}.`);
+  busy(event.submitter ?? dialog.querySelector("button[type=submit]"), async () => {
+    try {
+      await api(`admin/dlq/${encodeURIComponent(entryId)}`, { method: "DELETE", body: { reason } });
+    } catch (error) {
+      if (error.status === 401) { dialog.close(); return; } // signed out: the sign-in view says so
+      problem.textContent = describe(error);
+      problem.hidden = false;
+      return;
+    }
+    dialog.close();
+    await load(`Discarded ${entryId}.`);
+  });
 }
 
 function retryMatching(event) {

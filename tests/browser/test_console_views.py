@@ -507,3 +507,29 @@ def test_next_page_appends_and_counts_every_job_shown_and_a_refused_search_clear
     console.go("reports")  # a view that loads nothing until asked: its status line is empty
     console.wait_visible("#view-reports")
     assert console.status() == ""
+
+
+def test_a_refused_discard_reason_keeps_the_dialog_open_with_its_text(
+    console: ConsolePage, admin: Account, admin_api: Api, stack: RunningStack
+) -> None:
+    owner = register(stack.url, name="Kept Owner")
+    entry_id = dead_letter(stack, admin, owner.user_id)
+    _signed_in(console, admin, "dead-letters")
+    console.find(f'[aria-label="Discard {entry_id}"]').click()
+    dialog = console.wait_visible("#discard-dialog")
+    field = console.find("#discard-reason")
+    assert field.tag_name == "input" and field.get_attribute("maxlength") == "500"
+    # Only invisible characters: the API refuses it (400); the dialog stays, text and all.
+    field.send_keys("\u200b\u2060")
+    console.find("#discard-form button[type=submit]").click()
+
+    console.wait_text("#discard-error", "only invisible characters")
+    assert dialog.is_displayed()
+    assert field.get_attribute("value") == "\u200b\u2060"
+    assert entry_id in {e["entry_id"] for e in admin_api.get("/admin/dlq")["items"]}
+
+    field.send_keys(Keys.END, " after all: a test entry")
+    console.find("#discard-form button[type=submit]").click()
+    console.wait_text("#status", f"Discarded {entry_id}.")
+    assert not dialog.is_displayed()
+    assert console.find_all(f'[data-entry-id="{entry_id}"]') == []

@@ -124,6 +124,29 @@ def test_a_discarded_queue_message_is_deleted_from_its_dead_letter_queue(
     assert "secret-token" not in json.dumps(line) and "reader@" not in json.dumps(line)
 
 
+def test_a_discard_reason_is_one_line_stripped_of_surrounding_white_space(
+    api: Any, admin: str, app_log: LogLines
+) -> None:
+    user, _ = api.new_user()
+    delivery = dead_delivery(user["user_id"])
+    path = f"/admin/dlq/{delivery.snapshot_id}"
+    for reason, problem in (
+        ("\u200b", "only invisible characters"),
+        (" \u200b\u2060\ufeff ", "only invisible characters"),
+        ("a\nb", "control characters (found U+000A)"),
+        ("\n\t ", "must not be empty"),
+    ):
+        refused = api.call("DELETE", path, {"reason": reason}, token=admin)
+        assert refused.status_code == 400, (reason, refused.body)
+        assert problem in json.dumps(refused.json_body), (reason, refused.json_body)
+    assert listed_ids(api, admin) == [delivery.snapshot_id]
+
+    assert discard(api, admin, delivery.snapshot_id, "  ok\n").status_code == 204
+
+    (line,) = [r for r in app_log() if r["message"] == "admin discarded a dead letter"]
+    assert line["reason"] == "ok"
+
+
 def test_a_discard_needs_a_reason_and_an_admin(api: Any, admin: str) -> None:
     user, reader = api.new_user()
     delivery = dead_delivery(user["user_id"])
