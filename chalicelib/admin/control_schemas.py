@@ -4,6 +4,7 @@ retry) and any user's reports."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -23,6 +24,7 @@ MAX_BULK_RETRY = 100
 _MAX_FILTER_TEXT = 200
 # The longest queue name SQS takes.
 _MAX_SOURCE = 80
+_SOURCE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def _reason(value: Any) -> str | None:
@@ -45,6 +47,26 @@ def _invisible(char: str) -> bool:
     """White space, or a format character (Unicode Cf: zero-width spaces and joiners, bidi
     marks, the soft hyphen, U+FEFF)."""
     return char.isspace() or unicodedata.category(char) == "Cf"
+
+
+def _source(value: Any) -> Any:
+    """A queue name as SQS spells them: a plain reason for anything else."""
+    if not isinstance(value, str):
+        raise ValueError("source must be a string")
+    if not value:
+        raise ValueError("source must not be empty")
+    if len(value) > _MAX_SOURCE:
+        raise ValueError(f"source must be at most {_MAX_SOURCE} characters")
+    if not _SOURCE.fullmatch(value):
+        raise ValueError("source must be a queue name (letters, digits, - and _)")
+    return value
+
+
+def _all(value: Any) -> Any:
+    """``true`` itself (JSON ``1`` is not true here), or null for absent."""
+    if value is None or value is True:
+        return value
+    raise ValueError("all must be true when given")
 
 
 def _error_piece(value: Any) -> str | None:
@@ -70,11 +92,9 @@ class BulkRetryRequest(RequestModel):
     """``POST /admin/dlq/retry``: which dead letters to requeue. Every filter given must match;
     give at least one, or `"all": true` alone."""
 
-    source: str | None = Field(
+    source: Annotated[str | None, BeforeValidator(_source)] = Field(
         default=None,
-        min_length=1,
-        max_length=_MAX_SOURCE,
-        pattern=r"^[A-Za-z0-9_-]+$",
+        json_schema_extra={"pattern": _SOURCE.pattern, "minLength": 1, "maxLength": _MAX_SOURCE},
         description="`report-deliveries`, or the work queue a message came from.",
     )
     kind: MailKind | None = Field(default=None, description="An email's kind (mail queues).")
@@ -86,7 +106,7 @@ class BulkRetryRequest(RequestModel):
         ]
         | None
     ) = Field(default=None, description="A piece of the last error, in any case.")
-    all: Literal[True] | None = Field(
+    all: Annotated[Literal[True] | None, BeforeValidator(_all)] = Field(
         default=None, description="`true`: every dead letter (alone, without filters)."
     )
 

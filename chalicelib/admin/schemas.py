@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     ValidationInfo,
     field_validator,
@@ -56,7 +58,10 @@ DEFAULT_JOB_PAGE = 25
 MAX_JOB_PAGE = 100
 JobType = Literal["bulk_import", "export"]
 JobStatus = Literal["queued", "processing", "completed", "failed"]
-_ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
+# A job id (a ULID): 26 Crockford base32 characters. ULIDs are case-insensitive by their spec,
+# so a lowercase id is read in upper case (as they are stored) before the check.
+_ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+_ULID_ANY_CASE = r"^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$"
 # Longer than any ISO-8601 date-time with fractions and an offset.
 _MOMENT_CHARACTERS = 40
 
@@ -69,6 +74,13 @@ def _is_moment(value: str) -> str:
     return value
 
 
+def _job_id(value: object) -> object:
+    """``q`` in upper case, if it is a job id in any case; a plain 400 reason if not."""
+    if isinstance(value, str) and _ULID.fullmatch(value.upper()):
+        return value.upper()
+    raise ValueError("q must be a job id (26 characters, Crockford base32)")
+
+
 # A ``from``/``to`` parameter: an ISO-8601 date or date-time, read as UTC if naive.
 Moment = Annotated[str, Field(max_length=_MOMENT_CHARACTERS), AfterValidator(_is_moment)]
 
@@ -76,8 +88,10 @@ Moment = Annotated[str, Field(max_length=_MOMENT_CHARACTERS), AfterValidator(_is
 class AdminJobsQuery(QueryModel):
     """``GET /admin/jobs`` query parameters: every filter is optional, all given must match."""
 
-    q: str | None = Field(
-        default=None, pattern=_ULID_PATTERN, description="A job id: that job alone, if it matches."
+    q: Annotated[str | None, BeforeValidator(_job_id)] = Field(
+        default=None,
+        json_schema_extra={"pattern": _ULID_ANY_CASE},
+        description="A job id (in any case): that job alone, if it matches.",
     )
     user: str | None = Field(
         default=None,

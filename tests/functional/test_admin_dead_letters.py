@@ -269,6 +269,15 @@ def test_a_bulk_retry_needs_one_clear_filter_and_an_admin(api: Any, admin: str) 
     ):
         refused = retry(api, admin, body)
         assert refused.status_code == 400, (body, refused.body)
+    for body, field, reason in (
+        ({"all": False}, "all", "all must be true when given"),
+        ({"all": 1}, "all", "all must be true when given"),  # 1 is not true
+        ({"source": ""}, "source", "source must not be empty"),
+        ({"source": "../etc"}, "source", "source must be a queue name (letters, digits, - and _)"),
+    ):
+        refused = retry(api, admin, body)
+        assert refused.status_code == 400, (body, refused.body)
+        assert refused.json_body["details"][field] == reason, refused.json_body
     assert retry(api, reader, {"all": True}).status_code == 403
     assert retry(api, None, {"all": True}).status_code == 401
     assert len(api.call("GET", "/admin/dlq", token=admin).json_body["items"]) == 1

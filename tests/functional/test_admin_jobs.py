@@ -287,7 +287,7 @@ def test_a_job_from_before_the_index_is_found_through_its_user_and_indexed_at_it
 
 HOSTILE = (
     {"q": "abc"},
-    {"q": "01m881pdxpxw04pcahmyandvtw"},
+    {"q": "01M881PDXPXW04PCAHMYANDVTU"},  # U is not Crockford base32
     {"q": "'; DROP TABLE jobs; --"},
     {"status": "done"},
     {"type": "book"},
@@ -314,6 +314,18 @@ def test_hostile_query_values_are_400(api, admin):
         assert response.json_body["error"] in ("validation_error", "bad_request")
     repeated = api.call("GET", "/admin/jobs?status=failed&status=queued", token=admin)
     assert repeated.status_code == 400
+
+
+def test_a_job_id_is_found_in_any_case_and_a_wrong_one_is_told_plainly(api, history):
+    admin, target = history["admin"], history["jobs"][0]["job_id"]
+    assert _ids(_search(api, admin, q=target.lower())) == [target]  # ULIDs: case-insensitive
+
+    for wrong in ("abc", "01M881PDXPXW04PCAHMYANDVTU", "01M881PDXPXW04PCAHMYANDVT"):
+        refused = _search(api, admin, q=wrong)
+        assert refused.status_code == 400, refused.body
+        assert refused.json_body["details"] == {
+            "q": "q must be a job id (26 characters, Crockford base32)"
+        }
 
 
 def test_only_admins_may_search_or_read_jobs(api, admin):
