@@ -55,8 +55,9 @@ MAIL_FRAME_POLICY = "; ".join(
     ]
 )
 COMMON_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
-# The page is tiny and says which assets to load: always fetched anew. Assets are revalidated
-# on each load too (no-cache), so a deploy never pairs a new page with an old script.
+# The page is tiny and says which assets to load: always fetched anew. Assets (the mail frame's
+# document included: it holds no data, the email is posted into it) are revalidated on each
+# load (no-cache), so a deploy never pairs a new page with an old script.
 PAGE_CACHE = "no-store"
 ASSET_CACHE = "no-cache"
 
@@ -81,7 +82,7 @@ def _answer(name: str, content_type: str) -> Response:
         "Content-Security-Policy": MAIL_FRAME_POLICY if framed else CONTENT_SECURITY_POLICY,
         # frame-ancestors for browsers that predate it
         "X-Frame-Options": "SAMEORIGIN" if framed else "DENY",
-        "Cache-Control": PAGE_CACHE if content_type.startswith("text/html") else ASSET_CACHE,
+        "Cache-Control": PAGE_CACHE if name == console.PAGE else ASSET_CACHE,
     }
     return Response(body=_read(name), headers=headers)
 
