@@ -88,15 +88,46 @@ def _answer(name: str, content_type: str) -> Response:
 
 
 @route(
-    console_bp, "/console", ["GET"], public=True, ok={200: PAGE_ANSWER}, stores=False, tag="console"
+    console_bp,
+    "/console",
+    ["GET"],
+    public=True,
+    ok={200: PAGE_ANSWER, 308: None},
+    stores=False,
+    tag="console",
 )
 def console_page() -> Response:
     """The admin console: a web page over the admin API (sign in with an admin account).
 
     Public and data-free: the page signs in with `POST /auth/login` and reads everything it
-    shows from the admin routes. Served with a strict Content-Security-Policy.
+    shows from the admin routes. Served with a strict Content-Security-Policy. `/console/`
+    (a trailing slash) answers 308 to `/console`: the page's relative asset URLs resolve only
+    from there.
     """
+    if _raw_path().endswith("/"):
+        return _to_the_page()
     return _answer(console.PAGE, "text/html; charset=utf-8")
+
+
+def _raw_path() -> str:
+    """The path the client asked for, trailing slash kept: API Gateway (REST) puts it in
+    ``requestContext.path`` (with the stage: ``/api/console/``), as does Chalice's local
+    gateway; Chalice routes ``/console/`` to ``/console`` in both."""
+    context = console_bp.current_request.context or {}
+    path = context.get("path")
+    return path if isinstance(path, str) else ""
+
+
+def _to_the_page() -> Response:
+    """308 to the page without its trailing slash. ``Location`` is relative (``../console``
+    from ``.../console/``), so it is right under any stage path or custom domain; the browser
+    keeps the URL's fragment (``#jobs``)."""
+    headers: dict[str, str | list[str]] = {
+        **COMMON_HEADERS,
+        "Location": "../console",
+        "Cache-Control": PAGE_CACHE,
+    }
+    return Response(body="", status_code=308, headers=headers)
 
 
 @route(

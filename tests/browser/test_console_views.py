@@ -533,3 +533,13 @@ def test_a_refused_discard_reason_keeps_the_dialog_open_with_its_text(
     console.wait_text("#status", f"Discarded {entry_id}.")
     assert not dialog.is_displayed()
     assert console.find_all(f'[data-entry-id="{entry_id}"]') == []
+
+
+def test_the_page_with_a_trailing_slash_lands_on_the_page_with_its_script(
+    console: ConsolePage,
+) -> None:
+    console.driver.get(f"{console.url}/#jobs")  # /console/#jobs: redirected, fragment kept
+
+    console.wait_visible("#view-sign-in")  # the script ran: it showed the sign-in
+    assert console.driver.current_url.endswith("/console#jobs")
+    assert console.find(".top").value_of_css_property("display") == "flex"  # styled

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 
@@ -160,3 +161,15 @@ def test_the_console_routes_are_public_in_the_openapi_document(app_client: Any) 
     assert set(page["responses"]["200"]["content"]) == {"text/html"}
     (parameter,) = asset["parameters"]
     assert parameter["schema"]["enum"] == sorted(console.ASSETS)
+
+
+def test_the_page_with_a_trailing_slash_redirects_to_the_page_without_it(app_client: Any) -> None:
+    answer = app_client.http.get("/console/")
+
+    assert answer.status_code == 308
+    assert answer.headers["Location"] == "../console"
+    assert _body(answer) == ""
+    # Relative, so right wherever the stage puts the page (locally, in AWS under /api).
+    for base in ("http://localhost:8000/console/", "https://x.execute-api.aws/api/console/"):
+        assert urljoin(base, answer.headers["Location"]) == base.removesuffix("/")
+    assert app_client.http.get("/console").status_code == 200
