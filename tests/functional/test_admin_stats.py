@@ -14,8 +14,6 @@ import datetime as dt
 from dataclasses import replace
 from typing import Any
 
-import pytest
-
 from chalicelib import wiring
 from chalicelib.bulk_import.domain import FAILED, PROCESSING, QUEUED
 from chalicelib.clients import get_redis, get_sqs
@@ -24,7 +22,6 @@ from chalicelib.platform.adapters.redis_minute_counters import RedisMinuteCounte
 from chalicelib.platform.clock import utc_now
 from chalicelib.platform.minute_counters import Counter
 from chalicelib.reports.service import send_reports
-from tests.conftest import RedisServer
 from tests.functional.admin_jobs_support import bulk_job, export_job
 from tests.functional.bulk_helpers import run_insert, submit_json
 from tests.functional.reports_support import FAST_POLICY, report_deps, sent_messages
@@ -108,26 +105,12 @@ def test_the_numbers_match_a_known_history(api, valid_book):
     assert point["rows_imported"] == 7
 
 
-@pytest.fixture
-def own_redis(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A redis-server of this test's own, so stopping it disturbs nobody else."""
-    from chalicelib.wiring import reset_dependencies
-
-    server = RedisServer()
-    server.start()
-    monkeypatch.setenv("REDIS_URL", server.url)
-    monkeypatch.setenv("REDIS_TIMEOUT_SECONDS", "0.2")
-    reset_dependencies()
-    yield server
-    server.stop()
-
-
-def test_with_redis_down_the_counters_parts_are_null_and_the_rest_answers(api, own_redis):
+def test_with_redis_down_the_counters_parts_are_null_and_the_rest_answers(api, app_redis):
     _, admin = api.new_user("admin@example.com")
     user, _ = api.new_user()
     bulk_job(user["user_id"], utc_now(), QUEUED)
 
-    own_redis.stop()
+    app_redis.stop()
     stats = _stats(api, admin)
 
     assert stats["unavailable"] == ["reports", "series"]

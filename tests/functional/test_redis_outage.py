@@ -1,32 +1,14 @@
 """A Redis outage degrades the cache to DynamoDB reads: still 200, never a 5xx."""
 
-import pytest
 
-from tests.conftest import RedisServer
-
-
-@pytest.fixture
-def own_redis(aws, monkeypatch):
-    """A redis-server of this test's own, so stopping it disturbs nobody else."""
-    from chalicelib.wiring import reset_dependencies
-
-    server = RedisServer()
-    server.start()
-    monkeypatch.setenv("REDIS_URL", server.url)
-    monkeypatch.setenv("REDIS_TIMEOUT_SECONDS", "0.2")
-    reset_dependencies()
-    yield server
-    server.stop()
-
-
-def test_reads_and_writes_keep_working_while_redis_is_down(api, own_redis, valid_book):
+def test_reads_and_writes_keep_working_while_redis_is_down(api, app_redis, valid_book):
     _, token = api.new_user()
     book = api.call("POST", "/books", valid_book(), token=token).json_body
     path = f"/books/{book['book_id']}"
     api.call("GET", path, token=token)
     assert api.call("GET", path, token=token).headers["X-Cache"] == "hit"
 
-    own_redis.stop()
+    app_redis.stop()
     down = api.call("GET", path, token=token)
     assert down.status_code == 200
     assert down.headers["X-Cache"] == "miss"
@@ -37,7 +19,7 @@ def test_reads_and_writes_keep_working_while_redis_is_down(api, own_redis, valid
     assert health.status_code == 503
     assert health.json_body["checks"]["redis"] == "error"
 
-    own_redis.start()
+    app_redis.start()
     back = api.call("GET", path, token=token)
     assert back.status_code == 200
     assert back.json_body["title"] == "Written while Redis was down"

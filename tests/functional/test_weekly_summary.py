@@ -34,7 +34,6 @@ from chalicelib.weekly_summary.domain import Activity
 from localdev.invocation import invoke_scheduled, lambda_context
 from localdev.scheduler import Scheduler, scheduled_functions
 from localdev.ses_event import ses_notification, sns_event, topic_arn
-from tests.conftest import RedisServer
 from tests.functional.bulk_helpers import submit_json
 from tests.functional.queue_support import drain_worker, run_and_drain, the_app
 from tests.functional.reports_support import parsed_mail
@@ -348,25 +347,11 @@ def test_hostile_names_and_job_errors_are_escaped_in_the_summary(api: Any) -> No
     assert job_row[3:] == ["3", "1", "2"]
 
 
-@pytest.fixture
-def own_redis(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A redis-server of this test's own, so stopping it disturbs nobody else."""
-    from chalicelib.wiring import reset_dependencies
-
-    server = RedisServer()
-    server.start()
-    monkeypatch.setenv("REDIS_URL", server.url)
-    monkeypatch.setenv("REDIS_TIMEOUT_SECONDS", "0.2")
-    reset_dependencies()
-    yield server
-    server.stop()
-
-
 def test_book_writes_succeed_while_redis_is_down_and_are_counted_again_after(
-    api: Any, own_redis: Any, valid_book: Any, caplog: pytest.LogCaptureFixture
+    api: Any, app_redis: Any, valid_book: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     user, token = api.new_user()
-    own_redis.stop()
+    app_redis.stop()
 
     created = api.call("POST", "/books", valid_book(), token=token)
     path = f"/books/{created.json_body['book_id']}"
@@ -377,7 +362,7 @@ def test_book_writes_succeed_while_redis_is_down_and_are_counted_again_after(
     assert (created.status_code, replaced.status_code, patched.status_code) == (201, 200, 200)
     assert deleted.status_code == 204
     assert "activity not counted: Redis is unavailable" in caplog.text
-    own_redis.start()
+    app_redis.start()
     assert api.call("POST", "/books", valid_book(), token=token).status_code == 201
     today = dt.datetime.now(dt.UTC).date()
     counted = wiring.activity_counter().days(user["user_id"], [today])[today]
