@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.bulk_import.adapters.models import JobErrorModel, JobModel
@@ -42,6 +41,7 @@ from chalicelib.bulk_import.domain import (
 )
 from chalicelib.config import Settings
 from chalicelib.platform.adapters.dynamodb_errors import (
+    conditional_update,
     dynamo_unavailable_as_domain_error,
     refused_for_its_data,
 )
@@ -83,17 +83,6 @@ def to_job(item: JobModel) -> Job:
         attempts=int(item.attempts or 0),
         lease_expires_ms=int(item.lease_expires_at or 0),
     )
-
-
-def _conditional_update(item: JobModel, actions: list[Any], condition: Condition) -> bool:
-    """Apply ``actions`` if ``condition`` holds; False (not an error) when it does not."""
-    try:
-        item.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
 
 
 # Stored instead of a row's reason in the (never seen) case that DynamoDB refuses the reason.
@@ -224,7 +213,7 @@ class DynamoJobRepository:
                 JobModel.job_state.set(JobModel.job_state | state_key(JOB_TYPE, job.status))
             )
         condition = free & (JobModel.queue_state == ACTIVE) & (JobModel.status == job.status)
-        if not _conditional_update(item, actions, condition):
+        if not conditional_update(item, actions, condition):
             return None
         return to_job(item)
 
@@ -232,7 +221,7 @@ class DynamoJobRepository:
         """Stamp ``started_at`` once (the first run that works on the job)."""
         item = JobModel(user_id=job.user_id, job_id=job.job_id)
         actions = [JobModel.started_at.set(JobModel.started_at | started_at)]
-        if not _conditional_update(item, actions, JobModel.lease_owner == owner):
+        if not conditional_update(item, actions, JobModel.lease_owner == owner):
             raise LeaseLost(job.job_id)
         return to_job(item)
 
@@ -247,7 +236,7 @@ class DynamoJobRepository:
             JobModel.failure_count.set(failure),
             JobModel.lease_expires_at.set(lease_until_ms),
         ]
-        if not _conditional_update(item, actions, JobModel.lease_owner == owner):
+        if not conditional_update(item, actions, JobModel.lease_owner == owner):
             raise LeaseLost(job.job_id)
 
     def finish(
@@ -269,7 +258,7 @@ class DynamoJobRepository:
         ]
         if error is not None:
             actions.append(JobModel.error.set(error))
-        if not _conditional_update(item, actions, JobModel.lease_owner == owner):
+        if not conditional_update(item, actions, JobModel.lease_owner == owner):
             raise LeaseLost(job.job_id)
         return to_job(item)
 
@@ -296,7 +285,7 @@ class DynamoJobRepository:
         actions: list[Any] = [JobModel.lease_owner.remove(), JobModel.lease_expires_at.remove()]
         if clean:
             actions.append(JobModel.attempts.set(0))
-        _conditional_update(item, actions, JobModel.lease_owner == owner)
+        conditional_update(item, actions, JobModel.lease_owner == owner)
 
     def fail(
         self, job: Job, owner: str, completed_at: str, expires_at: dt.datetime, error: str

@@ -14,14 +14,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.bulk_import.domain import COMPLETED, FAILED, PROCESSING, LeaseLost
 from chalicelib.config import Settings
 from chalicelib.exports.adapters.models import ExportJobModel
 from chalicelib.exports.domain import JOB_TYPE, ExportFile, ExportJob
-from chalicelib.platform.adapters.dynamodb_errors import dynamo_unavailable_as_domain_error
+from chalicelib.platform.adapters.dynamodb_errors import (
+    conditional_update,
+    dynamo_unavailable_as_domain_error,
+)
 from chalicelib.platform.adapters.dynamodb_models import bind_models
 from chalicelib.platform.clock import iso
 from chalicelib.platform.job_index import state_key
@@ -54,13 +56,7 @@ def to_export_job(item: ExportJobModel) -> ExportJob:
 def _update(item: ExportJobModel, actions: list[Any], condition: Condition, what: str) -> bool:
     """Apply ``actions`` if ``condition`` holds; False (not an error) when it does not."""
     with dynamo_unavailable_as_domain_error(what):
-        try:
-            item.update(actions=actions, condition=condition)
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-    return True
+        return conditional_update(item, actions, condition)
 
 
 def _free(now_ms: int) -> Condition:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
 
 from chalicelib.platform.errors import BadRequest, DependencyUnavailable
 
@@ -17,6 +20,18 @@ def cancelled_by_condition(exc: TransactWriteError) -> list[bool]:
         reason is not None and reason.code == "ConditionalCheckFailed"
         for reason in (exc.cancellation_reasons or [])
     ]
+
+
+def conditional_update(item: Model, actions: list[Any], condition: Condition) -> bool:
+    """Apply ``actions`` to ``item`` if ``condition`` holds; False (not an error) when it does
+    not. Any other failure propagates as PynamoDB raised it."""
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 # DynamoDB refuses what a request holds (an item too large, a value it cannot take).
