@@ -19,7 +19,6 @@ from chalicelib.accounts.service import AccountDeps
 from chalicelib.accounts.unsubscribe import UnsubscribeTokens
 from chalicelib.books.adapters.book_cache import RedisBookCache
 from chalicelib.books.adapters.book_repository import DynamoBookRepository
-from chalicelib.bulk_import.adapters.bulk_writer import DynamoBulkWriter
 from chalicelib.bulk_import.adapters.job_repository import DynamoJobRepository
 from chalicelib.bulk_import.adapters.upload_store import S3UploadStore
 from chalicelib.clients import (
@@ -40,11 +39,7 @@ from chalicelib.platform.adapters.redis_marks import RedisDispatchMarks
 from chalicelib.platform.adapters.redis_rate_limits import RedisRateWindows
 from chalicelib.platform.adapters.sqs_queue import SqsQueue
 from chalicelib.platform.rate_limits import RateLimiter
-from chalicelib.reports.adapters.deliveries import DynamoDeliveries
-from chalicelib.reports.adapters.job_reader import DynamoJobReader
 from chalicelib.reports.adapters.report_store import DynamoReportRepository, S3ReportArchive
-from chalicelib.reports.adapters.send_pacer import RedisSendPacing
-from chalicelib.reports.adapters.send_quota import SharedSendQuota
 from chalicelib.status_record.adapters.redis_store import (
     RedisHeldReports,
     RedisSnapshotStore,
@@ -57,8 +52,11 @@ if TYPE_CHECKING:
     from chalicelib.admin.adapters.lambda_mappings import LambdaMappings
     from chalicelib.admin.adapters.redis_run_history import RedisRunHistory
     from chalicelib.admin.stats import StatsSources, WatchedQueue
+    from chalicelib.bulk_import.adapters.bulk_writer import DynamoBulkWriter
     from chalicelib.bulk_import.insert import BulkDeps, BulkOptions
     from chalicelib.platform.adapters.redis_minute_counters import RedisMinuteCounters
+    from chalicelib.reports.adapters.deliveries import DynamoDeliveries
+    from chalicelib.reports.adapters.send_pacer import RedisSendPacing
     from chalicelib.reports.service import ReportDeps, ReportPolicy
 
 
@@ -141,6 +139,8 @@ def upload_store() -> S3UploadStore:
 @functools.lru_cache(maxsize=1)
 def bulk_writer() -> DynamoBulkWriter:
     """Claim-then-book writes (ISBN unique per user, 2 WCU a row) for the bulk insert."""
+    from chalicelib.bulk_import.adapters.bulk_writer import DynamoBulkWriter
+
     return DynamoBulkWriter(get_dynamodb, get_settings().tables.books)
 
 
@@ -188,6 +188,8 @@ def report_archive() -> S3ReportArchive:
 @functools.lru_cache(maxsize=1)
 def deliveries() -> DynamoDeliveries:
     """Report deliveries (idempotency and dead letters) in DynamoDB."""
+    from chalicelib.reports.adapters.deliveries import DynamoDeliveries
+
     return DynamoDeliveries(get_settings())
 
 
@@ -200,8 +202,10 @@ def snapshot_store() -> RedisSnapshotStore:
 def send_pacing() -> RedisSendPacing:
     """SES pacing shared by every report worker through Redis; scope: the SES region."""
     # The MIME modules come with the mailer: imported by the workers only, never on an API
-    # cold start (tests/system/test_cold_start.py).
+    # cold start (tests/system/test_cold_start.py); the pacer and quota are the workers' too.
     from chalicelib.reports.adapters.mailer import SesMailer
+    from chalicelib.reports.adapters.send_pacer import RedisSendPacing
+    from chalicelib.reports.adapters.send_quota import SharedSendQuota
 
     s = get_settings()
     quota = SharedSendQuota(get_redis, s.region, SesMailer(get_ses, s.ses_sender).quota)
@@ -211,6 +215,7 @@ def send_pacing() -> RedisSendPacing:
 def report_dependencies() -> ReportDeps:
     """Everything ``send_reports`` talks to, wired to the real adapters."""
     # reportlab is imported here, by the report functions only: never on an API cold start.
+    from chalicelib.reports.adapters.job_reader import DynamoJobReader
     from chalicelib.reports.adapters.mailer import SesMailer
     from chalicelib.reports.adapters.pdf_report import PdfRenderer
     from chalicelib.reports.service import ReportDeps

@@ -2,7 +2,9 @@
 matches) and discard dead letters; read any user's reports; list and clear the addresses no
 email goes to (bounced, complained). Every action is logged with the admin who did it.
 
-Pausing and resuming schedules and queue consumers: ``api/admin_controls.py``.
+Pausing and resuming schedules and queue consumers: ``api/admin_controls.py``. The use cases
+are imported when a route is called: admin requests are rare, and the API's cold start
+(``tests/system/test_cold_start.py``) should pay for none of them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import wiring
-from chalicelib.admin import dead_letters
 from chalicelib.admin.schemas import API_WAIT_SECONDS, ScheduleRunQuery, SuppressionsQuery
 from chalicelib.api.http import admin_caller, route
 from chalicelib.api.schemas import (
@@ -26,7 +27,6 @@ from chalicelib.api.schemas import (
     ScheduleRun,
     SuppressionList,
 )
-from chalicelib.deliverability import service as deliverability
 from chalicelib.observability import logger
 from chalicelib.platform.deadline import has_lambda_clock
 from chalicelib.schedules import SCHEDULES, run_schedule
@@ -65,6 +65,8 @@ def run_named_schedule(name: str, query: ScheduleRunQuery) -> dict[str, Any]:
 def list_dead_letters() -> dict[str, Any]:
     """Dead letters of every kind: report deliveries that gave up, and queued messages
     their worker kept failing (each work queue's dead-letter queue)."""
+    from chalicelib.admin import dead_letters
+
     admin_caller(admin_bp.current_request)
     return dead_letters.dead_letters(
         wiring.deliveries(), wiring.dead_letter_queues(), wiring.failure_notes()
@@ -81,6 +83,8 @@ def list_dead_letters() -> dict[str, Any]:
 def retry_dead_letter(entry_id: str) -> Response:
     """Requeue a dead letter: a report delivery for the next `send_reports` run, a queued
     message back onto its work queue."""
+    from chalicelib.admin import dead_letters
+
     admin = admin_caller(admin_bp.current_request)
     body = dead_letters.retry(
         wiring.deliveries(), wiring.dead_letter_queues(), entry_id, admin.user_id
@@ -104,6 +108,8 @@ def discard_dead_letter(entry_id: str, body: DiscardRequest) -> Response:
     counts since go into their next report. A queued message is deleted from its dead-letter
     queue. 404 for an unknown entry.
     """
+    from chalicelib.admin import dead_letters
+
     admin = admin_caller(admin_bp.current_request)
     dead_letters.discard(
         wiring.deliveries(),
@@ -132,6 +138,8 @@ def retry_dead_letters(body: BulkRetryRequest) -> Response:
     `error_contains` (a piece of the last error, any case); each given must match. `"all":
     true` alone takes every dead letter. Among the first 200 entries of each source.
     """
+    from chalicelib.admin import dead_letters
+
     admin = admin_caller(admin_bp.current_request)
     answer = dead_letters.retry_matching(
         wiring.deliveries(),
@@ -187,6 +195,8 @@ def list_suppressions(query: SuppressionsQuery) -> dict[str, Any]:
     Bounced addresses first, then complaints, each oldest mark first; follow `next_cursor`.
     The address is shown in full (admins only). A malformed or tampered cursor is a 400.
     """
+    from chalicelib.deliverability import service as deliverability
+
     admin = admin_caller(admin_bp.current_request)
     logger.info("admin lists suppressions", extra={"admin_user_id": admin.user_id})
     return deliverability.list_suppressions(
@@ -207,6 +217,8 @@ def clear_suppression(user_id: str) -> Response:
     A report that waited for the address goes with the next run. 404 for an unknown user;
     204 also when the user had no mark.
     """
+    from chalicelib.deliverability import service as deliverability
+
     admin = admin_caller(admin_bp.current_request)
     deliverability.clear_suppression(
         wiring.suppressions(),
