@@ -111,6 +111,16 @@ def _hand_back(record: SQSRecord, delays: RetryDelay, why: str) -> None:
     )
 
 
+def _back_off(record: SQSRecord, delays: RetryDelay, base_seconds: float) -> None:
+    """Postpone a failed message's next receive by ``base_seconds * 2**(receives - 1)``; at its
+    last receive make it visible at once instead, so it reaches the dead-letter queue now."""
+    from chalicelib.mail.domain import retry_delay_seconds
+
+    receives = int(record.attributes.approximate_receive_count)
+    seconds = 0 if receives >= MAX_RECEIVES else retry_delay_seconds(base_seconds, receives)
+    delays.delay(record.event_source_arn, record.receipt_handle, seconds)
+
+
 def _finish(record: SQSRecord, marks: DispatchMarks, unit: str, work: Callable[[], object]) -> None:
     """Do one unit's ``work``, then clear its dispatch mark: done, or failed for the last time.
 
@@ -187,7 +197,7 @@ def mail_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     than usual could).
     """
     from chalicelib import wiring
-    from chalicelib.mail.domain import MailRequest, retry_delay_seconds
+    from chalicelib.mail.domain import MailRequest
     from chalicelib.mail.service import MailDeferred, MailNotSent, deliver
     from chalicelib.platform.deadline import remaining_ms
 
@@ -203,10 +213,7 @@ def mail_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
         except MailDeferred as exc:
             _hand_back(record, delays, str(exc))
         except Exception as exc:
-            receives = int(record.attributes.approximate_receive_count)
-            last = receives >= MAX_RECEIVES
-            seconds = 0 if last else retry_delay_seconds(base_seconds, receives)
-            delays.delay(record.event_source_arn, record.receipt_handle, seconds)
+            _back_off(record, delays, base_seconds)
             if isinstance(exc, MailNotSent):
                 raise WorkFailed(str(exc)) from exc
             raise
@@ -226,22 +233,17 @@ def export_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from chalicelib import wiring
     from chalicelib.exports.domain import ExportBusy
     from chalicelib.exports.service import ExportRun, export_deadline, run_export
-    from chalicelib.mail.domain import retry_delay_seconds
 
     run = ExportRun(wiring.export_dependencies(), wiring.export_policy(), export_deadline(context))
     delays = wiring.export_retry_delay()
 
     def handle(record: SQSRecord) -> None:
-        receives = int(record.attributes.approximate_receive_count)
-        last = receives >= MAX_RECEIVES
+        last = int(record.attributes.approximate_receive_count) >= MAX_RECEIVES
         try:
             item = WorkItem.parse(record.body, needs_job=True)
             run_export(run, item.user_id, item.job_id, last_attempt=last)
         except Exception as exc:
-            # At the last receive: visible at once, so it reaches the dead-letter queue now.
-            base = run.policy.retry_base_seconds
-            seconds = 0 if last else retry_delay_seconds(base, receives)
-            delays.delay(record.event_source_arn, record.receipt_handle, seconds)
+            _back_off(record, delays, run.policy.retry_base_seconds)
             if isinstance(exc, ExportBusy):
                 raise WorkFailed(str(exc)) from exc
             raise
